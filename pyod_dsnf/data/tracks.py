@@ -153,7 +153,9 @@ def _parse_int(key: object, what: str, path: Path) -> int:
     return value
 
 
-def _keypoint_array(rows: list, frame_keys: list, person: object, path: Path) -> np.ndarray:
+def _keypoint_array(
+    rows: list, frame_keys: list, person: object, path: Path, check_bools: bool
+) -> np.ndarray:
     """Stack the per-frame keypoint lists of one person, with errors that name the frame."""
     n_values = 3 * _N_SOURCE_JOINTS
     try:
@@ -170,7 +172,7 @@ def _keypoint_array(rows: list, frame_keys: list, person: object, path: Path) ->
                     f"{n_values} numbers ({_N_SOURCE_JOINTS} COCO joints x [x, y, c]), got {got}"
                 )
         raise ValueError(f"{path}: person {person}: keypoints could not be read")  # unreachable
-    if arr.dtype.kind not in "fiu" or arr.dtype == np.bool_:
+    if arr.dtype.kind not in "fiu" or check_bools:
         for key, row in zip(frame_keys, rows, strict=True):
             for value in row:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -250,8 +252,8 @@ def _read_tracks(
     if graph.name not in ("coco17", "openpose18"):
         raise ValueError(f"layout must be 'coco17' or 'openpose18', got {layout!r}")
     try:
-        with path.open("r", encoding="utf-8") as fh:
-            data = json.load(fh)
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -259,6 +261,7 @@ def _read_tracks(
             f"{path}: expected a JSON object {{person_id: {{frame: pose}}}}, "
             f"got {type(data).__name__}"
         )
+    has_bools = "true" in text or "false" in text
     tracks = []
     n_nan = 0
     for person_key, person_frames in data.items():
@@ -291,7 +294,8 @@ def _read_tracks(
                     f"{path}: person {person_key} frame {key}: 'scores' must be a number or "
                     f"null, got {score!r}"
                 )
-        kp = _keypoint_array(rows, frame_keys, person_key, path)
+        # numpy reads JSON true/false as 1/0; look for them only where the text has them
+        kp = _keypoint_array(rows, frame_keys, person_key, path, check_bools=has_bools)
         nan = np.isnan(kp[:, :, 2])
         if nan.any():
             if nan_confidence == "raise":

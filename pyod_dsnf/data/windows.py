@@ -152,7 +152,7 @@ def segment_tracks(
     n_runs = len(run_len)
     run_len_a = np.asarray(run_len, dtype=np.int64)
     # offset of each run in the concatenation of all keypoints
-    run_off = np.concatenate([[0], np.cumsum(run_len_a)[:-1]]).astype(np.int64)
+    run_off = np.cumsum(run_len_a) - run_len_a
     short = run_len_a < seg_len
     counts = {
         "n_runs": n_runs,
@@ -168,7 +168,7 @@ def segment_tracks(
     tail = (~short) & cover_tail & (last_start != run_len_a - seg_len)
     n_win_total = n_win + tail
     run_of_win = np.repeat(np.arange(n_runs), n_win_total)
-    first_win = np.concatenate([[0], np.cumsum(n_win_total)[:-1]]).astype(np.int64)
+    first_win = np.cumsum(n_win_total) - n_win_total
     k = np.arange(run_of_win.shape[0]) - np.repeat(first_win, n_win_total)
     local = k * stride
     is_tail = tail[run_of_win] & (k == n_win[run_of_win])

@@ -101,7 +101,7 @@ def map_scores(
         frame = segments.start + length // 2
     else:
         seg_idx = np.repeat(np.arange(len(segments)), length)
-        first = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
+        first = np.cumsum(length) - length
         frame = segments.start[seg_idx] + (np.arange(seg_idx.shape[0]) - first[seg_idx])
     over = frame >= clip_len[seg_idx]
     if over.any():
