@@ -54,7 +54,7 @@ def test_bad_masks_raise(tmp_path, mask, match):
     with pytest.raises(ValueError, match=f"m.npy: .*{match}"):
         load_mask(tmp_path / "m.npy")
     (tmp_path / "bad.npy").write_bytes(b"not numpy")
-    with pytest.raises(ValueError, match="bad.npy: not a readable .npy"):
+    with pytest.raises(ValueError, match=r"bad\.npy: not a readable \.npy"):
         load_mask(tmp_path / "bad.npy")
 
 

@@ -52,7 +52,7 @@ def plot_frame_scores(
     """
     try:
         from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise ImportError(
             "plot_frame_scores needs matplotlib, which is an optional dependency; "
             "install it with: pip install 'pyod-dsnf[plot]'"
