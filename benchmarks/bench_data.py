@@ -27,8 +27,8 @@ def main(root: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         ds = timed("load_dataset", lambda: load_dataset(root))
-    train, _ = timed("fill_gaps (train + test)", lambda: fill_gaps(ds.train))
-    test, _ = fill_gaps(ds.test)
+    train, train_report = timed("fill_gaps (train)", lambda: fill_gaps(ds.train))
+    test, test_report = fill_gaps(ds.test)
     tr = timed("segment_tracks train T=24 stride=1", lambda: segment_tracks(train, 24, 1))
     te = timed(
         "segment_tracks test T=24 stride=1 pad", lambda: segment_tracks(test, 24, 1, pad_short=True)
@@ -39,6 +39,8 @@ def main(root: str) -> None:
         "evaluate field (n_random=10)",
         lambda: evaluate(s, te, ds.masks, test, mode="field", n_random=10),
     )
+    print(f"train gaps: {train_report.as_dict()}")
+    print(f"test gaps: {test_report.as_dict()}")
     print(f"train X {tr.X.shape} ({tr.X.nbytes / 2**20:.0f} MiB), test X {te.X.shape}")
     print(f"{'step':<40} {'seconds':>8}")
     for name, sec in rows:
