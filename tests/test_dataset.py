@@ -2,9 +2,9 @@ import warnings
 
 import numpy as np
 import pytest
-from _pose_files import write_tracks
 
 from pyod_dsnf.data import load_dataset, load_mask
+from tests._pose_files import write_tracks
 
 SUFFIX = "_alphapose_tracked_person.json"
 

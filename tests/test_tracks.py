@@ -3,10 +3,10 @@ import warnings
 
 import numpy as np
 import pytest
-from _pose_files import expected_keypoints, pose, write_tracks
 
 from pyod_dsnf.data import Clip, Track, clip_id_from_path, load_tracks
 from pyod_dsnf.graph import coco17_to_openpose18
+from tests._pose_files import expected_keypoints, pose, write_tracks
 
 NAME = "01_0007_alphapose_tracked_person.json"
 
