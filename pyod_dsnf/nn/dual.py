@@ -6,7 +6,7 @@ import geoopt
 import torch
 from torch import nn
 
-from pyod_dsnf.nn.euclidean import STGCNBlock
+from pyod_dsnf.nn.euclidean import Pointwise, STGCNBlock
 from pyod_dsnf.nn.hyperbolic import HyperbolicGraphConv
 
 SPACES = ("dual", "euclidean", "hyperbolic")
@@ -67,7 +67,7 @@ class DualSpaceGCN(nn.Module):
             raise ValueError(f"space={space!r} needs a geoopt PoincareBall as `ball`")
         self.space = space
         self.fusion = fusion if space == "dual" else None
-        self.lift = nn.Conv2d(in_channels, hidden_channels, kernel_size=1)
+        self.lift = Pointwise(in_channels, hidden_channels)
         self.euclidean = (
             STGCNBlock(hidden_channels, adjacency, temporal_kernel)
             if space != "hyperbolic"
@@ -81,8 +81,8 @@ class DualSpaceGCN(nn.Module):
         if self.fusion == "gate":
             self.gate = nn.Parameter(torch.zeros(hidden_channels, 1, 1))
         elif self.fusion == "concat":
-            self.mix = nn.Conv2d(2 * hidden_channels, hidden_channels, kernel_size=1)
-        self.out = nn.Conv2d(hidden_channels, out_channels, kernel_size=1)
+            self.mix = Pointwise(2 * hidden_channels, hidden_channels)
+        self.out = Pointwise(hidden_channels, out_channels)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 

@@ -35,6 +35,18 @@ def _projection_eps(dtype: torch.dtype) -> float:
     return 4e-3 if dtype == torch.float32 else 1e-5
 
 
+def _channel_norm(u: torch.Tensor) -> torch.Tensor:
+    """Euclidean norm over axis 1 of ``(B, H, T, V)``, shape ``(B, 1, T, V)``.
+
+    A matmul with a row of ones: on CPU, reducing the channel axis this way is
+    several times faster than ``u.norm(dim=1)``.
+    """
+    b, h, t, v = u.shape
+    ones = u.new_ones(1, h)
+    squares = torch.matmul(ones, (u * u).reshape(b, h, t * v)).view(b, 1, t, v)
+    return squares.clamp_min(_MIN_NORM**2).sqrt()  # finite gradient at 0
+
+
 def _tanh(x: torch.Tensor) -> torch.Tensor:
     return x.clamp(-15, 15).tanh()
 
@@ -154,13 +166,14 @@ class HyperbolicGraphConv(nn.Module):
         sqrt_c = c.sqrt()
         max_norm = (1 - _projection_eps(h.dtype)) / sqrt_c  # geoopt's projx bound
         # Möbius linear layer: W (x) expmap0(u) == expmap0(W u) exactly, so project its norm.
-        w = nn.functional.conv2d(self._clip(h, sqrt_c), self.weight[:, :, None, None])
-        w_norm = w.norm(dim=1, keepdim=True).clamp_min(_MIN_NORM)
+        bsz, ch, t, v = h.shape
+        w = torch.matmul(self.weight, self._clip(h, sqrt_c).view(bsz, ch, t * v)).view(h.shape)
+        w_norm = _channel_norm(w).clamp_min(_MIN_NORM)
         x_norm = torch.minimum(_tanh(sqrt_c * w_norm) / sqrt_c, max_norm)  # ||expmap0(Wu)||
         a = x_norm / w_norm  # x = a * w
         # Möbius addition of the bias point b: z = s1 * w + s2 * b.
         b = self.to_ball(self.bias)
-        x_b = a * torch.einsum("bhtv,h->btv", w, b).unsqueeze(1)  # <x, b>
+        x_b = a * torch.matmul(b[None, :], w.view(bsz, ch, t * v)).view(bsz, 1, t, v)  # <x, b>
         x2, b2 = x_norm.square(), b.square().sum()
         denom = (1 + 2 * c * x_b + c.square() * x2 * b2).clamp_min(_MIN_NORM)
         s1 = (1 + 2 * c * x_b + c * b2) * a / denom
@@ -175,7 +188,7 @@ class HyperbolicGraphConv(nn.Module):
         u = self.act(self._aggregate_channels_first(u))
         # Back onto the ball and out again: expmap0 -> projx -> logmap0 and dist0.
         u = self._clip(u, sqrt_c)
-        u_norm = u.norm(dim=1, keepdim=True).clamp_min(_MIN_NORM)
+        u_norm = _channel_norm(u).clamp_min(_MIN_NORM)
         q_norm = torch.minimum(_tanh(sqrt_c * u_norm) / sqrt_c, max_norm)
         radius = _artanh(sqrt_c * q_norm) / sqrt_c  # ||logmap0(q)||; dist0(q) = 2 * radius
         distance = 2 * radius.mean(dim=(1, 2, 3))
@@ -183,19 +196,24 @@ class HyperbolicGraphConv(nn.Module):
 
     def _clip(self, u: torch.Tensor, sqrt_c: torch.Tensor) -> torch.Tensor:
         limit = self.max_tangent_norm / sqrt_c
-        norm = u.norm(dim=1, keepdim=True).clamp_min(torch.finfo(u.dtype).tiny)
+        norm = _channel_norm(u).clamp_min(torch.finfo(u.dtype).tiny)
         return u * (limit / norm).clamp(max=1.0)
 
     def _aggregate_channels_first(self, u: torch.Tensor) -> torch.Tensor:
-        b, h, t, v = u.shape
-        k = self.adjacency.shape[0]
-        # (B, H, T, K*V): u @ [A_1^T | ... | A_K^T], then per-partition, per-channel weights.
-        a = self.adjacency.to(u.dtype).transpose(1, 2).permute(1, 0, 2).reshape(v, k * v)
-        msg = torch.matmul(u, a).view(b, h, t, k, v)
-        u = torch.einsum("bhtkv,kh->bhtv", msg, self.partition_weight)
+        a = self.adjacency.to(u.dtype)
+        alpha = self.partition_weight[:, :, None, None]  # (K, H, 1, 1)
+        out = alpha[0] * torch.matmul(u, a[0].T)
+        for k in range(1, a.shape[0]):
+            out = out + alpha[k] * torch.matmul(u, a[k].T)
+        # Per-channel weighted sum over neighbouring frames (zero padded at the ends).
+        t = u.shape[2]
         r = self.temporal_weight.shape[0] // 2
-        weight = self.temporal_weight.T[:, None, :, None]  # (H, 1, k, 1), depthwise
-        return nn.functional.conv2d(u, weight, padding=(r, 0), groups=h)
+        padded = nn.functional.pad(out, (0, 0, r, r))
+        beta = self.temporal_weight[:, :, None, None]  # (kernel, H, 1, 1)
+        out = beta[0] * padded[:, :, 0:t]
+        for j in range(1, 2 * r + 1):
+            out = out + beta[j] * padded[:, :, j : j + t]
+        return out
 
     def aggregate(self, u: torch.Tensor) -> torch.Tensor:
         """Tangent-space aggregation of ``u`` (B, T, V, H) over joints, then frames."""
