@@ -82,20 +82,22 @@ def check_segments(
         missing-joint rule.
     """
     X = _as_array(X, name)
+    if not hasattr(X, "shape") or not hasattr(X, "dtype"):
+        X = np.asarray(X)  # lists, array-likes without numpy's interface
     dtype = getattr(X, "dtype", None)
     if dtype is not None and getattr(dtype, "kind", None) in _NON_NUMERIC_KINDS:
         raise TypeError(
             f"{name} must hold numbers (skeleton coordinates), got an array of "
             f"{_NON_NUMERIC_KINDS[dtype.kind]} (dtype {dtype})"
         )
-    ndim = np.ndim(X)
+    ndim = len(X.shape)
     if ndim not in (2, 4):
         hint = ""
         if ndim == 3:
             hint = " (a single segment of shape (T, V, C)? pass X[None])"
         raise ValueError(
             f"{name} must be 4-D (n_segments, T, V, C) or 2-D (n_segments, T*V*C), got a "
-            f"{ndim}-D array of shape {np.shape(X)}{hint}"
+            f"{ndim}-D array of shape {tuple(X.shape)}{hint}"
         )
     # sklearn's checks: numeric conversion (object arrays included), complex
     # data, empty arrays, minimum number of samples; finiteness is ours.
@@ -240,7 +242,7 @@ def _impute(xy: np.ndarray, valid: np.ndarray, centre: np.ndarray) -> np.ndarray
     x_prev = np.take_along_axis(xy, prev_c[..., None], axis=1)
     x_next = np.take_along_axis(xy, next_c[..., None], axis=1)
     both = has_prev & has_next
-    span = np.where(both, nxt - prev, 1)
+    span = np.where(both & (nxt > prev), nxt - prev, 1)
     w = np.where(both, (frames - prev) / span, 0.0)[..., None]
     filled = np.where(
         both[..., None],

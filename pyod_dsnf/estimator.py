@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from pyod.models.base import BaseDetector
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from pyod_dsnf._training import nll_bits_per_dim, train_flow
 from pyod_dsnf._validation import check_segments, mirror_segments, prepare_segments
@@ -359,8 +359,8 @@ class DSNFDetector(BaseDetector):
         self.graph_ = self._check_params()
         data = self._segments(X, fitting=True)
         n = data.shape[0]
-        if y is not None and len(y) != n:
-            raise ValueError(f"y has {len(y)} entries but X has {n} segments")
+        if y is not None and _num_samples(y) != n:
+            raise ValueError(f"y has {_num_samples(y)} entries but X has {n} segments")
         self._classes = 2
         device = _resolve_device(self.device)
         seed = _seed_from(self.random_state)
