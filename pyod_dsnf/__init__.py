@@ -2,6 +2,8 @@
 
 from pyod_dsnf._version import __version__
 from pyod_dsnf.estimator import DSNFDetector
+from pyod_dsnf.flow import DSNFlow
 from pyod_dsnf.graph import SkeletonGraph, get_layout
+from pyod_dsnf.losses import awam_loss
 
-__all__ = ["DSNFDetector", "SkeletonGraph", "__version__", "get_layout"]
+__all__ = ["DSNFDetector", "DSNFlow", "SkeletonGraph", "__version__", "awam_loss", "get_layout"]

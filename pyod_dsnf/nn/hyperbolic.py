@@ -1,0 +1,151 @@
+"""Graph convolution on a Poincaré ball (geoopt).
+
+Every node's H features are mapped onto the ball ``PoincareBall(c)`` with the
+exponential map at the origin, transformed by a Möbius linear layer (Möbius
+matrix-vector product, then Möbius addition of a bias), and aggregated over the
+skeleton graph and over neighbouring frames in the tangent space at the origin.
+The numerical guards are explicit:
+
+- tangent vectors are rescaled so that ``sqrt(c) * ||u|| <= max_tangent_norm``
+  before every ``expmap0`` (``tanh`` saturates to 1 in float32 near 9, which
+  would put points on the boundary where ``logmap0`` is infinite);
+- every point is projected back inside the ball (geoopt's ``projx``, through
+  ``project=True``) after
+  each map (geoopt keeps a margin of 4e-3 in float32 and 1e-5 in float64).
+"""
+
+from __future__ import annotations
+
+import math
+
+import geoopt
+import torch
+from torch import nn
+
+from pyod_dsnf.nn.euclidean import _check_adjacency
+
+#: Default bound on ``sqrt(c) * ||u||`` for tangent vectors sent through expmap0:
+#: ``tanh(3) = 0.9951`` stays inside geoopt's float32 projection margin.
+MAX_TANGENT_NORM = 3.0
+
+
+def make_poincare_ball(curvature: float, learnable: bool = False) -> geoopt.PoincareBall:
+    """A Poincaré ball of curvature ``-curvature`` (``curvature > 0``).
+
+    geoopt stores the curvature through an inverse softplus computed as
+    ``log(exp(c) - 1)``, which overflows to ``inf`` in float32 for ``c`` above
+    about 88; this helper sets it with the stable form
+    ``c + log(1 - exp(-c))`` instead, so large curvatures are exact too.
+
+    Parameters
+    ----------
+    curvature : float
+        The ball's curvature magnitude c > 0 (the ball has radius 1/sqrt(c)).
+    learnable : bool, default=False
+        Whether c is a trainable parameter.
+    """
+    if isinstance(curvature, bool) or not isinstance(curvature, (int, float)):
+        raise TypeError(f"curvature must be a positive float, got {type(curvature).__name__}")
+    c = float(curvature)
+    if not (math.isfinite(c) and c > 0):
+        raise ValueError(f"curvature must be a finite float > 0, got {curvature!r}")
+    ball = geoopt.PoincareBall(c=1.0, learnable=learnable)
+    with torch.no_grad():
+        ball.isp_c.fill_(c + math.log(-math.expm1(-c)))
+    return ball
+
+
+def clip_tangent(u: torch.Tensor, ball: geoopt.PoincareBall, max_norm: float) -> torch.Tensor:
+    """Rescale tangent vectors (last axis) so that ``sqrt(c) * ||u|| <= max_norm``."""
+    limit = max_norm / ball.c.to(u.dtype).sqrt()
+    norm = u.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(u.dtype).tiny)
+    return u * (limit / norm).clamp(max=1.0)
+
+
+class HyperbolicGraphConv(nn.Module):
+    """Hyperbolic spatio-temporal graph convolution.
+
+    Parameters
+    ----------
+    channels : int
+        Feature size H (input and output).
+    adjacency : array-like of shape (K, V, V)
+        Partitioned adjacency of the skeleton; each partition gets a learned
+        per-channel weight in the tangent-space aggregation.
+    ball : geoopt.PoincareBall
+        The manifold, shared by every layer of a model (so a learnable
+        curvature is one parameter).
+    temporal_kernel : int, default=3
+        Odd number of frames averaged (with learned per-channel weights) in the
+        tangent-space temporal aggregation.
+    max_tangent_norm : float, default=3.0
+        Bound on ``sqrt(c) * ||u||`` before each exponential map.
+
+    Notes
+    -----
+    ``forward`` takes and returns Euclidean tensors laid out ``(B, H, T, V)``
+    and also returns each sample's mean Poincaré distance of its output node
+    embeddings from the origin (used by the AWAM loss).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        adjacency: torch.Tensor,
+        ball: geoopt.PoincareBall,
+        temporal_kernel: int = 3,
+        max_tangent_norm: float = MAX_TANGENT_NORM,
+    ) -> None:
+        super().__init__()
+        if temporal_kernel < 1 or temporal_kernel % 2 == 0:
+            raise ValueError(
+                f"temporal_kernel must be a positive odd integer, got {temporal_kernel}"
+            )
+        if not max_tangent_norm > 0:
+            raise ValueError(f"max_tangent_norm must be > 0, got {max_tangent_norm}")
+        a = _check_adjacency(adjacency)
+        self.register_buffer("adjacency", a)
+        self.ball = ball
+        self.max_tangent_norm = float(max_tangent_norm)
+        self.weight = nn.Parameter(torch.empty(channels, channels))
+        nn.init.orthogonal_(self.weight)
+        # Bias as a tangent vector at the origin, mapped onto the ball in forward.
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.partition_weight = nn.Parameter(torch.ones(a.shape[0], channels))
+        # Per-channel weights of the temporal aggregation, starting as a plain average.
+        self.temporal_weight = nn.Parameter(
+            torch.full((temporal_kernel, channels), 1.0 / temporal_kernel)
+        )
+        self.act = nn.LeakyReLU(0.2)
+
+    def to_ball(self, u: torch.Tensor) -> torch.Tensor:
+        """Clip tangent vectors (last axis), map them with expmap0 and project."""
+        return self.ball.expmap0(clip_tangent(u, self.ball, self.max_tangent_norm), project=True)
+
+    def aggregate(self, u: torch.Tensor) -> torch.Tensor:
+        """Tangent-space aggregation of ``u`` (B, T, V, H) over joints, then frames."""
+        b, t, v, h = u.shape
+        k = self.adjacency.shape[0]
+        a = self.adjacency.to(u.dtype).reshape(k * v, v)
+        # (B*T, K*V, H): every partition's messages, weighted per partition and channel.
+        msg = torch.matmul(a, u.reshape(b * t, v, h)).view(b, t, k, v, h)
+        u = (msg * self.partition_weight[:, None, :]).sum(dim=2)
+        # Weighted sum over neighbouring frames (zero padded at the segment's ends).
+        r = self.temporal_weight.shape[0] // 2
+        padded = nn.functional.pad(u, (0, 0, 0, 0, r, r))
+        out = padded[:, 0:t] * self.temporal_weight[0]
+        for j in range(1, 2 * r + 1):
+            out = out + padded[:, j : j + t] * self.temporal_weight[j]
+        return out
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ball = self.ball
+        # Channels last and contiguous: every manifold operation reduces over the last axis.
+        x = self.to_ball(h.permute(0, 2, 3, 1).contiguous())  # (B, T, V, H) on the ball
+        # Mobius linear layer; geoopt projects onto the ball after each map (project=True).
+        x = ball.mobius_matvec(self.weight, x, project=True)
+        x = ball.mobius_add(x, self.to_ball(self.bias), project=True)
+        u = self.act(self.aggregate(ball.logmap0(x)))
+        y = self.to_ball(u)
+        distance = ball.dist0(y).mean(dim=(1, 2))
+        return ball.logmap0(y).permute(0, 3, 1, 2), distance

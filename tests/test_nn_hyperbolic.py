@@ -1,0 +1,99 @@
+"""Hyperbolic graph convolution: numerical guards in float32 and float64."""
+
+import math
+
+import pytest
+import torch
+
+from pyod_dsnf.nn.hyperbolic import (
+    MAX_TANGENT_NORM,
+    HyperbolicGraphConv,
+    clip_tangent,
+    make_poincare_ball,
+)
+from tests._flow_helpers import chain_graph, make_flow
+
+DTYPES = [torch.float32, torch.float64]
+CURVATURES = [1e-3, 1e-1, 1.0, 10.0, 1e2]
+MAGNITUDES = [1e-8, 1e-3, 1.0, 1e3]
+
+
+def layer(curvature, dtype, learnable=False, channels=6):
+    ball = make_poincare_ball(curvature, learnable)
+    adjacency = torch.as_tensor(chain_graph(5).adjacency())
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return HyperbolicGraphConv(channels, adjacency, ball).to(dtype)
+
+
+@pytest.mark.parametrize("c", [1e-4, 1e-3, 1.0, 88.0, 100.0, 1e3])
+def test_make_poincare_ball_is_exact_for_large_and_small_curvature(c):
+    ball = make_poincare_ball(c)
+    assert float(ball.c) == pytest.approx(c, rel=1e-5)
+    assert not ball.isp_c.requires_grad
+    assert make_poincare_ball(c, learnable=True).isp_c.requires_grad
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_make_poincare_ball_rejects_bad_curvature(bad):
+    with pytest.raises(ValueError, match="curvature must be a finite float > 0"):
+        make_poincare_ball(bad)
+    with pytest.raises(TypeError, match="curvature must be a positive float"):
+        make_poincare_ball("1.0")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CURVATURES)
+def test_clip_tangent_bounds_the_norm(dtype, c):
+    ball = make_poincare_ball(c).to(dtype)
+    u = torch.randn(10, 8, dtype=dtype) * torch.logspace(-8, 4, 10, dtype=dtype)[:, None]
+    clipped = clip_tangent(u, ball, MAX_TANGENT_NORM)
+    norms = clipped.norm(dim=-1) * math.sqrt(c)
+    assert (norms <= MAX_TANGENT_NORM * (1 + 1e-5)).all()
+    small = u.norm(dim=-1) * math.sqrt(c) < MAX_TANGENT_NORM
+    torch.testing.assert_close(clipped[small], u[small])  # only long vectors are touched
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CURVATURES)
+@pytest.mark.parametrize("magnitude", MAGNITUDES)
+def test_embeddings_inside_ball_and_gradients_finite(dtype, c, magnitude):
+    hgc = layer(c, dtype, learnable=True)
+    h = (torch.randn(3, 6, 4, 5, dtype=dtype) * magnitude).requires_grad_(True)
+    points = hgc.to_ball(h.permute(0, 2, 3, 1))
+    radius = 1 / math.sqrt(c)
+    assert (points.norm(dim=-1) < radius).all()  # strictly inside the ball
+    out, distance = hgc(h)
+    assert torch.isfinite(out).all() and torch.isfinite(distance).all()
+    assert (distance >= 0).all()
+    (out.square().sum() + distance.sum()).backward()
+    assert torch.isfinite(h.grad).all()
+    for name, p in hgc.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_learnable_curvature_receives_a_gradient(dtype):
+    model = make_flow("dual", dtype=dtype, learn_curvature=True, curvature=0.5)
+    x = torch.randn(4, 2, 4, 5, dtype=dtype)
+    model.nll_bpd(x).mean().backward()
+    grad = model.ball.isp_c.grad
+    assert grad is not None and torch.isfinite(grad) and grad.abs() > 0
+
+
+def test_temporal_aggregation_starts_as_a_centred_average():
+    hgc = layer(1.0, torch.float64)
+    u = torch.randn(2, 5, 5, 6, dtype=torch.float64)
+    with torch.no_grad():
+        hgc.partition_weight.fill_(0.0)
+        hgc.partition_weight[0].fill_(1.0)  # keep only the self partition
+    self_weight = torch.as_tensor(chain_graph(5).adjacency()[0]).diagonal()
+    out = hgc.aggregate(u)
+    expected = (u[:, 1] + u[:, 2] + u[:, 3]) / 3 * self_weight[None, :, None]
+    torch.testing.assert_close(out[:, 2], expected)
+
+
+def test_layers_share_one_ball():
+    model = make_flow("dual", learn_curvature=True, n_flow_steps=3)
+    balls = {id(m.ball) for m in model.modules() if isinstance(m, HyperbolicGraphConv)}
+    assert balls == {id(model.ball)}
