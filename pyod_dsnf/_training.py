@@ -77,7 +77,7 @@ def train_flow(
     bar = tqdm(range(epochs), desc="DSNF fit", unit="epoch", disable=verbose < 1, leave=False)
     epoch = 0
     model.train()
-    for epoch in bar:  # noqa: B007 - epoch is reported after the loop
+    for epoch in bar:
         order = torch.from_numpy(rng.permutation(n)).to(device)
         loss_sum = nll_sum = 0.0
         for start in range(0, n, batch_size):

@@ -233,7 +233,7 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
 
 def _impute(xy: np.ndarray, valid: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """Linear interpolation over frames of each joint's missing coordinates."""
-    n, t, v, _ = xy.shape
+    t = xy.shape[1]
     frames = np.arange(t)[None, :, None]
     prev = np.maximum.accumulate(np.where(valid, frames, -1), axis=1)
     nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, frames, t), 1), axis=1), 1)

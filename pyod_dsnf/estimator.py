@@ -66,17 +66,18 @@ def _seed_from(random_state: Any) -> int:
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))
     raise ValueError(
-        f"random_state must be None, an int, a numpy Generator or RandomState, got "
-        f"{random_state!r}"
+        f"random_state must be None, an int, a numpy Generator or RandomState, got {random_state!r}"
     )
 
 
 @contextmanager
 def _local_torch_rng(seed: int, device: torch.device):
     """Run with torch's global RNG seeded by ``seed``; the caller's RNG state is restored."""
-    devices = [device.index if device.index is not None else torch.cuda.current_device()] if (
-        device.type == "cuda"
-    ) else []
+    devices = (
+        [device.index if device.index is not None else torch.cuda.current_device()]
+        if (device.type == "cuda")
+        else []
+    )
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
@@ -368,7 +369,7 @@ class DSNFDetector(BaseDetector):
         torch_seed = int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
         rng = np.random.default_rng(seq.spawn(1)[0])
 
-        n_val = int(round(n * self.validation_fraction)) if self.validation_fraction > 0 else 0
+        n_val = round(n * self.validation_fraction) if self.validation_fraction > 0 else 0
         if self.validation_fraction > 0 and n_val == 0:
             n_val = 1
         if n_val and n - n_val < 2:

@@ -92,7 +92,7 @@ def test_predict_family_on_4d(fitted, X_train):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     conf = fitted.predict_confidence(X)
     assert conf.shape == (6,) and ((conf >= 0) & (conf <= 1)).all()
-    labels2, conf2 = fitted.predict(X, return_confidence=True)
+    labels2, _ = fitted.predict(X, return_confidence=True)
     np.testing.assert_array_equal(labels, labels2)
 
 
@@ -173,24 +173,24 @@ def test_missing_joints_with_zero_confidence_are_imputed(fitted, X_train):
 
 # ---------------------------------------------------------------- determinism
 def test_same_random_state_same_scores_and_global_rng_untouched(X_train):
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002 - the global state is the subject
     torch_state = torch.random.get_rng_state()
     a = tiny(random_state=3).fit(X_train).decision_scores_
     b = tiny(random_state=3).fit(X_train).decision_scores_
     c = tiny(random_state=4).fit(X_train).decision_scores_
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-    after = np.random.get_state()
+    after = np.random.get_state()  # noqa: NPY002
     assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1])
     assert after[2:] == np_state[2:]
     assert torch.equal(torch.random.get_rng_state(), torch_state)
 
 
 def test_random_state_none_leaves_global_rng_untouched(X_train):
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002 - the global state is the subject
     torch_state = torch.random.get_rng_state()
     tiny(random_state=None, epochs=1).fit(X_train)
-    assert np.array_equal(np.random.get_state()[1], np_state[1])
+    assert np.array_equal(np.random.get_state()[1], np_state[1])  # noqa: NPY002
     assert torch.equal(torch.random.get_rng_state(), torch_state)
 
 
@@ -381,7 +381,8 @@ def test_pickle_and_joblib_round_trip(fitted, X_train, tmp_path):
     joblib.dump(fitted, tmp_path / "det.joblib")
     loaded = joblib.load(tmp_path / "det.joblib")
     np.testing.assert_array_equal(loaded.decision_function(X_train[:5]), ref)
-    assert all(p.device.type == "cpu" for p in pickle.loads(pickle.dumps(fitted)).model_.parameters())
+    unpickled = pickle.loads(pickle.dumps(fitted))
+    assert all(p.device.type == "cpu" for p in unpickled.model_.parameters())
 
 
 def test_custom_layout(X_train):
@@ -390,7 +391,7 @@ def test_custom_layout(X_train):
     X = X_train[:, :, [5, 7, 9, 6, 8]]
     det = tiny(layout=graph, epochs=1).fit(X)
     assert det.input_shape_ == (T, 5, 3)
-    with pytest.raises(ValueError, match="17 joints .* layout='arms' expects 5"):
+    with pytest.raises(ValueError, match=r"17 joints .* layout='arms' expects 5"):
         tiny(layout=graph).fit(X_train)
 
 

@@ -132,6 +132,6 @@ def test_save_needs_a_fitted_detector_and_json_parameters(fitted, tmp_path):
         DSNFDetector().save(tmp_path / "x.dsnf")
     odd = pickle.loads(pickle.dumps(fitted))
     odd.random_state = np.random.default_rng(0)
-    with pytest.raises(TypeError, match="random_state=.* is not a plain number"):
+    with pytest.raises(TypeError, match=r"random_state=.* is not a plain number"):
         odd.save(tmp_path / "x.dsnf")
     assert not (tmp_path / "x.dsnf").exists()

@@ -62,5 +62,5 @@ def test_non_finite_gradient_raises(monkeypatch):
         return torch.tensor(float("inf"))
 
     monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", nan_clip)
-    with pytest.raises(FloatingPointError, match="gradient norm became inf .* lower lr"):
+    with pytest.raises(FloatingPointError, match=r"gradient norm became inf .* lower lr"):
         _train(model, train, val)

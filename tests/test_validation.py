@@ -26,17 +26,15 @@ def test_check_segments_shapes_and_flattening():
     assert check_segments(X.reshape(5, -1), COCO17, flat_channels=2).shape == (5, 9, 17, 2)
     after_fit = check_segments(X.reshape(5, -1), COCO17, flat_channels=2, input_shape=(6, 17, 3))
     np.testing.assert_array_equal(after_fit, X)
-    np.testing.assert_array_equal(
-        check_segments(torch.from_numpy(X), COCO17, flat_channels=2), X
-    )
+    np.testing.assert_array_equal(check_segments(torch.from_numpy(X), COCO17, flat_channels=2), X)
     assert check_segments(X.tolist(), COCO17, flat_channels=2).shape == X.shape
 
 
 def test_check_segments_errors_name_what_came():
     X = walking_segments(3, 6, seed=0)
-    with pytest.raises(ValueError, match="18 joints .* use layout='openpose18'"):
+    with pytest.raises(ValueError, match=r"18 joints .* use layout='openpose18'"):
         check_segments(np.zeros((3, 6, 18, 2)), COCO17, flat_channels=2)
-    with pytest.raises(ValueError, match="17 joints .* use layout='coco17'"):
+    with pytest.raises(ValueError, match=r"17 joints .* use layout='coco17'"):
         check_segments(X, OPENPOSE18, flat_channels=2)
     with pytest.raises(ValueError, match="Complex data not supported"):
         check_segments(X.astype(complex), COCO17, flat_channels=2)
