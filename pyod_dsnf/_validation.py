@@ -21,7 +21,13 @@ from sklearn.utils.validation import check_array
 
 from pyod_dsnf.graph import SkeletonGraph, layout_for_joints
 
-__all__ = ["SCALE_FLOOR", "check_segments", "mirror_segments", "prepare_segments"]
+__all__ = [
+    "SCALE_FLOOR",
+    "check_segments",
+    "mirror_segments",
+    "normalize_segments",
+    "prepare_segments",
+]
 
 #: Lower bound of the per-segment scale used by the normalization, so that a
 #: segment whose joints all coincide stays finite (it maps to all zeros).
@@ -268,3 +274,39 @@ def mirror_segments(data: np.ndarray, graph: SkeletonGraph, *, normalized: bool)
         axis = data[:, 0].mean(axis=(1, 2), keepdims=True)
         out[:, 0] = 2.0 * axis - out[:, 0]
     return out
+
+
+def normalize_segments(
+    X: object, layout: str | SkeletonGraph = "coco17", *, normalize: bool = True
+) -> np.ndarray:
+    """The (x, y) segments exactly as :class:`DSNFDetector` feeds them to its flow.
+
+    Applies the same checks, missing-joint rule, imputation and per-segment
+    normalization as the detector, so other detectors (e.g. PyOD's on
+    ``normalize_segments(X).reshape(len(X), -1)``) can be compared on equal input.
+
+    Parameters
+    ----------
+    X : array-like or torch.Tensor of shape (n_segments, T, V, C)
+        C = 2 (x, y) or 3 (x, y, confidence).
+    layout : str or SkeletonGraph, default="coco17"
+    normalize : bool, default=True
+        Centre and scale every segment (as ``DSNFDetector(normalize=True)``).
+
+    Returns
+    -------
+    ndarray of shape (n_segments, T, V, 2), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyod_dsnf import normalize_segments
+    >>> normalize_segments(np.random.default_rng(0).normal(size=(4, 6, 17, 3))).shape
+    (4, 6, 17, 2)
+    """
+    from pyod_dsnf.graph import get_layout
+
+    if np.ndim(X) != 4:
+        raise ValueError(f"X must be 4-D (n_segments, T, V, C), got shape {np.shape(X)}")
+    X4 = check_segments(X, get_layout(layout), flat_channels=2)
+    return np.ascontiguousarray(prepare_segments(X4, normalize=normalize).transpose(0, 2, 3, 1))

@@ -108,3 +108,14 @@ def test_mirror_swaps_left_and_right(normalized):
     np.testing.assert_allclose(
         mirror_segments(mirrored, COCO17, normalized=normalized), data, rtol=1e-5, atol=1e-3
     )
+
+
+def test_normalize_segments_matches_the_detector_input():
+    from pyod_dsnf import normalize_segments
+
+    X = walking_segments(3, 6, seed=4)
+    out = normalize_segments(X)
+    assert out.shape == (3, 6, 17, 2) and out.dtype == np.float32
+    np.testing.assert_array_equal(out.transpose(0, 3, 1, 2), prepare_segments(X, normalize=True))
+    with pytest.raises(ValueError, match="must be 4-D"):
+        normalize_segments(X.reshape(3, -1))
