@@ -111,6 +111,19 @@ def test_flattened_and_torch_inputs_score_the_same(fitted, X_train):
     np.testing.assert_allclose(fitted.decision_function(X.astype(np.float32)), ref, rtol=1e-5)
 
 
+def test_integer_and_half_precision_input_score_finite(fitted, X_train):
+    for dtype in (np.int64, np.int32, np.float16):
+        X = X_train[:4].copy()
+        X[..., 2] = 1.0
+        assert np.isfinite(fitted.decision_function(X.astype(dtype))).all()
+
+
+def test_confidence_channel_is_not_modelled(X_train):
+    with_conf = tiny(epochs=1).fit(X_train)
+    without = tiny(epochs=1).fit(X_train[..., :2])
+    np.testing.assert_array_equal(with_conf.decision_scores_, without.decision_scores_)
+
+
 def test_fit_on_flattened_input_uses_flat_channels(X_train):
     det = tiny(epochs=1, flat_channels=3).fit(X_train.reshape(len(X_train), -1))
     assert det.input_shape_ == (T, 17, 3)
