@@ -97,3 +97,21 @@ def test_layers_share_one_ball():
     model = make_flow("dual", learn_curvature=True, n_flow_steps=3)
     balls = {id(m.ball) for m in model.modules() if isinstance(m, HyperbolicGraphConv)}
     assert balls == {id(model.ball)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CURVATURES)
+@pytest.mark.parametrize("magnitude", [1e-8, 1.0, 1e3])
+def test_closed_form_matches_the_geoopt_reference(dtype, c, magnitude):
+    hgc = layer(c, dtype)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # move every parameter off its initial value
+        for p in (hgc.bias, hgc.partition_weight, hgc.temporal_weight):
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=dtype))
+    h = torch.randn(3, 6, 5, 5, generator=gen, dtype=dtype) * magnitude
+    out, distance = hgc(h)
+    ref_out, ref_distance = hgc.forward_reference(h)
+    tol = 1e-9 if dtype == torch.float64 else 2e-4
+    scale = max(1.0, ref_out.abs().max().item())
+    torch.testing.assert_close(out, ref_out, atol=tol * scale, rtol=tol)
+    torch.testing.assert_close(distance, ref_distance, atol=tol * scale, rtol=tol)

@@ -1,0 +1,110 @@
+"""Frame-level metrics over per-clip score and mask arrays.
+
+All functions take ``scores`` and ``masks`` as mappings from clip id to 1-D
+arrays of equal length (1 = anomalous frame, higher score = more abnormal) and
+pool frames over clips unless said otherwise. See ``docs/evaluation.md``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+__all__ = ["auc_pr", "auc_roc", "equal_error_rate", "macro_auc_roc", "pool_frames"]
+
+
+def pool_frames(
+    scores: Mapping[str, np.ndarray],
+    masks: Mapping[str, np.ndarray],
+    frames: Mapping[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate labels and scores over the clips of ``masks`` (in its order).
+
+    ``frames`` (optional, per clip a bool array) keeps only the frames marked True.
+    Returns ``(y_true, y_score)``.
+    """
+    ys, ss = [], []
+    for cid, mask in masks.items():
+        if cid not in scores:
+            raise ValueError(f"scores has no entry for clip {cid!r} of masks")
+        m = np.asarray(mask)
+        s = np.asarray(scores[cid], dtype=np.float64)
+        if s.shape != m.shape:
+            raise ValueError(
+                f"scores[{cid!r}] has shape {s.shape} but its mask has shape {m.shape}"
+            )
+        if not np.isfinite(s).all():
+            raise ValueError(f"scores[{cid!r}] holds non-finite values")
+        if frames is not None:
+            keep = np.asarray(frames[cid], dtype=bool)
+            if keep.shape != m.shape:
+                raise ValueError(
+                    f"frames[{cid!r}] has shape {keep.shape} but its mask has shape {m.shape}"
+                )
+            m, s = m[keep], s[keep]
+        ys.append(m.astype(np.int8))
+        ss.append(s)
+    if not ys:
+        return np.zeros(0, dtype=np.int8), np.zeros(0)
+    return np.concatenate(ys), np.concatenate(ss)
+
+
+def _both_classes(y: np.ndarray, what: str) -> bool:
+    if y.size == 0 or y.min() == y.max():
+        warnings.warn(f"{what}: the frames hold only one class; returning NaN", stacklevel=3)
+        return False
+    return True
+
+
+def auc_roc(scores, masks, frames=None) -> float:
+    """Micro AUC-ROC: all (selected) frames of all clips pooled."""
+    y, s = pool_frames(scores, masks, frames)
+    return float(roc_auc_score(y, s)) if _both_classes(y, "auc_roc") else float("nan")
+
+
+def auc_pr(scores, masks, frames=None) -> float:
+    """Area under the precision-recall curve of the anomalous class.
+
+    Computed as average precision (sklearn's ``average_precision_score``), the
+    step-wise integral, pooled over clips.
+    """
+    y, s = pool_frames(scores, masks, frames)
+    return float(average_precision_score(y, s)) if _both_classes(y, "auc_pr") else float("nan")
+
+
+def equal_error_rate(scores, masks, frames=None) -> float:
+    """Equal error rate: where the false positive rate equals the miss rate.
+
+    Read off the ROC curve and linearly interpolated between the two operating
+    points where ``1 - TPR - FPR`` changes sign.
+    """
+    y, s = pool_frames(scores, masks, frames)
+    if not _both_classes(y, "equal_error_rate"):
+        return float("nan")
+    fpr, tpr, _ = roc_curve(y, s)
+    d = (1.0 - tpr) - fpr  # +1 at the strictest threshold, -1 at the loosest
+    i = int(np.flatnonzero(d <= 0)[0])
+    if d[i] == 0 or i == 0:
+        return float(fpr[i])
+    t = d[i - 1] / (d[i - 1] - d[i])
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+
+
+def macro_auc_roc(scores, masks, frames=None) -> tuple[float, int]:
+    """Mean per-clip AUC-ROC over the clips holding both classes.
+
+    Returns ``(macro_auc, n_clips_used)``; NaN and 0 when no clip qualifies.
+    """
+    aucs = []
+    for cid, mask in masks.items():
+        sub_frames = None if frames is None else {cid: frames[cid]}
+        y, s = pool_frames({cid: scores[cid]} if cid in scores else {}, {cid: mask}, sub_frames)
+        if y.size and y.min() != y.max():
+            aucs.append(roc_auc_score(y, s))
+    if not aucs:
+        warnings.warn("macro_auc_roc: no clip holds both classes; returning NaN", stacklevel=2)
+        return float("nan"), 0
+    return float(np.mean(aucs)), len(aucs)
