@@ -362,6 +362,15 @@ class DSNFDetector(BaseDetector):
         n = data.shape[0]
         if y is not None and _num_samples(y) != n:
             raise ValueError(f"y has {_num_samples(y)} entries but X has {n} segments")
+        spread = data.std(axis=(0, 2, 3), dtype=np.float64)
+        if (spread < 1e-6).any():
+            axis = "xy"[int(np.argmin(spread))]
+            raise ValueError(
+                f"the {axis} coordinates of the training segments do not vary (standard deviation "
+                f"{spread.min():.1e} after preparation, e.g. all-constant or identical segments); "
+                f"a density cannot be fitted to a single point: give varied segments"
+                + (" or use normalize=False" if self.normalize else "")
+            )
         self._classes = 2
         device = _resolve_device(self.device)
         seed = _seed_from(self.random_state)

@@ -257,6 +257,16 @@ def test_cuda_requested_without_cuda_is_a_clear_error(X_train):
         tiny(device="cuda").fit(X_train)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_detector_fitted_on_cuda_scores_on_cpu_here(fitted, X_train):
+    moved = pickle.loads(pickle.dumps(fitted))
+    moved.device_ = "cuda:0"  # as unpickled from a GPU machine (weights are on the CPU)
+    with pytest.warns(UserWarning, match="trained on cuda:0, which is not available here"):
+        scores = moved.decision_function(X_train[:4])
+    np.testing.assert_array_equal(scores, fitted.decision_function(X_train[:4]))
+    assert moved.device_ == "cpu"
+
+
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("make", "error", "match"),
@@ -295,6 +305,11 @@ def test_nan_coordinates_rule(X_train):
     X4[7, ..., 2] = 0.0
     with pytest.raises(ValueError, match="without any joint of confidence > 0"):
         tiny().fit(X4)
+
+
+def test_training_data_without_variation_is_refused():
+    with pytest.raises(ValueError, match="do not vary"):
+        tiny().fit(np.ones((20, T, 17, 2)))
 
 
 def test_decision_function_checks(fitted, X_train):
@@ -440,3 +455,19 @@ def _check_instance() -> DSNFDetector:
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_real_poselift_segments(poselift_path):
+    from pyod_dsnf.data import load_dataset, segment_tracks
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*NaN joint confidences")
+        ds = load_dataset(poselift_path)
+    train = segment_tracks(ds.train, seg_len=12, stride=12).X
+    test = segment_tracks(ds.test, seg_len=12, stride=12).X[:300]
+    X = train[np.random.default_rng(0).permutation(len(train))[:300]]
+    assert (X[..., 2] <= 0).any()  # real data has missing joints; the rule handles them
+    det = tiny(batch_size=64).fit(X)  # raw pixel coordinates, confidence channel
+    scores = det.decision_function(test)
+    assert scores.shape == (len(test),) and np.isfinite(scores).all()
+    assert np.isfinite(det.history_["validation_nll"]).all()
