@@ -357,8 +357,12 @@ class DSNFDetector(BaseDetector):
         -------
         self : DSNFDetector
         """
-        self.graph_ = self._check_params()
+        # a failed refit must not leave a previous model next to new shapes
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, key)
+        graph = self._check_params()
         data = self._segments(X, fitting=True)
+        self.graph_ = graph
         n = data.shape[0]
         if y is not None and _num_samples(y) != n:
             raise ValueError(f"y has {_num_samples(y)} entries but X has {n} segments")

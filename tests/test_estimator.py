@@ -78,6 +78,15 @@ def test_fit_returns_self_and_accepts_labels(X_train):
         tiny(epochs=1).fit(X_train, y[:3])
 
 
+def test_failed_refit_leaves_an_unfitted_estimator(X_train):
+    det = tiny(epochs=1).fit(X_train)
+    with pytest.raises(ValueError, match="16 joints"):
+        det.fit(X_train[:, :, :16])
+    with pytest.raises(NotFittedError):
+        det.decision_function(X_train)
+    assert not [k for k in vars(det) if k.endswith("_")]
+
+
 def test_euclidean_space_has_no_curvature(X_train):
     det = tiny(space="euclidean", epochs=1).fit(X_train)
     assert det.curvature_ is None
