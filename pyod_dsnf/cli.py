@@ -1,0 +1,253 @@
+"""The ``pyod-dsnf`` command line (also ``python -m pyod_dsnf``).
+
+Argument parsing lives here only: each subcommand calls a library function with
+plain keyword arguments. Errors in the input (a missing folder, a wrong layout, a
+bad option value) print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+# Estimator options of `fit`: flag -> (type, help). Unset flags keep the estimator's defaults.
+_ESTIMATOR_OPTIONS: dict[str, tuple[Any, str]] = {
+    "space": (str, "'dual', 'euclidean' or 'hyperbolic'"),
+    "curvature": (float, "Poincare-ball curvature c > 0"),
+    "n-flow-steps": (int, "flow steps K"),
+    "hidden-channels": (int, "width of the coupling networks"),
+    "temporal-kernel": (int, "odd temporal kernel size"),
+    "awam-lambda": (float, "weight of the AWAM term (0 = plain likelihood)"),
+    "epochs": (int, "maximum number of epochs"),
+    "batch-size": (int, "mini-batch size"),
+    "lr": (float, "learning rate"),
+    "random-state": (int, "seed"),
+    "device": (str, "'auto', 'cpu', 'cuda', ..."),
+}
+
+
+def _add_threads(p: argparse.ArgumentParser, default: int | None) -> None:
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=default,
+        help="torch CPU threads (default: %(default)s; None keeps torch's setting)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``pyod-dsnf``."""
+    from pyod_dsnf import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="pyod-dsnf",
+        description="DSNF: skeleton-based video anomaly detection with a dual-space "
+        "normalizing flow (a PyOD detector).",
+    )
+    parser.add_argument("--version", action="version", version=f"pyod-dsnf {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="synthetic data: DSNF against PyOD detectors, table and plot")
+    p.add_argument("--n-train-clips", type=int, default=16)
+    p.add_argument("--n-test-clips", type=int, default=10)
+    p.add_argument("--seg-len", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=None, help="DSNF epochs (demo default 8)")
+    p.add_argument("--n-flow-steps", type=int, default=None, help="DSNF flow steps (demo: 4)")
+    p.add_argument("--hidden-channels", type=int, default=None, help="DSNF width (demo: 8)")
+    p.add_argument("--methods", nargs="+", default=None, help="methods to run")
+    p.add_argument("-o", "--out-dir", default="demo_output", help="where the PNG goes")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    _add_threads(p, 1)
+
+    p = sub.add_parser("fit", help="train DSNF on a folder of tracked-person JSON files")
+    p.add_argument("pose_dir", metavar="POSE_DIR")
+    p.add_argument("-o", "--output", required=True, help="model file to write (model.dsnf)")
+    p.add_argument("--seg-len", type=int, default=24, help="segment length T (default 24)")
+    p.add_argument("--stride", type=int, default=6, help="training window stride (default 6)")
+    p.add_argument("--max-gap", type=int, default=2, help="fill gaps up to this many frames")
+    p.add_argument("--layout", default="coco17", choices=("coco17", "openpose18"))
+    for flag, (typ, text) in _ESTIMATOR_OPTIONS.items():
+        p.add_argument(f"--{flag}", type=typ, default=None, help=text)
+    p.add_argument("--verbose", action="store_true", help="progress bar over epochs")
+    _add_threads(p, None)
+
+    p = sub.add_parser("score", help="per-frame anomaly scores of every clip of a folder")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("pose_dir", metavar="POSE_DIR")
+    p.add_argument("-o", "--out-dir", required=True, help="folder for the CSV/NPZ files")
+    p.add_argument("--mode", default="person", choices=("person", "field"))
+    p.add_argument("--gt", default=None, metavar="GT_DIR", help="masks: clip lengths, plots")
+    p.add_argument("--plot", action="store_true", help="one PNG per clip")
+    _add_threads(p, None)
+
+    p = sub.add_parser("evaluate", help="frame metrics of scores against frame masks")
+    p.add_argument("scores", metavar="SCORES", help="output folder of 'pyod-dsnf score'")
+    p.add_argument("gt_dir", metavar="GT_DIR", help="folder of <clip>.npy masks")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("benchmark", help="DSNF, ablations, PyOD detectors over seeds")
+    p.add_argument("data_dir", metavar="DATA_DIR", help="root with pose/train, pose/test, gt/")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--methods", nargs="+", default=None, help="methods (default: all)")
+    p.add_argument("--seg-len", type=int, default=24)
+    p.add_argument("--train-stride", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=None, help="DSNF epochs (default: estimator's)")
+    p.add_argument("--max-train-segments", type=int, default=None)
+    p.add_argument("-o", "--out-dir", default="benchmark_results")
+    p.add_argument("--no-progress", action="store_true")
+    _add_threads(p, None)
+    return parser
+
+
+def _set_threads(n: int | None) -> None:
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"--threads must be >= 1, got {n}")
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def _demo(a: argparse.Namespace) -> None:
+    from pyod_dsnf.demo import DEMO_DSNF_PARAMS, DEMO_METHODS, format_table, run_demo
+
+    params = dict(DEMO_DSNF_PARAMS)
+    for key in ("epochs", "n_flow_steps", "hidden_channels"):
+        if getattr(a, key) is not None:
+            params[key] = getattr(a, key)
+    t0 = time.perf_counter()
+    res = run_demo(
+        n_train_clips=a.n_train_clips,
+        n_test_clips=a.n_test_clips,
+        seg_len=a.seg_len,
+        methods=a.methods or DEMO_METHODS,
+        dsnf_params=params,
+        out_dir=a.out_dir,
+        plot=not a.no_plot,
+        random_state=a.seed,
+        progress=not a.no_progress,
+    )
+    print(
+        f"synthetic pose tracks: {res.n_train_segments} training segments, "
+        f"{res.n_test_segments} test segments, {res.n_test_frames} test frames "
+        f"({res.n_anomalous_frames} anomalous); frame mapping 'person' (docs/evaluation.md)"
+    )
+    print(f"DSNF settings: {params}")
+    print(format_table(res.rows))
+    if res.plot_path is not None:
+        print(f"per-frame scores vs ground truth: {res.plot_path}")
+    print(f"total {time.perf_counter() - t0:.1f} s")
+
+
+def _fit(a: argparse.Namespace) -> None:
+    from pyod_dsnf.workflow import fit_pose_dir
+
+    params = {
+        flag.replace("-", "_"): getattr(a, flag.replace("-", "_"))
+        for flag in _ESTIMATOR_OPTIONS
+        if getattr(a, flag.replace("-", "_")) is not None
+    }
+    t0 = time.perf_counter()
+    det = fit_pose_dir(
+        a.pose_dir,
+        a.output,
+        seg_len=a.seg_len,
+        stride=a.stride,
+        max_gap=a.max_gap,
+        layout=a.layout,
+        verbose=int(a.verbose),
+        **params,
+    )
+    print(
+        f"trained on {len(det.decision_scores_)} segments of {det.input_shape_[0]} frames "
+        f"in {time.perf_counter() - t0:.1f} s ({det.n_epochs_} epochs); saved {a.output}"
+    )
+
+
+def _score(a: argparse.Namespace) -> None:
+    from pyod_dsnf.workflow import SCORES_FILE, score_pose_dir
+
+    scores = score_pose_dir(a.model, a.pose_dir, a.out_dir, mode=a.mode, gt_dir=a.gt, plot=a.plot)
+    n = sum(len(s) for s in scores.values())
+    print(
+        f"scored {len(scores)} clips ({n} frames): {a.out_dir}/<clip>.csv and "
+        f"{a.out_dir}/{SCORES_FILE}"
+    )
+
+
+def _evaluate(a: argparse.Namespace) -> None:
+    from pyod_dsnf.workflow import evaluate_scores
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = evaluate_scores(a.scores, a.gt_dir)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if a.json:
+        print(json.dumps(res, indent=2))
+        return
+    print(f"{res['n_frames']} frames ({res['n_anomalous']} anomalous), "
+          f"{res['n_person_frames']} with a tracked person")  # fmt: skip
+    print(f"AUC-ROC (all frames)     {100 * res['auc_roc']:.2f}")
+    print(f"AUC-ROC (person frames)  {100 * res['auc_roc_person_frames']:.2f}")
+    print(f"macro AUC-ROC            {100 * res['auc_roc_macro']:.2f} "
+          f"({res['n_macro_clips']} clips)")  # fmt: skip
+    print(f"AUC-PR                   {100 * res['auc_pr']:.2f}")
+    print(f"EER                      {res['eer']:.3f}")
+
+
+def _benchmark(a: argparse.Namespace) -> None:
+    from pyod_dsnf.benchmark import run_benchmark
+
+    kw: dict[str, Any] = {}
+    if a.methods:
+        kw["methods"] = a.methods
+    res = run_benchmark(
+        a.data_dir,
+        seeds=a.seeds,
+        seg_len=a.seg_len,
+        train_stride=a.train_stride,
+        epochs=a.epochs,
+        max_train_segments=a.max_train_segments,
+        out_dir=a.out_dir,
+        progress=not a.no_progress,
+        **kw,
+    )
+    print(res.markdown)
+    print(f"written: {res.paths['markdown']} and {res.paths['json']}")
+
+
+_COMMANDS = {
+    "demo": _demo,
+    "fit": _fit,
+    "score": _score,
+    "evaluate": _evaluate,
+    "benchmark": _benchmark,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    try:
+        _set_threads(getattr(a, "threads", None))
+        _COMMANDS[a.command](a)
+    except (ValueError, FileNotFoundError, NotADirectoryError, ImportError) as exc:
+        msg = " ".join(str(exc).split())
+        print(f"pyod-dsnf {a.command}: error: {msg}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
