@@ -1,0 +1,169 @@
+"""The command line end to end on tiny synthetic data written to disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pyod_dsnf.cli import main
+from pyod_dsnf.data import load_dataset
+from pyod_dsnf.datasets import make_pose_tracks, save_pose_dataset
+
+TINY = ["--epochs", "2", "--n-flow-steps", "2", "--hidden-channels", "4", "--batch-size", "32"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    ds = make_pose_tracks(4, 3, n_frames=(80, 100), random_state=0)
+    return save_pose_dataset(ds, tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def model(data_root, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "model.dsnf"
+    args = ["fit", str(data_root / "pose" / "train"), "-o", str(path), "--seg-len", "8"]
+    assert main([*args, "--stride", "4", *TINY, "--random-state", "0", "--threads", "1"]) == 0
+    return path
+
+
+def test_saved_dataset_round_trips(data_root):
+    ds = make_pose_tracks(4, 3, n_frames=(80, 100), random_state=0)
+    back = load_dataset(data_root)
+    assert [c.clip_id for c in back.test] == [c.clip_id for c in ds.test]
+    for a, b in zip(ds.train, back.train, strict=True):
+        for ta, tb in zip(a.tracks, b.tracks, strict=True):
+            np.testing.assert_array_equal(ta.frames, tb.frames)
+            np.testing.assert_allclose(ta.keypoints, tb.keypoints, rtol=1e-6)
+    for cid, m in ds.masks.items():
+        np.testing.assert_array_equal(back.masks[cid], m)
+
+
+def test_fit_writes_a_loadable_model(model, capsys):
+    from pyod_dsnf import DSNFDetector
+
+    det = DSNFDetector.load(model)
+    assert det.input_shape_[0] == 8 and det.n_flow_steps == 2 and det.hidden_channels == 4
+
+
+def test_score_then_evaluate(model, data_root, tmp_path, capsys):
+    out = tmp_path / "scores"
+    gt = data_root / "gt" / "test_frame_mask"
+    args = ["score", str(model), str(data_root / "pose" / "test"), "-o", str(out)]
+    assert main([*args, "--gt", str(gt), "--plot"]) == 0
+    masks = load_dataset(data_root).masks
+    with np.load(out / "frame_scores.npz") as z:
+        assert sorted(z.files) == sorted(masks)
+        for cid, m in masks.items():
+            assert z[cid].shape == m.shape and np.isfinite(z[cid]).all()
+    cid = next(iter(masks))
+    rows = (out / f"{cid}.csv").read_text().splitlines()
+    assert rows[0] == "frame,score,tracked" and len(rows) == len(masks[cid]) + 1
+    assert (out / "plots" / f"{cid}.png").stat().st_size > 0
+    capsys.readouterr()
+
+    assert main(["evaluate", str(out), str(gt), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert 0.0 <= res["auc_roc"] <= 1.0 and 0.0 <= res["auc_roc_person_frames"] <= 1.0
+    assert res["n_frames"] == sum(len(m) for m in masks.values())
+
+    assert main(["evaluate", str(out), str(gt)]) == 0
+    assert "AUC-ROC (all frames)" in capsys.readouterr().out
+
+
+def test_score_without_masks_ends_at_the_last_posed_frame(model, data_root, tmp_path):
+    out = tmp_path / "s"
+    assert main(["score", str(model), str(data_root / "pose" / "test"), "-o", str(out)]) == 0
+    test = load_dataset(data_root).test
+    with np.load(out / "frame_scores.npz") as z:
+        for c in test:
+            assert len(z[c.clip_id]) == c.last_frame + 1
+
+
+def test_demo_tiny(tmp_path, capsys):
+    args = ["demo", "--n-train-clips", "3", "--n-test-clips", "3", "--seg-len", "8"]
+    args += ["--epochs", "1", "--n-flow-steps", "2", "--hidden-channels", "4"]
+    args += ["--methods", "dsnf", "iforest", "random", "-o", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    for method in ("dsnf", "iforest", "random"):
+        assert f"| {method} |" in out
+    assert "AUC-ROC person frames" in out
+    assert (tmp_path / "frame_scores.png").stat().st_size > 0
+
+
+def test_benchmark_tiny(data_root, tmp_path, capsys):
+    args = [
+        "benchmark",
+        str(data_root),
+        "--seeds",
+        "0",
+        "1",
+        "--seg-len",
+        "8",
+        "--train-stride",
+        "2",
+    ]
+    args += ["--methods", "dsnf-euclidean", "iforest", "random", "--epochs", "1"]
+    args += ["--max-train-segments", "60", "-o", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    assert "| dsnf-euclidean | 2 |" in capsys.readouterr().out
+    res = json.loads((tmp_path / "benchmark.json").read_text())
+    assert [r["method"] for r in res["rows"]] == ["dsnf-euclidean", "iforest", "random"]
+    assert len(res["runs"]) == 6 and all(r["n_train_segments"] == 60 for r in res["runs"])
+    assert all(0 <= r["field_auc"] <= 1 and r["throughput"] > 0 for r in res["runs"])
+    assert "person-frames AUC" in (tmp_path / "benchmark.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["fit", "{missing}", "-o", "{tmp}/m.dsnf"], "does not exist"),
+        (["fit", "{root}", "-o", "{tmp}/m.dsnf"], "pass its pose/train or pose/test folder"),
+        (["score", "{missing}", "{root}/pose/test", "-o", "{tmp}/s"], "is not a file"),
+        (["evaluate", "{tmp}", "{root}/gt/test_frame_mask"], "holds no frame_scores.npz"),
+        (["evaluate", "{missing}", "{root}/gt/test_frame_mask"], "does not exist"),
+        (["benchmark", "{missing}"], "is not a folder"),
+        (["benchmark", "{root}/pose"], "has no folder 'pose/train'"),
+        (["benchmark", "{root}", "--methods", "nope"], "methods must be"),
+    ],
+)
+def test_errors_are_one_line_with_status_2(argv, expected, data_root, tmp_path, capsys):
+    fill = {"missing": str(tmp_path / "nope"), "root": str(data_root), "tmp": str(tmp_path)}
+    assert main([a.format(**fill) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error:" in err and expected in err
+    assert "Traceback" not in err
+
+
+def test_bad_option_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["fit"])
+    assert exc.value.code == 2
+
+
+def test_python_dash_m_help():
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run(
+        [sys.executable, "-m", "pyod_dsnf", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
+    )
+    assert res.returncode == 0
+    for cmd in ("demo", "fit", "score", "evaluate", "benchmark"):
+        assert cmd in res.stdout
