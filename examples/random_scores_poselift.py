@@ -2,7 +2,9 @@
 
 Shows how much of a frame-level AUC the mapping alone hands out (docs/evaluation.md):
 
-    python examples/random_scores_poselift.py ../shared/data/poselift
+    python examples/random_scores_poselift.py ../shared/data/poselift [N_RANDOM]
+
+N_RANDOM (default 100) is the number of random draws averaged.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pyod_dsnf.data import fill_gaps, load_dataset, segment_tracks
 from pyod_dsnf.evaluation import evaluate
 
 
-def main(root: str) -> None:
+def main(root: str, n_random: int = 100) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # PoseLift's NaN confidences (counted)
         ds = load_dataset(root)
@@ -24,7 +26,9 @@ def main(root: str) -> None:
 
     # field: STG-NF's protocol -- raw tracks, T = 24, stride 1, short runs dropped
     seg = segment_tracks(ds.test, seg_len=24, stride=1)
-    res = evaluate(rng.uniform(size=len(seg)), seg, ds.masks, ds.test, mode="field", n_random=100)
+    res = evaluate(
+        rng.uniform(size=len(seg)), seg, ds.masks, ds.test, mode="field", n_random=n_random
+    )
     print(f"[field] {len(seg)} segments, {res.n_frames - res.n_scored_frames} of "
           f"{res.n_frames} frames get no segment centre")  # fmt: skip
     print(res.summary(), "\n")
@@ -32,12 +36,14 @@ def main(root: str) -> None:
     # person: gaps <= 2 filled (PoseLift has none that short), short runs edge-padded
     test, report = fill_gaps(ds.test, max_gap=2)
     seg = segment_tracks(test, seg_len=24, stride=1, pad_short=True)
-    res = evaluate(rng.uniform(size=len(seg)), seg, ds.masks, test, mode="person", n_random=100)
+    res = evaluate(
+        rng.uniform(size=len(seg)), seg, ds.masks, test, mode="person", n_random=n_random
+    )
     print(f"[person] {len(seg)} segments; gap report {report.as_dict()}")
     print(res.summary())
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python examples/random_scores_poselift.py DATASET_ROOT")
-    main(sys.argv[1])
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: python examples/random_scores_poselift.py DATASET_ROOT [N_RANDOM]")
+    main(sys.argv[1], *(int(v) for v in sys.argv[2:]))
