@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-train-clips", type=int, default=16)
     p.add_argument("--n-test-clips", type=int, default=10)
     p.add_argument("--seg-len", type=int, default=12)
-    p.add_argument("--epochs", type=int, default=None, help="DSNF epochs (demo default 8)")
+    p.add_argument("--epochs", type=int, default=None, help="DSNF epochs (demo: 20)")
     p.add_argument("--n-flow-steps", type=int, default=None, help="DSNF flow steps (demo: 4)")
     p.add_argument("--hidden-channels", type=int, default=None, help="DSNF width (demo: 8)")
     p.add_argument("--methods", nargs="+", default=None, help="methods to run")
