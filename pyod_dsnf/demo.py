@@ -27,7 +27,7 @@ DEMO_METHODS = ("dsnf", "iforest", "lof", "knn", "ecod", "random")
 #: DSNF settings sized for a demo of under 3 minutes on 2 CPU cores (the library
 #: defaults are sized for real datasets): a small flow, a larger learning rate for the
 #: few hundred segments, and plain maximum likelihood (``awam_lambda=0``: no double
-#: backward, about twice as fast to train). Chosen among four candidates on synthetic
+#: backward, about twice as fast to train). Chosen among three candidates on synthetic
 #: data drawn with ``random_state=1`` (the demo uses ``random_state=0``); see docs/quickstart.md.
 DEMO_DSNF_PARAMS: dict[str, Any] = {
     "n_flow_steps": 4,

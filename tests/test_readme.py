@@ -59,3 +59,13 @@ def test_readme_usage_blocks_run(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("block", range(3))
 def test_readme_blocks_are_valid_python(block):
     compile(usage_blocks()[block], "README", "exec")
+
+
+def test_quick_start_has_two_commands_and_ci_runs_the_test_one():
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", section, flags=re.DOTALL)
+    assert len(commands) == 2 and all("\n" not in c for c in commands)
+    assert commands[0].endswith("pyod-dsnf demo")
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert commands[1] in ci
