@@ -7,6 +7,8 @@ and flattened to ``(n_segments, T * V * 2)``. Scores are PyOD's: higher = more a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ __all__ = [
     "RandomScores",
     "fit_isolated",
     "flat_segments",
+    "isolated_rng",
     "make_pyod_detector",
 ]
 
@@ -93,7 +96,9 @@ class RandomScores(BaseDetector):
         return self.rng_.uniform(size=len(np.asarray(X)))
 
 
-def make_pyod_detector(name: str, *, n_features: int, random_state: int = 0) -> BaseDetector:
+def make_pyod_detector(
+    name: str, *, n_features: int, n_samples: int | None = None, random_state: int = 0
+) -> BaseDetector:
     """A PyOD detector (or the random control ``"random"``) with the benchmark's settings.
 
     Parameters
@@ -102,6 +107,10 @@ def make_pyod_detector(name: str, *, n_features: int, random_state: int = 0) -> 
         One of :data:`PYOD_METHODS` or ``"random"``.
     n_features : int
         Width of the flattened segments (DeepSVDD needs it up front).
+    n_samples : int, optional
+        Number of training samples: the torch-based detectors' batch size is
+        capped at it (PyOD 3.6.7's AutoEncoder fails when the training set is
+        smaller than one batch).
     random_state : int, default=0
         Seed, for the detectors that take one.
 
@@ -114,6 +123,8 @@ def make_pyod_detector(name: str, *, n_features: int, random_state: int = 0) -> 
         caller's state.
     """
     kw = dict(PYOD_SETTINGS.get(name, {}))
+    if n_samples is not None and "batch_size" in kw:
+        kw["batch_size"] = max(1, min(kw["batch_size"], int(n_samples)))
     if name == "iforest":
         from pyod.models.iforest import IForest
 
@@ -147,12 +158,23 @@ def make_pyod_detector(name: str, *, n_features: int, random_state: int = 0) -> 
     raise ValueError(f"method must be one of {(*PYOD_METHODS, 'random')}, got {name!r}")
 
 
-def fit_isolated(detector: BaseDetector, X: np.ndarray) -> BaseDetector:
-    """Fit ``detector`` without leaving torch's or numpy's global random state changed."""
-    np_state = np.random.get_state()  # noqa: NPY002 (restored, never seeded)
+@contextmanager
+def isolated_rng() -> Iterator[None]:
+    """Run PyOD code that seeds numpy's or torch's global generators, then restore both.
+
+    PyOD's torch-based detectors (AutoEncoder, DeepSVDD) call ``torch.manual_seed`` and
+    ``np.random.seed`` when built, fitted or scoring; wrap all three in this.
+    """
+    np_state = np.random.get_state()  # noqa: NPY002 (restored, never seeded here)
     try:
         with torch.random.fork_rng(devices=[]):
-            detector.fit(X)
+            yield
     finally:
         np.random.set_state(np_state)  # noqa: NPY002
+
+
+def fit_isolated(detector: BaseDetector, X: np.ndarray) -> BaseDetector:
+    """``detector.fit(X)`` inside :func:`isolated_rng`."""
+    with isolated_rng():
+        detector.fit(X)
     return detector

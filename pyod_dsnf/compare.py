@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pyod_dsnf.baselines import PYOD_METHODS, fit_isolated, flat_segments, make_pyod_detector
+from pyod_dsnf.baselines import PYOD_METHODS, flat_segments, isolated_rng, make_pyod_detector
 from pyod_dsnf.estimator import DSNFDetector
 
 __all__ = ["DSNF_VARIANTS", "MethodRun", "all_methods", "run_method"]
@@ -131,14 +131,17 @@ def run_method(
         score_s = time.perf_counter() - t0
     else:
         params = {}
-        t0 = time.perf_counter()
-        F = flat_segments(X_train) if flat is None else flat[0]
-        det = make_pyod_detector(method, n_features=F.shape[1], random_state=random_state)
-        fit_isolated(det, F)
-        fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        F_tests = [flat_segments(X) for X in X_tests] if flat is None else list(flat[1])
-        scores = [np.asarray(det.decision_function(F), float) for F in F_tests]
+        with isolated_rng():
+            t0 = time.perf_counter()
+            F = flat_segments(X_train) if flat is None else flat[0]
+            det = make_pyod_detector(
+                method, n_features=F.shape[1], n_samples=len(F), random_state=random_state
+            )
+            det.fit(F)
+            fit_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            F_tests = [flat_segments(X) for X in X_tests] if flat is None else list(flat[1])
+            scores = [np.asarray(det.decision_function(F), float) for F in F_tests]
         score_s = time.perf_counter() - t0
     scores = [_rank_safe(method, s) for s in scores]
     return MethodRun(

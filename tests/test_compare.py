@@ -1,0 +1,31 @@
+"""run_method: every method on the same segments; +inf scores rank as most abnormal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pyod_dsnf.compare import _rank_safe, all_methods, run_method
+from tests._skeletons import walking_segments
+
+
+def test_run_method_pyod_and_random():
+    X = walking_segments(40, 8, seed=0)
+    for method in ("iforest", "random"):
+        run = run_method(method, X, [X[:5], X[5:9]], random_state=0)
+        assert [len(s) for s in run.scores] == [5, 4] and run.n_scored == 9
+        assert run.fit_seconds >= 0 and run.throughput > 0
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="method must be one of"):
+        run_method("svm", np.zeros((2, 8, 17, 2)), [])
+    assert "dsnf-noawam" in all_methods() and "random" in all_methods()
+
+
+def test_infinite_scores_rank_highest_with_a_warning():
+    with pytest.warns(UserWarning, match="1 segment score"):
+        s = _rank_safe("m", np.array([0.5, np.inf, 2.0]))
+    np.testing.assert_array_equal(s, [0.5, 3.0, 2.0])
+    with pytest.raises(FloatingPointError):
+        _rank_safe("m", np.array([0.5, np.nan]))
