@@ -167,3 +167,11 @@ def test_python_dash_m_help():
     assert res.returncode == 0
     for cmd in ("demo", "fit", "score", "evaluate", "benchmark"):
         assert cmd in res.stdout
+
+
+def test_score_field_mode(model, data_root, tmp_path):
+    out = tmp_path / "f"
+    args = ["score", str(model), str(data_root / "pose" / "test"), "-o", str(out)]
+    assert main([*args, "--mode", "field"]) == 0
+    with np.load(out / "frame_scores.npz") as z:
+        assert all(np.isfinite(z[k]).all() for k in z.files)
