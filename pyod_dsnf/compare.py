@@ -141,7 +141,7 @@ def run_method(
             fit_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             F_tests = [flat_segments(X) for X in X_tests] if flat is None else list(flat[1])
-            scores = [np.asarray(det.decision_function(F), float) for F in F_tests]
+            scores = [np.asarray(det.decision_function(G), float) for G in F_tests]
         score_s = time.perf_counter() - t0
     scores = [_rank_safe(method, s) for s in scores]
     return MethodRun(
