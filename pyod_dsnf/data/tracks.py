@@ -157,7 +157,9 @@ def _parse_int(key: object, what: str, path: Path) -> int:
     # ASCII digits only: int() would also take " 7", "1_0" (= 10) and non-Latin digits
     digits = text[1:] if text[:1] in "+-" else text
     if not (digits.isascii() and digits.isdigit()):
-        raise ValueError(f"{path}: {what} {text!r:.40} is not an integer (ASCII decimal digits expected)")
+        raise ValueError(
+            f"{path}: {what} {text!r:.40} is not an integer (ASCII decimal digits expected)"
+        )
     if text[0] == "-" and digits.strip("0"):
         raise ValueError(f"{path}: {what} {text!r:.40} is negative")
     if len(digits.lstrip("0")) > len(str(MAX_INDEX)) or int(digits) > MAX_INDEX:
@@ -307,7 +309,9 @@ def _read_tracks(
     try:
         text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is harmless
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+        raise ValueError(
+            f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+        ) from None
     try:
         data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as exc:
