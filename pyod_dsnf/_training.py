@@ -1,0 +1,128 @@
+"""The training loop of :class:`DSNFDetector`: mini-batch AWAM training with early stopping.
+
+Kept apart from the estimator so the estimator only validates, prepares and
+stores. Everything random here draws from the ``rng`` handed in; torch's own
+initialisers are run by the caller under ``torch.random.fork_rng``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from geoopt.optim import RiemannianAdam
+from torch import nn
+from tqdm.auto import tqdm
+
+from pyod_dsnf.losses import awam_loss
+
+__all__ = ["nll_bits_per_dim", "train_flow"]
+
+_REMEDY = (
+    "lower lr, set max_grad_norm (e.g. 1.0), use a smaller curvature (or space='euclidean'), "
+    "lower awam_lambda, or keep normalize=True"
+)
+
+
+@torch.no_grad()
+def nll_bits_per_dim(
+    model: nn.Module, data: torch.Tensor, batch_size: int, device: torch.device
+) -> np.ndarray:
+    """Per-segment NLL in bits/dim, batched, without an autograd graph; float64 numpy."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = [
+            model.nll_bpd(data[i : i + batch_size].to(device)).double().cpu()
+            for i in range(0, data.shape[0], batch_size)
+        ]
+    finally:
+        model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def train_flow(
+    model: nn.Module,
+    train: torch.Tensor,
+    validation: torch.Tensor | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    max_grad_norm: float | None,
+    awam_lambda: float,
+    awam_tau: float,
+    n_iter_no_change: int | None,
+    tol: float,
+    rng: np.random.Generator,
+    device: torch.device,
+    verbose: int,
+    settings: str,
+) -> tuple[dict[str, list[float]], int]:
+    """Train ``model`` in place; return (history, number of epochs run).
+
+    With a validation set and ``n_iter_no_change`` the loop stops once the
+    validation NLL has not improved by more than ``tol`` for that many epochs
+    and the weights of the best epoch are restored.
+    """
+    optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    history: dict[str, list[float]] = {"train_loss": [], "train_nll": [], "validation_nll": []}
+    train = train.to(device)
+    n = train.shape[0]
+    best, best_state, wait = math.inf, None, 0
+    early = validation is not None and n_iter_no_change is not None
+    bar = tqdm(range(epochs), desc="DSNF fit", unit="epoch", disable=verbose < 1, leave=False)
+    epoch = 0
+    model.train()
+    for epoch in bar:
+        order = torch.from_numpy(rng.permutation(n)).to(device)
+        loss_sum = nll_sum = 0.0
+        for start in range(0, n, batch_size):
+            x = train[order[start : start + batch_size]]
+            loss, info = awam_loss(model, x, lam=awam_lambda, tau=awam_tau)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"the training loss became {loss.item()} at epoch {epoch + 1}, batch "
+                    f"{start // batch_size + 1} ({settings}); {_REMEDY}"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if max_grad_norm is not None:
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+                if not torch.isfinite(norm):
+                    raise FloatingPointError(
+                        f"the gradient norm became {norm.item()} at epoch {epoch + 1}, batch "
+                        f"{start // batch_size + 1} ({settings}); {_REMEDY}"
+                    )
+            optimizer.step()
+            loss_sum += loss.item() * x.shape[0]
+            nll_sum += info["nll"].sum().item()
+        history["train_loss"].append(loss_sum / n)
+        history["train_nll"].append(nll_sum / n)
+        postfix = {"loss": f"{loss_sum / n:.4f}"}
+        if validation is not None:
+            val = float(nll_bits_per_dim(model, validation, batch_size, device).mean())
+            if not math.isfinite(val):
+                raise FloatingPointError(
+                    f"the validation NLL became {val} after epoch {epoch + 1} ({settings}); "
+                    f"{_REMEDY}"
+                )
+            history["validation_nll"].append(val)
+            postfix["val_nll"] = f"{val:.4f}"
+            if early:
+                if val < best - tol:
+                    best, wait = val, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    wait += 1
+        bar.set_postfix(postfix)
+        if early and wait >= n_iter_no_change:
+            break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history, (epoch + 1 if epochs > 0 else 0)

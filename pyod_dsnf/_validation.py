@@ -1,0 +1,312 @@
+"""Input checking and preparation of skeleton segments for :class:`DSNFDetector`.
+
+Three jobs, one function each:
+
+* :func:`check_segments` turns whatever the user handed (numpy or torch, 4-D or
+  flattened 2-D) into a float64 array ``(n_segments, T, V, C)`` or raises a
+  clear error that names the argument, what was expected and what came;
+* :func:`prepare_segments` applies the missing-joint rule (imputation), the
+  per-segment normalization and returns the flow's input ``(n, 2, T, V)``
+  float32 (the confidence channel is not modelled);
+* :func:`mirror_segments` builds the left/right mirrored copies used by
+  ``augment=True``.
+
+The rules are documented in ``docs/estimator.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+from pyod_dsnf.graph import SkeletonGraph, layout_for_joints
+
+__all__ = [
+    "SCALE_FLOOR",
+    "check_segments",
+    "mirror_segments",
+    "normalize_segments",
+    "prepare_segments",
+]
+
+#: Lower bound of the per-segment scale used by the normalization, so that a
+#: segment whose joints all coincide stays finite (it maps to all zeros).
+SCALE_FLOOR = 1e-6
+
+_NON_NUMERIC_KINDS = {"U": "strings", "S": "bytes", "b": "booleans", "M": "datetimes",
+                      "m": "timedeltas", "V": "raw records"}  # fmt: skip
+
+
+def _as_array(X: object, name: str) -> object:
+    """Torch tensors to numpy (detached, on CPU); everything else unchanged."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        return X
+    if isinstance(X, torch.Tensor):
+        if X.is_complex():
+            raise ValueError(f"{name} must hold real numbers, got a complex tensor ({X.dtype})")
+        if X.dtype == torch.bool:
+            raise TypeError(f"{name} must hold numbers, got a tensor of booleans")
+        return X.detach().cpu().numpy()
+    return X
+
+
+def check_segments(
+    X: object,
+    graph: SkeletonGraph,
+    *,
+    flat_channels: int,
+    input_shape: tuple[int, int, int] | None = None,
+    min_segments: int = 1,
+    estimator_name: str = "DSNFDetector",
+    name: str = "X",
+) -> np.ndarray:
+    """Validate skeleton segments and return them as float64 ``(n, T, V, C)``.
+
+    Parameters
+    ----------
+    X : array-like or torch.Tensor
+        Either ``(n_segments, T, V, C)`` or the same flattened in C order to
+        ``(n_segments, T * V * C)``.
+    graph : SkeletonGraph
+        The layout; gives the number of joints V.
+    flat_channels : int
+        C assumed for 2-D input when ``input_shape`` is None (at fit time).
+    input_shape : tuple of int, optional
+        ``(T, V, C)`` seen at fit. When given, 4-D input must match it and 2-D
+        input must have ``T * V * C`` features.
+    min_segments : int, default=1
+        Smallest acceptable number of segments.
+    estimator_name, name : str
+        Used in error messages.
+
+    Returns
+    -------
+    ndarray of shape (n_segments, T, V, C), float64
+        NaN/inf are still present here; :func:`prepare_segments` applies the
+        missing-joint rule.
+    """
+    X = _as_array(X, name)
+    if not hasattr(X, "shape") or not hasattr(X, "dtype"):
+        X = np.asarray(X)  # lists, array-likes without numpy's interface
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", None) in _NON_NUMERIC_KINDS:
+        raise TypeError(
+            f"{name} must hold numbers (skeleton coordinates), got an array of "
+            f"{_NON_NUMERIC_KINDS[dtype.kind]} (dtype {dtype})"
+        )
+    ndim = len(X.shape)
+    if ndim not in (2, 4):
+        hint = ""
+        if ndim == 3:
+            hint = " (a single segment of shape (T, V, C)? pass X[None])"
+        raise ValueError(
+            f"{name} must be 4-D (n_segments, T, V, C) or 2-D (n_segments, T*V*C), got a "
+            f"{ndim}-D array of shape {tuple(X.shape)}{hint}"
+        )
+    # sklearn's checks: numeric conversion (object arrays included), complex
+    # data, empty arrays, minimum number of samples; finiteness is ours.
+    X = check_array(
+        X,
+        dtype=np.float64,
+        allow_nd=True,
+        ensure_all_finite=False,
+        ensure_min_samples=min_segments,
+        estimator=estimator_name,
+        input_name=name,
+    )
+    n = X.shape[0]
+    v_layout = graph.n_joints
+    if X.ndim == 2:
+        n_features = X.shape[1]
+        if input_shape is not None:
+            expected = int(np.prod(input_shape))
+            if n_features != expected:
+                raise ValueError(
+                    f"{name} has {n_features} features, but {estimator_name} is expecting "
+                    f"{expected} features as input (segments of shape (T, V, C) = "
+                    f"{tuple(input_shape)} flattened)"
+                )
+            return X.reshape((n, *input_shape))
+        per_frame = v_layout * flat_channels
+        if n_features % per_frame != 0:
+            raise ValueError(
+                f"{name} has {n_features} feature(s), which is not a multiple of V * C = "
+                f"{v_layout} * {flat_channels} = {per_frame} (layout={graph.name!r} has "
+                f"{v_layout} joints, flat_channels={flat_channels}); 2-D input must be "
+                f"(n_segments, T * V * C) flattened in C order from (n_segments, T, V, C)"
+            )
+        return X.reshape(n, n_features // per_frame, v_layout, flat_channels)
+
+    _, t, v, c = X.shape
+    if v != v_layout:
+        suggestion = layout_for_joints(v)
+        hint = (
+            f"; use layout={suggestion!r}"
+            if suggestion is not None
+            else "; pass a SkeletonGraph with that many joints as layout"
+        )
+        raise ValueError(
+            f"{name} has {v} joints (axis 2 of shape {X.shape}) but layout={graph.name!r} "
+            f"expects {v_layout}{hint}"
+        )
+    if c not in (2, 3):
+        raise ValueError(
+            f"{name} must have C = 2 (x, y) or C = 3 (x, y, confidence) channels on its last "
+            f"axis, got C = {c} (shape {X.shape})"
+        )
+    if input_shape is not None and (t, v, c) != tuple(input_shape):
+        raise ValueError(
+            f"{name} has segments of shape (T, V, C) = {(t, v, c)}, but {estimator_name} was "
+            f"fitted on {tuple(input_shape)}"
+        )
+    return X
+
+
+def _first_index(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.ndarray:
+    """Missing-joint rule, imputation and normalization; returns ``(n, 2, T, V)`` float32.
+
+    A joint is *missing* when C = 3 and its confidence is <= 0; its (x, y) may
+    then be anything, NaN included. Any other NaN or inf raises ValueError, as
+    does a NaN/inf confidence or a segment without a single valid joint.
+    Missing coordinates are filled by linear interpolation in time between
+    the same joint's nearest valid frames (constant beyond the first/last
+    valid frame); a joint missing in the whole segment takes the segment's
+    centre. With ``normalize`` each segment is centred on the mean (x, y) of
+    its valid joints and divided by the root-mean-square distance of its valid
+    coordinates from that centre (floored at :data:`SCALE_FLOOR`).
+    """
+    n, t, v, c = X.shape
+    xy = X[..., :2]
+    if c == 3:
+        conf = X[..., 2]
+        bad_conf = ~np.isfinite(conf)
+        if bad_conf.any():
+            s, f, j = _first_index(bad_conf)
+            raise ValueError(
+                f"{name} has {int(bad_conf.sum())} NaN or inf confidence value(s) (first at "
+                f"segment {s}, frame {f}, joint {j}); confidences must be finite, with <= 0 "
+                f"marking a missing joint"
+            )
+        valid = conf > 0
+    else:
+        valid = np.ones((n, t, v), dtype=bool)
+    finite = np.isfinite(xy).all(axis=-1)
+    bad = valid & ~finite
+    if bad.any():
+        s, f, j = _first_index(bad)
+        rule = (
+            "its confidence is > 0"
+            if c == 3
+            else "X has no confidence channel (C = 2), so no joint can be missing"
+        )
+        raise ValueError(
+            f"{name} has NaN or inf coordinates in {int(bad.sum())} joint(s) (first at segment "
+            f"{s}, frame {f}, joint {j}) and {rule}; a joint counts as missing only when C = 3 "
+            f"and its confidence is <= 0 (set it to 0 or fill the coordinates)"
+        )
+    counts = valid.sum(axis=(1, 2))
+    if (counts == 0).any():
+        empty = np.flatnonzero(counts == 0)
+        raise ValueError(
+            f"{name} has {empty.size} segment(s) without any joint of confidence > 0 (first: "
+            f"segment {int(empty[0])}); drop them before fitting or scoring"
+        )
+
+    xy = np.where(valid[..., None], xy, 0.0)
+    centre = xy.sum(axis=(1, 2)) / counts[:, None]  # (n, 2), over valid joints only
+    if not valid.all():
+        xy = _impute(xy, valid, centre)
+    if normalize:
+        centred = xy - centre[:, None, None, :]
+        sq = np.where(valid[..., None], centred**2, 0.0).sum(axis=(1, 2, 3))
+        scale = np.maximum(np.sqrt(sq / (2.0 * counts)), SCALE_FLOOR)
+        xy = centred / scale[:, None, None, None]
+    out = np.ascontiguousarray(xy.transpose(0, 3, 1, 2), dtype=np.float32)
+    if not np.isfinite(out).all():
+        s = int(np.flatnonzero(~np.isfinite(out).reshape(n, -1).all(axis=1))[0])
+        raise ValueError(
+            f"{name} segment {s} does not fit in float32 after preparation (|coordinates| too "
+            f"large); use normalize=True or rescale the coordinates"
+        )
+    return out
+
+
+def _impute(xy: np.ndarray, valid: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Linear interpolation over frames of each joint's missing coordinates."""
+    t = xy.shape[1]
+    frames = np.arange(t)[None, :, None]
+    prev = np.maximum.accumulate(np.where(valid, frames, -1), axis=1)
+    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, frames, t), 1), axis=1), 1)
+    has_prev, has_next = prev >= 0, nxt < t
+    prev_c, next_c = np.clip(prev, 0, t - 1), np.clip(nxt, 0, t - 1)
+    x_prev = np.take_along_axis(xy, prev_c[..., None], axis=1)
+    x_next = np.take_along_axis(xy, next_c[..., None], axis=1)
+    both = has_prev & has_next
+    span = np.where(both & (nxt > prev), nxt - prev, 1)
+    w = np.where(both, (frames - prev) / span, 0.0)[..., None]
+    filled = np.where(
+        both[..., None],
+        x_prev * (1.0 - w) + x_next * w,
+        np.where(has_prev[..., None], x_prev, np.where(has_next[..., None], x_next, 0.0)),
+    )
+    nowhere = ~(has_prev | has_next)
+    filled = np.where(nowhere[..., None], centre[:, None, None, :], filled)
+    return np.where(valid[..., None], xy, filled)
+
+
+def mirror_segments(data: np.ndarray, graph: SkeletonGraph, *, normalized: bool) -> np.ndarray:
+    """Horizontal mirrors of prepared segments ``(n, 2, T, V)``.
+
+    x is reflected (about 0 for normalized segments, about the segment's mean x
+    otherwise) and every left/right joint pair of the layout is swapped, so a
+    mirrored left arm is again a left arm in the layout's order.
+    """
+    out = data[..., graph.flip_index()].copy()
+    if normalized:
+        out[:, 0] = -out[:, 0]
+    else:
+        axis = data[:, 0].mean(axis=(1, 2), keepdims=True)
+        out[:, 0] = 2.0 * axis - out[:, 0]
+    return out
+
+
+def normalize_segments(
+    X: object, layout: str | SkeletonGraph = "coco17", *, normalize: bool = True
+) -> np.ndarray:
+    """The (x, y) segments exactly as :class:`DSNFDetector` feeds them to its flow.
+
+    Applies the same checks, missing-joint rule, imputation and per-segment
+    normalization as the detector, so other detectors (e.g. PyOD's on
+    ``normalize_segments(X).reshape(len(X), -1)``) can be compared on equal input.
+
+    Parameters
+    ----------
+    X : array-like or torch.Tensor of shape (n_segments, T, V, C)
+        C = 2 (x, y) or 3 (x, y, confidence).
+    layout : str or SkeletonGraph, default="coco17"
+    normalize : bool, default=True
+        Centre and scale every segment (as ``DSNFDetector(normalize=True)``).
+
+    Returns
+    -------
+    ndarray of shape (n_segments, T, V, 2), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyod_dsnf import normalize_segments
+    >>> normalize_segments(np.random.default_rng(0).normal(size=(4, 6, 17, 3))).shape
+    (4, 6, 17, 2)
+    """
+    from pyod_dsnf.graph import get_layout
+
+    if np.ndim(X) != 4:
+        raise ValueError(f"X must be 4-D (n_segments, T, V, C), got shape {np.shape(X)}")
+    X4 = check_segments(X, get_layout(layout), flat_channels=2)
+    return np.ascontiguousarray(prepare_segments(X4, normalize=normalize).transpose(0, 2, 3, 1))

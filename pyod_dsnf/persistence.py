@@ -1,0 +1,173 @@
+"""Saving and loading a fitted :class:`~pyod_dsnf.estimator.DSNFDetector` safely.
+
+The file is a ``torch.save`` archive read back with ``torch.load(weights_only=True)``,
+which only accepts tensors and plain containers (dict, list, str, int, float,
+bool, None): loading can never execute code. It holds
+
+* ``format`` (``"pyod-dsnf-detector"``) and ``format_version`` (int), checked
+  on load; a file from a newer format version is refused;
+* ``library_version``: the pyod-dsnf version that wrote it (informational);
+* ``params``: the constructor parameters as a JSON string (a custom layout is
+  stored as its fields);
+* ``fitted``: the fitted scalar attributes as a JSON string;
+* ``decision_scores`` / ``labels``: tensors of the training scores and labels;
+* ``state_dict``: the flow's weights (CPU tensors).
+
+The model is rebuilt from ``params`` and ``input_shape_`` and the weights are
+loaded strictly, so a file whose weights do not fit its parameters is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pyod_dsnf._version import __version__
+from pyod_dsnf.graph import SkeletonGraph
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "load_detector", "save_detector"]
+
+FORMAT = "pyod-dsnf-detector"
+FORMAT_VERSION = 1
+
+_FITTED_SCALARS = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "threshold_",
+                   "curvature_", "device_", "_mu", "_sigma", "_classes")  # fmt: skip
+
+
+def _encode_param(name: str, value: Any) -> Any:
+    if isinstance(value, SkeletonGraph):
+        return {
+            "__skeleton_graph__": {
+                "name": value.name,
+                "n_joints": value.n_joints,
+                "edges": [list(e) for e in value.edges],
+                "center": list(value.center),
+                "flip_pairs": [list(p) for p in value.flip_pairs],
+                "joint_names": list(value.joint_names),
+            }
+        }
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(
+        f"save() stores parameters as JSON, but {name}={value!r} is not a plain number, string "
+        f"or None; set it to one (e.g. an int random_state) before saving"
+    )
+
+
+def _decode_param(value: Any) -> Any:
+    if isinstance(value, dict) and "__skeleton_graph__" in value:
+        g = value["__skeleton_graph__"]
+        return SkeletonGraph(
+            name=g["name"],
+            n_joints=g["n_joints"],
+            edges=tuple(tuple(e) for e in g["edges"]),
+            center=tuple(g["center"]),
+            flip_pairs=tuple(tuple(p) for p in g["flip_pairs"]),
+            joint_names=tuple(g["joint_names"]),
+        )
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def save_detector(detector: Any, path: str | os.PathLike) -> None:
+    """Write a fitted detector to ``path`` atomically (see the module docstring)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(detector, ["model_", "decision_scores_"])
+    params = {k: _encode_param(k, v) for k, v in detector.get_params(deep=False).items()}
+    fitted = {k: _plain(getattr(detector, k)) for k in _FITTED_SCALARS}
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "library_version": __version__,
+        "params": json.dumps(params),
+        "fitted": json.dumps(fitted),
+        "decision_scores": torch.from_numpy(np.asarray(detector.decision_scores_, np.float64)),
+        "labels": torch.from_numpy(np.asarray(detector.labels_, np.int64)),
+        "state_dict": {k: v.detach().cpu() for k, v in detector.model_.state_dict().items()},
+    }
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _refuse(path: Path, why: str) -> ValueError:
+    return ValueError(f"{path} is not a readable pyod-dsnf detector file: {why}")
+
+
+def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> Any:
+    """Read a detector written by :func:`save_detector`; nothing in the file is executed."""
+    from pyod_dsnf.estimator import _resolve_device
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no detector file at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
+        raise _refuse(path, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise _refuse(path, f"it lacks the format marker {FORMAT!r}")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise _refuse(path, f"bad format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise _refuse(
+            path,
+            f"it was written by pyod-dsnf {payload.get('library_version')} in format version "
+            f"{version}, but this pyod-dsnf {__version__} reads up to version {FORMAT_VERSION}; "
+            f"upgrade pyod-dsnf",
+        )
+    try:
+        params = {k: _decode_param(v) for k, v in json.loads(payload["params"]).items()}
+        fitted = json.loads(payload["fitted"])
+        scores = payload["decision_scores"].numpy().astype(np.float64)
+        labels = payload["labels"].numpy().astype(int)
+        state = payload["state_dict"]
+        detector = cls(**params)
+        detector.graph_ = detector._check_params()
+        for key in _FITTED_SCALARS:
+            setattr(detector, key, fitted[key])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _refuse(path, f"{type(exc).__name__}: {exc}") from exc
+    detector.input_shape_ = tuple(detector.input_shape_)
+    detector.history_ = {k: list(v) for k, v in detector.history_.items()}
+    detector.decision_scores_ = scores
+    detector.labels_ = labels
+    dev = _resolve_device(device)
+    model = detector._build_model(detector.input_shape_[0], 0, torch.device("cpu"))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise _refuse(path, f"its weights do not match its parameters ({exc})") from exc
+    model.eval()
+    detector.model_ = model.to(dev)
+    detector.device_ = str(dev)
+    return detector

@@ -1,0 +1,66 @@
+"""Tests of the training loop: early stopping restores the best epoch; NaN guards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pyod_dsnf._training import nll_bits_per_dim, train_flow
+from pyod_dsnf.flow import DSNFlow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _setup(seed: int = 0):
+    torch.manual_seed(seed)  # test-local: the tests do not check the global state
+    model = DSNFlow(in_channels=2, n_frames=6, graph="coco17", n_flow_steps=2,
+                    hidden_channels=4, space="euclidean")  # fmt: skip
+    data = torch.randn(40, 2, 6, 17)
+    return model, data[:32], data[32:]
+
+
+def _train(model, train, val, **kw):
+    args = dict(epochs=3, batch_size=16, lr=1e-2, weight_decay=0.0, max_grad_norm=5.0,
+                awam_lambda=0.0, awam_tau=1.0, n_iter_no_change=None, tol=0.0,
+                rng=np.random.default_rng(0), device=torch.device("cpu"), verbose=0,
+                settings="test")  # fmt: skip
+    args.update(kw)
+    return train_flow(model, train, val, **args)
+
+
+def test_history_and_eval_mode():
+    model, train, val = _setup()
+    history, n_epochs = _train(model, train, val)
+    assert n_epochs == 3
+    assert all(len(v) == 3 for v in history.values())
+    assert not model.training
+    scores = nll_bits_per_dim(model, val, 3, torch.device("cpu"))
+    assert scores.shape == (8,) and scores.dtype == np.float64
+    assert history["validation_nll"][-1] == pytest.approx(scores.mean(), rel=1e-5)
+
+
+def test_early_stopping_restores_the_best_weights():
+    model, train, val = _setup()
+    history, n_epochs = _train(model, train, val, epochs=6, lr=0.5, n_iter_no_change=2)
+    best = min(history["validation_nll"])
+    final = nll_bits_per_dim(model, val, 16, torch.device("cpu")).mean()
+    assert final == pytest.approx(best, rel=1e-5)
+    assert n_epochs == len(history["validation_nll"])
+
+
+def test_non_finite_gradient_raises(monkeypatch):
+    model, train, val = _setup()
+
+    def nan_clip(params, max_norm):
+        return torch.tensor(float("inf"))
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", nan_clip)
+    with pytest.raises(FloatingPointError, match=r"gradient norm became inf .* lower lr"):
+        _train(model, train, val)
