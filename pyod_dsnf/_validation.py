@@ -203,7 +203,9 @@ def _first_index(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.ndarray:
+def prepare_segments(
+    X: np.ndarray, *, normalize: bool, name: str = "X", offset: int = 0
+) -> np.ndarray:
     """Missing-joint rule, imputation and normalization; returns ``(n, 2, T, V)`` float32.
 
     A joint is *missing* when C = 3 and its confidence is <= 0; its (x, y) may
@@ -215,7 +217,8 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
     centre. With ``normalize`` each segment is centred on the mean (x, y) of
     its valid joints and divided by the root-mean-square distance of its valid
     coordinates from that centre (floored at :data:`SCALE_FLOOR` times the
-    segment's largest absolute coordinate).
+    segment's largest absolute coordinate). ``offset`` is added to the segment
+    indices in error messages (X is then a chunk of a longer input).
     """
     n, t, v, c = X.shape
     xy = X[..., :2]
@@ -224,6 +227,7 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
         bad_conf = ~np.isfinite(conf)
         if bad_conf.any():
             s, f, j = _first_index(bad_conf)
+            s += offset
             raise ValueError(
                 f"{name} has {int(bad_conf.sum())} NaN or inf confidence value(s) (first at "
                 f"segment {s}, frame {f}, joint {j}); confidences must be finite, with <= 0 "
@@ -236,6 +240,7 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
     bad = valid & ~finite
     if bad.any():
         s, f, j = _first_index(bad)
+        s += offset
         rule = (
             "its confidence is > 0"
             if c == 3
@@ -251,7 +256,7 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
         empty = np.flatnonzero(counts == 0)
         raise ValueError(
             f"{name} has {empty.size} segment(s) without any joint of confidence > 0 (first: "
-            f"segment {int(empty[0])}); drop them before fitting or scoring"
+            f"segment {int(empty[0]) + offset}); drop them before fitting or scoring"
         )
 
     xy = np.where(valid[..., None], xy, 0.0)
@@ -265,7 +270,7 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
         xy = _normalize(xy, valid, centre, counts)
     out = np.ascontiguousarray(xy.transpose(0, 3, 1, 2), dtype=np.float32)
     if not np.isfinite(out).all():
-        s = int(np.flatnonzero(~np.isfinite(out).reshape(n, -1).all(axis=1))[0])
+        s = int(np.flatnonzero(~np.isfinite(out).reshape(n, -1).all(axis=1))[0]) + offset
         raise ValueError(
             f"{name} segment {s} does not fit in float32 after preparation (|coordinates| too "
             f"large); use normalize=True or rescale the coordinates"
