@@ -165,9 +165,13 @@ def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> An
     if not path.is_file():
         raise FileNotFoundError(f"no detector file at {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # a foreign pickle makes torch warn about its protocol; the refusal below says more
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        raise _refuse(path, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+        first_line = (str(exc).splitlines() or [""])[0][:300]  # an empty file: no message
+        raise _refuse(path, f"{type(exc).__name__}: {first_line}") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise _refuse(path, f"it lacks the format marker {FORMAT!r}")
     version = payload.get("format_version")
@@ -204,6 +208,13 @@ def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> An
         if len(detector.input_shape_) != 3:
             raise ValueError(f"input_shape_ {detector.input_shape_} is not (T, V, C)")
         detector.history_ = {str(k): list(v) for k, v in detector.history_.items()}
+        if scores.ndim != 1 or labels.shape != scores.shape or np.isnan(scores).any():
+            raise ValueError(
+                f"decision_scores {tuple(scores.shape)} and labels {tuple(labels.shape)} must be "
+                f"1-D of one length, without NaN"
+            )
+        if not set(np.unique(labels).tolist()) <= {0, 1}:
+            raise ValueError("labels must be 0 or 1")
         detector.decision_scores_ = scores
         detector.labels_ = labels
         model = detector._build_model(detector.input_shape_[0], 0, torch.device("cpu"))
