@@ -128,7 +128,7 @@ class DSNFDetector(BaseDetector):
         Train the curvature with the other parameters.
     n_flow_steps : int, default=8
         Number K of flow steps.
-    hidden_channels : int, default=16
+    hidden_channels : int, default=4
         Width H of the coupling networks.
     temporal_kernel : int, default=3
         Odd temporal kernel size of the graph layers; must not exceed T.
@@ -148,7 +148,7 @@ class DSNFDetector(BaseDetector):
         Maximum number of training epochs.
     batch_size : int, default=256
         Mini-batch size for training and for scoring.
-    lr : float, default=5e-4
+    lr : float, default=1e-3
         Learning rate of Riemannian Adam.
     weight_decay : float, default=0.0
         L2 weight decay of Riemannian Adam.
@@ -223,7 +223,7 @@ class DSNFDetector(BaseDetector):
         curvature: float = 1.0,
         learn_curvature: bool = False,
         n_flow_steps: int = 8,
-        hidden_channels: int = 16,
+        hidden_channels: int = 4,
         temporal_kernel: int = 3,
         permutation: str = "reverse",
         awam_lambda: float = 0.1,
@@ -232,7 +232,7 @@ class DSNFDetector(BaseDetector):
         augment: bool = True,
         epochs: int = 10,
         batch_size: int = 256,
-        lr: float = 5e-4,
+        lr: float = 1e-3,
         weight_decay: float = 0.0,
         max_grad_norm: float | None = 5.0,
         validation_fraction: float = 0.1,

@@ -1,0 +1,111 @@
+"""Scoring and training throughput of DSNFlow configurations; prints a table.
+
+FLOPs per segment are counted with ``torch.utils.flop_counter.FlopCounterMode``
+(matrix products and convolutions only; elementwise work is not counted), so the
+"GFLOP/s" column is the achieved matmul rate, a lower bound on the work done.
+
+Usage::
+
+    python benchmarks/bench_speed.py --threads 2
+    python benchmarks/bench_speed.py --threads 1 --profile dual:4:8
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from pyod_dsnf.flow import DSNFlow
+from pyod_dsnf.flow.summary import count_parameters
+from pyod_dsnf.losses import awam_loss
+
+DEFAULT_CONFIGS = (
+    "euclidean:2:8",
+    "euclidean:4:8",
+    "dual:4:8",
+    "dual:8:8",
+    "dual:16:8",
+    "hyperbolic:4:8",
+)
+
+
+def _parse(config: str) -> dict:
+    space, hidden, steps = config.split(":")
+    return {"space": space, "hidden_channels": int(hidden), "n_flow_steps": int(steps)}
+
+
+def flops_per_segment(model: DSNFlow, t: int, v: int) -> float:
+    x = torch.randn(8, 2, t, v)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model.nll_bpd(x)
+    return counter.get_total_flops() / 8
+
+
+def throughput(fn, n_items: int, repeats: int) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return n_items * repeats / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help="space:hidden:steps,...")
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--batch", type=int, default=1024, help="scoring batch size")
+    ap.add_argument("--n", type=int, default=8192, help="segments scored per repeat")
+    ap.add_argument("--seg-len", type=int, default=24)
+    ap.add_argument("--awam-lambda", type=float, default=0.1)
+    ap.add_argument("--profile", default=None, help="one config to profile (top ops)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t, v = args.seg_len, 17
+    gen = torch.Generator().manual_seed(0)
+    data = torch.randn(args.n, 2, t, v, generator=gen)
+    batch = torch.randn(256, 2, t, v, generator=gen)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), T={t}, V={v}, float32")
+    print(
+        f"{'config':<16}{'params':>8}{'MFLOP/seg':>11}{'score seg/s':>13}{'GFLOP/s':>9}"
+        f"{'train seg/s':>13}{'train+AWAM':>12}"
+    )
+    for config in args.configs.split(","):
+        model = DSNFlow(n_frames=t, **_parse(config))
+        model.train()
+        model(batch)  # ActNorm initialisation
+        flops = flops_per_segment(model.eval(), t, v)
+
+        def score(model=model):
+            with torch.no_grad():
+                for i in range(0, args.n, args.batch):
+                    model.nll_bpd(data[i : i + args.batch])
+
+        def train_step(lam: float, model=model) -> None:
+            model.train()
+            loss, _ = awam_loss(model, batch, lam=lam)
+            loss.backward()
+            model.zero_grad()
+
+        model.eval()
+        seg_s = throughput(score, args.n, 2)
+        train_s = throughput(lambda: train_step(0.0), 256, 3)
+        awam_s = throughput(lambda: train_step(args.awam_lambda), 256, 3)
+        print(
+            f"{config:<16}{count_parameters(model):>8,}{flops / 1e6:>11.2f}{seg_s:>13,.0f}"
+            f"{flops * seg_s / 1e9:>9.2f}{train_s:>13,.0f}{awam_s:>12,.0f}",
+            flush=True,
+        )
+    if args.profile:
+        model = DSNFlow(n_frames=t, **_parse(args.profile)).eval()
+        with torch.no_grad(), torch.profiler.profile() as prof:
+            for i in range(0, 2048, args.batch):
+                model.nll_bpd(data[i : i + args.batch])
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+
+if __name__ == "__main__":
+    main()

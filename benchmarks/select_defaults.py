@@ -1,0 +1,157 @@
+"""Choose DSNFDetector defaults from training clips only (never the test labels).
+
+Protocol (docs/benchmark.md, "How the defaults were chosen"):
+
+1. Split the *training* clips of a dataset (normal behaviour only) by clip,
+   80 % fit / 20 % held out, with a fixed seed.
+2. Fit every candidate configuration on windows of the fit clips.
+3. On the held-out clips measure (a) the mean held-out NLL in bits/dim and
+   (b) how well the model separates held-out normal windows from synthetic
+   anomalies made from those same windows:
+
+   - ``reversed``: the window played backwards;
+   - ``limb_swap``: left arm and left leg exchange coordinates (an impossible
+     body);
+   - ``fast``: twice the speed (every second frame of a window twice as long);
+   - ``frozen``: the first pose held still for the whole window, with
+     keypoint noise of 1 % of the pose's size (loitering);
+   - ``flail``: the wrists swing on circles of half the pose's size
+     (fighting / flailing arms).
+
+   The selection score is the mean AUC over the five kinds; a config must
+   also fit within the time budget.
+
+Usage::
+
+    python benchmarks/select_defaults.py ../shared/data/poselift --configs base,h8 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from pyod_dsnf import DSNFDetector
+from pyod_dsnf.data import fill_gaps, load_dataset, segment_tracks
+from pyod_dsnf.graph import COCO17
+
+# Candidate configurations: overrides of the estimator's defaults.
+_BASE = {"space": "dual", "hidden_channels": 4, "n_flow_steps": 8, "awam_lambda": 0.1}
+CONFIGS: dict[str, dict] = {
+    "dual_h4": _BASE,
+    "dual_h4_nll": {**_BASE, "awam_lambda": 0.0},
+    "dual_h4_lam1": {**_BASE, "awam_lambda": 1.0},
+    "dual_h8": {**_BASE, "hidden_channels": 8},
+    "dual_h4_c0.1": {**_BASE, "curvature": 0.1},
+    "dual_h4_c10": {**_BASE, "curvature": 10.0},
+    "euclidean_h4": {**_BASE, "space": "euclidean"},
+    "hyperbolic_h4": {**_BASE, "space": "hyperbolic"},
+}
+
+LEFT_ARM, RIGHT_ARM = [5, 7, 9], [6, 8, 10]
+LEFT_LEG = [11, 13, 15]
+
+
+def _size(x: np.ndarray) -> np.ndarray:
+    xy = x[..., :2]
+    span = xy.max(axis=(1, 2)) - xy.min(axis=(1, 2))
+    return np.maximum(span.max(axis=1), 1.0)[:, None, None, None]
+
+
+def synthetic_anomalies(
+    normal: np.ndarray, long: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Synthetic anomalies built from held-out normal windows (n, T, V, 3), pixels."""
+    t = normal.shape[1]
+    out = {"reversed": normal[:, ::-1].copy()}
+    swap = normal.copy()
+    swap[:, :, LEFT_ARM + LEFT_LEG] = normal[:, :, LEFT_LEG + LEFT_ARM]
+    out["limb_swap"] = swap
+    out["fast"] = long[:, ::2][:, :t].copy()
+    frozen = np.repeat(normal[:, :1], t, axis=1)
+    noise = rng.normal(size=frozen[..., :2].shape) * 0.01 * _size(normal)
+    frozen[..., :2] += noise
+    out["frozen"] = frozen
+    flail = normal.copy()
+    phase = np.linspace(0, 4 * np.pi, t)[None, :, None]
+    radius = 0.5 * _size(normal)[..., 0]
+    for wrist in (9, 10):
+        flail[:, :, wrist, 0] += (radius * np.cos(phase))[..., 0]
+        flail[:, :, wrist, 1] += (radius * np.sin(phase))[..., 0]
+    out["flail"] = flail
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seg-len", type=int, default=24)
+    ap.add_argument("--stride", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--json", type=Path, default=None, help="write the rows here")
+    args = ap.parse_args(argv)
+
+    rng = np.random.default_rng(args.seed)
+    ds = load_dataset(args.data_dir)
+    clips, _ = fill_gaps(ds.train, max_gap=2)
+    order = rng.permutation(len(clips))
+    n_held = max(1, len(clips) // 5)
+    held = [clips[i] for i in order[:n_held]]
+    fit_clips = [clips[i] for i in order[n_held:]]
+    t = args.seg_len
+    x_fit = segment_tracks(fit_clips, seg_len=t, stride=args.stride).X
+    x_held = segment_tracks(held, seg_len=2 * t, stride=args.stride).X  # long windows
+    normal = x_held[:, :t]
+    anomalies = synthetic_anomalies(normal, x_held, rng)
+    print(
+        f"fit windows {len(x_fit)} from {len(fit_clips)} clips; "
+        f"held-out windows {len(normal)} from {len(held)} clips",
+        flush=True,
+    )
+    kinds = list(anomalies)
+    header = f"{'config':<14}{'fit s':>7}{'held NLL':>9}" + "".join(f"{k:>10}" for k in kinds)
+    print(header + f"{'mean AUC':>10}", flush=True)
+    rows = []
+    for name in args.configs.split(","):
+        det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **CONFIGS[name])
+        start = time.perf_counter()
+        det.fit(x_fit)
+        fit_s = time.perf_counter() - start
+        s_normal = det.decision_function(normal)
+        aucs = {}
+        for kind, xa in anomalies.items():
+            s_anom = det.decision_function(xa)
+            y = np.r_[np.zeros(len(s_normal)), np.ones(len(s_anom))]
+            aucs[kind] = 100 * roc_auc_score(y, np.r_[s_normal, s_anom])
+        mean_auc = float(np.mean(list(aucs.values())))
+        row = {
+            "config": name,
+            "params": CONFIGS[name],
+            "fit_seconds": fit_s,
+            "epochs": det.n_epochs_,
+            "held_out_nll": float(np.mean(s_normal)),
+            "auc": aucs,
+            "mean_auc": mean_auc,
+        }
+        rows.append(row)
+        print(
+            f"{name:<14}{fit_s:>7.0f}{row['held_out_nll']:>9.3f}"
+            + "".join(f"{aucs[k]:>10.1f}" for k in kinds)
+            + f"{mean_auc:>10.1f}",
+            flush=True,
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    assert COCO17.n_joints == x_fit.shape[2], "this protocol's limb indices assume coco17"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
