@@ -8,12 +8,14 @@ scores ``max(batch_size, SCORE_CHUNK)`` windows at a time. Each row runs in a
 fresh process and reports that process's peak RSS (``ru_maxrss``).
 
     python benchmarks/bench_memory.py                  # the table in docs/guarantees.md
-    python benchmarks/bench_memory.py --people 20 --minutes 60 --mode score   # 1 h, 20 people
+    python benchmarks/bench_memory.py --people 20 --minutes 60 --mode score  # 1 h x 20 people
 
-Modes: ``score`` runs the whole decision_function (flow included) with a small
-model; ``prepare`` runs only its validation + preparation chunk loop (no flow),
-which lets the 10^6-segment and 1-hour rows finish in seconds on a CPU;
-``--no-chunk`` scores in one pass (the behaviour before chunking) for comparison.
+``--mode load --people 1 --frames N`` times :func:`load_tracks` on a file of N
+frames ("tracks MB" is then the JSON file size). ``--mode score`` runs the whole
+decision_function (flow included) with a small model; ``--mode prepare`` runs only
+its validation + preparation chunk loop (no flow), which lets the 10^6-segment and
+1-hour rows finish in minutes on a CPU; ``--no-chunk`` scores in one pass (the
+behaviour before chunking) for comparison.
 """
 
 from __future__ import annotations
@@ -104,6 +106,31 @@ def run_one(n_people: int, n_frames: int, mode: str, chunked: bool) -> dict:
     }
 
 
+def run_load(n_frames: int) -> dict:
+    """Write one track of ``n_frames`` frames as tracked-person JSON and time load_tracks."""
+    import tempfile
+
+    from pyod_dsnf.data import load_tracks
+
+    row = json.dumps([round(float(v), 2) for v in make_tracks(1, 1)[0, 0].reshape(-1)])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "00_0000_alphapose_tracked_person.json"
+        with open(path, "w") as fh:
+            fh.write('{"1": {')
+            poses = (f'"{i}": {{"keypoints": {row}, "scores": 0.9}}' for i in range(n_frames))
+            fh.write(",".join(poses))
+            fh.write("}}")
+        size = path.stat().st_size
+        rss_before = peak_rss_mb()
+        t0 = time.perf_counter()
+        clip = load_tracks(path)
+        wall = time.perf_counter() - t0
+    assert len(clip.tracks[0]) == n_frames
+    return {"mode": "load_tracks", "people": 1, "frames": n_frames, "segments": 0,
+            "tracks_mb": size / 2**20, "windows_if_copied_mb": 0.0, "rss_before_mb": rss_before,
+            "peak_rss_mb": peak_rss_mb(), "wall_s": wall, "finite": True}  # fmt: skip
+
+
 def in_subprocess(n_people: int, n_frames: int, mode: str, chunked: bool) -> dict:
     cmd = [sys.executable, __file__, "--one", "--people", str(n_people), "--frames",
            str(n_frames), "--mode", mode] + ([] if chunked else ["--no-chunk"])  # fmt: skip
@@ -131,11 +158,14 @@ def main() -> None:
     parser.add_argument("--people", type=int)
     parser.add_argument("--frames", type=int)
     parser.add_argument("--minutes", type=float, help="frames = minutes * 60 * 30 fps")
-    parser.add_argument("--mode", choices=("score", "prepare"), default="score")
+    parser.add_argument("--mode", choices=("score", "prepare", "load"), default="score")
     parser.add_argument("--no-chunk", action="store_true")
     args = parser.parse_args()
     if args.minutes is not None:
         args.frames = int(args.minutes * 60 * FPS)
+    if args.one and args.mode == "load":
+        print(json.dumps(run_load(args.frames)))
+        return
     if args.one:
         print(json.dumps(run_one(args.people, args.frames, args.mode, not args.no_chunk)))
         return
