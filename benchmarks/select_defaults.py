@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.metrics import roc_auc_score
 
 from pyod_dsnf import DSNFDetector
@@ -96,9 +97,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seg-len", type=int, default=24)
     ap.add_argument("--stride", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--json", type=Path, default=None, help="write the rows here")
     args = ap.parse_args(argv)
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     ds = load_dataset(args.data_dir)
     clips, _ = fill_gaps(ds.train, max_gap=2)

@@ -29,8 +29,11 @@ __all__ = [
     "prepare_segments",
 ]
 
-#: Lower bound of the per-segment scale used by the normalization, so that a
-#: segment whose joints all coincide stays finite (it maps to all zeros).
+#: Relative lower bound of the per-segment scale used by the normalization: a
+#: segment whose spread is below ``SCALE_FLOOR`` times its largest absolute
+#: coordinate (float32 round-off level, e.g. all joints at one point) maps to
+#: (almost) all zeros and stays finite. Relative, so that normalization is
+#: scale invariant at every magnitude (1e-12 and 1e12 alike).
 SCALE_FLOOR = 1e-6
 
 _NON_NUMERIC_KINDS = {"U": "strings", "S": "bytes", "b": "booleans", "M": "datetimes",
@@ -48,7 +51,10 @@ def _as_array(X: object, name: str) -> object:
             raise ValueError(f"{name} must hold real numbers, got a complex tensor ({X.dtype})")
         if X.dtype == torch.bool:
             raise TypeError(f"{name} must hold numbers, got a tensor of booleans")
-        return X.detach().cpu().numpy()
+        X = X.detach().cpu()
+        if X.is_floating_point() and X.dtype not in (torch.float16, torch.float32, torch.float64):
+            X = X.to(torch.float32)  # bfloat16, float8: numpy has no such dtype
+        return X.resolve_conj().resolve_neg().numpy()
     return X
 
 
@@ -88,14 +94,43 @@ def check_segments(
         missing-joint rule.
     """
     X = _as_array(X, name)
+    if isinstance(X, np.ma.MaskedArray) and np.ma.getmaskarray(X).any():
+        raise ValueError(
+            f"{name} is a masked array with masked entries; masks are not read: mark a missing "
+            f"joint by confidence 0 (C = 3) instead, or pass X.filled(...) or X.data"
+        )
     if not hasattr(X, "shape") or not hasattr(X, "dtype"):
-        X = np.asarray(X)  # lists, array-likes without numpy's interface
+        if X is None or isinstance(X, (dict, set, str, bytes)) or np.isscalar(X):
+            raise TypeError(
+                f"{name} must be an array of skeleton segments (n_segments, T, V, C), got "
+                f"{type(X).__name__}"
+            )
+        try:
+            X = np.asarray(X)  # lists, array-likes without numpy's interface
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} must be a rectangular array (n_segments, T, V, C); nested sequences of "
+                f"unequal lengths cannot be stacked ({str(exc).splitlines()[0]})"
+            ) from None
     dtype = getattr(X, "dtype", None)
-    if dtype is not None and getattr(dtype, "kind", None) in _NON_NUMERIC_KINDS:
+    kind = getattr(dtype, "kind", None)
+    if kind in _NON_NUMERIC_KINDS:
         raise TypeError(
             f"{name} must hold numbers (skeleton coordinates), got an array of "
-            f"{_NON_NUMERIC_KINDS[dtype.kind]} (dtype {dtype})"
+            f"{_NON_NUMERIC_KINDS[kind]} (dtype {dtype})"
         )
+    if kind == "c":
+        raise ValueError(
+            f"{name} must hold real numbers: Complex data not supported (dtype {dtype})"
+        )
+    if kind == "O":
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must hold numbers (skeleton coordinates), got an object array with a "
+                f"value that is not one ({str(exc).splitlines()[0][:120]})"
+            ) from None
     ndim = len(X.shape)
     if ndim not in (2, 4):
         hint = ""
@@ -168,7 +203,9 @@ def _first_index(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.ndarray:
+def prepare_segments(
+    X: np.ndarray, *, normalize: bool, name: str = "X", offset: int = 0
+) -> np.ndarray:
     """Missing-joint rule, imputation and normalization; returns ``(n, 2, T, V)`` float32.
 
     A joint is *missing* when C = 3 and its confidence is <= 0; its (x, y) may
@@ -179,7 +216,9 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
     valid frame); a joint missing in the whole segment takes the segment's
     centre. With ``normalize`` each segment is centred on the mean (x, y) of
     its valid joints and divided by the root-mean-square distance of its valid
-    coordinates from that centre (floored at :data:`SCALE_FLOOR`).
+    coordinates from that centre (floored at :data:`SCALE_FLOOR` times the
+    segment's largest absolute coordinate). ``offset`` is added to the segment
+    indices in error messages (X is then a chunk of a longer input).
     """
     n, t, v, c = X.shape
     xy = X[..., :2]
@@ -188,6 +227,7 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
         bad_conf = ~np.isfinite(conf)
         if bad_conf.any():
             s, f, j = _first_index(bad_conf)
+            s += offset
             raise ValueError(
                 f"{name} has {int(bad_conf.sum())} NaN or inf confidence value(s) (first at "
                 f"segment {s}, frame {f}, joint {j}); confidences must be finite, with <= 0 "
@@ -200,6 +240,7 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
     bad = valid & ~finite
     if bad.any():
         s, f, j = _first_index(bad)
+        s += offset
         rule = (
             "its confidence is > 0"
             if c == 3
@@ -215,26 +256,45 @@ def prepare_segments(X: np.ndarray, *, normalize: bool, name: str = "X") -> np.n
         empty = np.flatnonzero(counts == 0)
         raise ValueError(
             f"{name} has {empty.size} segment(s) without any joint of confidence > 0 (first: "
-            f"segment {int(empty[0])}); drop them before fitting or scoring"
+            f"segment {int(empty[0]) + offset}); drop them before fitting or scoring"
         )
 
     xy = np.where(valid[..., None], xy, 0.0)
-    centre = xy.sum(axis=(1, 2)) / counts[:, None]  # (n, 2), over valid joints only
+    with np.errstate(over="ignore"):
+        centre = xy.sum(axis=(1, 2)) / counts[:, None]  # (n, 2), over valid joints only
+    if not np.isfinite(centre).all():  # the sum overflowed near the float64 maximum
+        centre = (xy / counts[:, None, None, None]).sum(axis=(1, 2))
     if not valid.all():
         xy = _impute(xy, valid, centre)
     if normalize:
-        centred = xy - centre[:, None, None, :]
-        sq = np.where(valid[..., None], centred**2, 0.0).sum(axis=(1, 2, 3))
-        scale = np.maximum(np.sqrt(sq / (2.0 * counts)), SCALE_FLOOR)
-        xy = centred / scale[:, None, None, None]
+        xy = _normalize(xy, valid, centre, counts)
     out = np.ascontiguousarray(xy.transpose(0, 3, 1, 2), dtype=np.float32)
     if not np.isfinite(out).all():
-        s = int(np.flatnonzero(~np.isfinite(out).reshape(n, -1).all(axis=1))[0])
+        s = int(np.flatnonzero(~np.isfinite(out).reshape(n, -1).all(axis=1))[0]) + offset
         raise ValueError(
             f"{name} segment {s} does not fit in float32 after preparation (|coordinates| too "
             f"large); use normalize=True or rescale the coordinates"
         )
     return out
+
+
+def _normalize(
+    xy: np.ndarray, valid: np.ndarray, centre: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Centre each segment and divide by its RMS spread, without overflow or underflow.
+
+    The RMS is computed on coordinates pre-divided by the segment's largest
+    absolute deviation, so 1e300 does not overflow when squared and 1e-200 does
+    not underflow; the floor is relative to the segment's magnitude.
+    """
+    centred = xy - centre[:, None, None, :]
+    dev = np.where(valid[..., None], np.abs(centred), 0.0).max(axis=(1, 2, 3))
+    unit = np.where(dev > 0, dev, 1.0)
+    sq = np.where(valid[..., None], (centred / unit[:, None, None, None]) ** 2, 0.0)
+    rms = unit * np.sqrt(sq.sum(axis=(1, 2, 3)) / (2.0 * counts))
+    magnitude = np.where(valid[..., None], np.abs(xy), 0.0).max(axis=(1, 2, 3))
+    floor = np.maximum(SCALE_FLOOR * magnitude, np.finfo(np.float64).tiny)
+    return centred / np.maximum(rms, floor)[:, None, None, None]
 
 
 def _impute(xy: np.ndarray, valid: np.ndarray, centre: np.ndarray) -> np.ndarray:

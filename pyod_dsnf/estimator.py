@@ -29,6 +29,10 @@ from pyod_dsnf.graph import SkeletonGraph, get_layout
 __all__ = ["DSNFDetector"]
 
 _SPACES = ("dual", "euclidean", "hyperbolic")
+#: Segments validated, prepared and scored at a time by ``decision_function``
+#: (or ``batch_size`` if larger): scoring memory beyond the input itself stays
+#: bounded whatever the number of segments (see docs/guarantees.md).
+SCORE_CHUNK = 4096
 _PERMUTATIONS = ("reverse", "invconv")
 
 
@@ -81,6 +85,22 @@ def _local_torch_rng(seed: int, device: torch.device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+@contextmanager
+def _torch_threads(n_threads: int | None):
+    """Run with ``n_threads`` torch intra-op threads (None: unchanged); restore afterwards."""
+    if n_threads is None:
+        yield
+        return
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
+        raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class DSNFDetector(BaseDetector):
@@ -152,6 +172,13 @@ class DSNFDetector(BaseDetector):
         order. The global numpy and torch RNG states are left untouched.
     verbose : int, default=0
         1 or more shows a tqdm progress bar over the epochs.
+    n_threads : int or None, default=None
+        Torch intra-op CPU threads used during ``fit`` and scoring, set on
+        entry and restored on exit (torch's setting is process-wide, so never
+        left changed). None keeps torch's current setting, which in joblib's
+        default (loky) workers, e.g. ``GridSearchCV(n_jobs=k)``, is already
+        ``cpu_count // k``. With the threading backend set ``n_threads`` so
+        that ``n_jobs * n_threads`` does not exceed the cores.
 
     Attributes
     ----------
@@ -215,6 +242,7 @@ class DSNFDetector(BaseDetector):
         device: str = "auto",
         random_state: Any = None,
         verbose: int = 0,
+        n_threads: int | None = None,
     ) -> None:
         self.contamination = contamination
         self.layout = layout
@@ -241,6 +269,7 @@ class DSNFDetector(BaseDetector):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> SkeletonGraph:
@@ -294,6 +323,7 @@ class DSNFDetector(BaseDetector):
         number("n_iter_no_change", 1, integer=True, none_ok=True)
         number("tol", 0.0)
         number("verbose", 0, integer=True)
+        number("n_threads", 1, integer=True, none_ok=True)
         if self.flat_channels not in (2, 3) or isinstance(self.flat_channels, bool):
             raise ValueError(f"flat_channels must be 2 or 3, got {self.flat_channels!r}")
         for flag in ("learn_curvature", "normalize", "augment"):
@@ -301,7 +331,7 @@ class DSNFDetector(BaseDetector):
                 raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
         return graph
 
-    def _segments(self, X: Any, *, fitting: bool) -> np.ndarray:
+    def _segments(self, X: Any, *, fitting: bool, offset: int = 0) -> np.ndarray:
         """Validated, prepared flow input (n, 2, T, V) float32."""
         graph = get_layout(self.layout) if fitting else self.graph_
         X4 = check_segments(
@@ -321,7 +351,7 @@ class DSNFDetector(BaseDetector):
                     f"segments or a smaller temporal_kernel"
                 )
             self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
-        return prepare_segments(X4, normalize=self.normalize)
+        return prepare_segments(X4, normalize=self.normalize, offset=offset)
 
     # ------------------------------------------------------------------- model
     def _build_model(self, n_frames: int, seed: int, device: torch.device) -> DSNFlow:
@@ -361,6 +391,10 @@ class DSNFDetector(BaseDetector):
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, key)
         graph = self._check_params()
+        with _torch_threads(self.n_threads):
+            return self._fit(X, y, graph)
+
+    def _fit(self, X: Any, y: Any, graph: SkeletonGraph) -> DSNFDetector:
         data = self._segments(X, fitting=True)
         self.graph_ = graph
         n = data.shape[0]
@@ -448,24 +482,45 @@ class DSNFDetector(BaseDetector):
             self.model_.to(dev)
         return dev
 
-    def _nll(self, data: np.ndarray, what: str) -> np.ndarray:
+    def _nll(
+        self, data: np.ndarray, what: str, *, offset: int = 0, warn: bool = True
+    ) -> np.ndarray:
         device = self._scoring_device()
         scores = nll_bits_per_dim(self.model_, torch.from_numpy(data), self.batch_size, device)
         if np.isnan(scores).any():
-            first = int(np.flatnonzero(np.isnan(scores))[0])
+            first = int(np.flatnonzero(np.isnan(scores))[0]) + offset
             raise FloatingPointError(
                 f"the flow returned NaN for {int(np.isnan(scores).sum())} of {what} (first: "
                 f"segment {first}); the model is numerically unstable for this input: refit "
                 f"with a smaller lr or curvature, or keep normalize=True"
             )
+        if warn:
+            self._warn_infinite(scores, what)
+        return scores
+
+    @staticmethod
+    def _warn_infinite(scores: np.ndarray, what: str) -> None:
         if np.isinf(scores).any():
             warnings.warn(
                 f"{int(np.isinf(scores).sum())} of {what} have an infinite NLL (far outside "
                 f"the training data); they rank as most abnormal",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        return scores
+
+    def _score(self, X: Any) -> np.ndarray:
+        """NLL of X, validated, prepared and scored chunk by chunk (bounded memory)."""
+        chunk = max(int(self.batch_size), SCORE_CHUNK)
+        shape = getattr(X, "shape", None)
+        n = int(shape[0]) if shape is not None and len(shape) in (2, 4) else 0
+        if n <= chunk:
+            return self._nll(self._segments(X, fitting=False), "the segments")
+        out = np.empty(n, dtype=np.float64)
+        for start in range(0, n, chunk):
+            part = self._segments(X[start : start + chunk], fitting=False, offset=start)
+            out[start : start + chunk] = self._nll(part, "the segments", offset=start, warn=False)
+        self._warn_infinite(out, "the segments")
+        return out
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores: NLL in bits per dimension, higher = more abnormal.
@@ -478,9 +533,17 @@ class DSNFDetector(BaseDetector):
         Returns
         -------
         ndarray of shape (n_segments,), float64
+
+        Notes
+        -----
+        Segments are validated, prepared and scored ``max(batch_size,
+        SCORE_CHUNK)`` at a time, so memory beyond X itself stays bounded;
+        X may be a ``np.memmap`` or a strided view (e.g. windows from
+        ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
         """
         check_is_fitted(self, ["model_", "decision_scores_"])
-        return self._nll(self._segments(X, fitting=False), "the segments")
+        with _torch_threads(self.n_threads):
+            return self._score(X)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-likelihood in bits per dimension (= -decision_function), higher = more normal.
@@ -539,7 +602,9 @@ class DSNFDetector(BaseDetector):
         ----------
         path : str or path-like
         device : str, default="cpu"
-            Where to put the model ("auto" for CUDA when available).
+            Where to put the model ("auto" for CUDA when available). A CUDA
+            device that is absent here falls back to the CPU with a warning,
+            so a model trained on a GPU always loads.
 
         Returns
         -------

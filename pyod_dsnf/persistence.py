@@ -11,7 +11,11 @@ bool, None): loading can never execute code. It holds
   stored as its fields);
 * ``fitted``: the fitted scalar attributes as a JSON string;
 * ``decision_scores`` / ``labels``: tensors of the training scores and labels;
-* ``state_dict``: the flow's weights (CPU tensors).
+* ``state_dict``: the flow's weights (CPU tensors);
+* ``checksum`` (format version 2 on): SHA-256 over all of the above, so a
+  file damaged on disk or in transfer is refused instead of loading changed
+  weights (a flipped byte inside a tensor is otherwise invisible to the zip
+  reader). Version-1 files, which have none, still load.
 
 The model is rebuilt from ``params`` and ``input_shape_`` and the weights are
 loaded strictly, so a file whose weights do not fit its parameters is refused.
@@ -19,9 +23,11 @@ loaded strictly, so a file whose weights do not fit its parameters is refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +40,7 @@ from pyod_dsnf.graph import SkeletonGraph
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_detector", "save_detector"]
 
 FORMAT = "pyod-dsnf-detector"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _FITTED_SCALARS = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "threshold_",
                    "curvature_", "device_", "_mu", "_sigma", "_classes")  # fmt: skip
@@ -88,6 +94,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _checksum(payload: dict[str, Any]) -> str:
+    """SHA-256 of a payload's fields (everything but the checksum itself)."""
+    h = hashlib.sha256()
+
+    def add_tensor(t: torch.Tensor) -> None:
+        t = t.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+
+    for key in ("format", "format_version", "library_version", "params", "fitted"):
+        h.update(f"{key}={payload[key]!r};".encode())
+    add_tensor(payload["decision_scores"])
+    add_tensor(payload["labels"])
+    for name in sorted(payload["state_dict"]):
+        h.update(name.encode())
+        add_tensor(payload["state_dict"][name])
+    return h.hexdigest()
+
+
+def _file_mode() -> int:
+    """Permissions of a newly created file under the current umask (mkstemp uses 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def save_detector(detector: Any, path: str | os.PathLike) -> None:
     """Write a fitted detector to ``path`` atomically (see the module docstring)."""
     from sklearn.utils.validation import check_is_fitted
@@ -105,9 +137,14 @@ def save_detector(detector: Any, path: str | os.PathLike) -> None:
         "labels": torch.from_numpy(np.asarray(detector.labels_, np.int64)),
         "state_dict": {k: v.detach().cpu() for k, v in detector.model_.state_dict().items()},
     }
+    payload["checksum"] = _checksum(payload)
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"save(path): {path} is a directory; give a file name")
+    mode = path.stat().st_mode & 0o777 if path.is_file() else _file_mode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, mode)  # keep an overwritten file's permissions, else the umask's
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
             fh.flush()
@@ -124,15 +161,17 @@ def _refuse(path: Path, why: str) -> ValueError:
 
 def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> Any:
     """Read a detector written by :func:`save_detector`; nothing in the file is executed."""
-    from pyod_dsnf.estimator import _resolve_device
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no detector file at {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # a foreign pickle makes torch warn about its protocol; the refusal below says more
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        raise _refuse(path, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+        first_line = (str(exc).splitlines() or [""])[0][:300]  # an empty file: no message
+        raise _refuse(path, f"{type(exc).__name__}: {first_line}") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise _refuse(path, f"it lacks the format marker {FORMAT!r}")
     version = payload.get("format_version")
@@ -145,6 +184,16 @@ def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> An
             f"{version}, but this pyod-dsnf {__version__} reads up to version {FORMAT_VERSION}; "
             f"upgrade pyod-dsnf",
         )
+    if version >= 2:
+        try:
+            intact = payload.get("checksum") == _checksum(payload)
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+            raise _refuse(path, f"a field is missing or malformed ({exc!r:.200})") from exc
+        if not intact:
+            raise _refuse(
+                path, "its checksum does not match its content (the file is damaged or was edited)"
+            )
+    dev = _load_device(device)
     try:
         params = {k: _decode_param(v) for k, v in json.loads(payload["params"]).items()}
         fitted = json.loads(payload["fitted"])
@@ -155,19 +204,44 @@ def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> An
         detector.graph_ = detector._check_params()
         for key in _FITTED_SCALARS:
             setattr(detector, key, fitted[key])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detector.input_shape_ = tuple(int(v) for v in detector.input_shape_)
+        if len(detector.input_shape_) != 3:
+            raise ValueError(f"input_shape_ {detector.input_shape_} is not (T, V, C)")
+        detector.history_ = {str(k): list(v) for k, v in detector.history_.items()}
+        if scores.ndim != 1 or labels.shape != scores.shape or np.isnan(scores).any():
+            raise ValueError(
+                f"decision_scores {tuple(scores.shape)} and labels {tuple(labels.shape)} must be "
+                f"1-D of one length, without NaN"
+            )
+        if not set(np.unique(labels).tolist()) <= {0, 1}:
+            raise ValueError("labels must be 0 or 1")
+        detector.decision_scores_ = scores
+        detector.labels_ = labels
+        model = detector._build_model(detector.input_shape_[0], 0, torch.device("cpu"))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
         raise _refuse(path, f"{type(exc).__name__}: {exc}") from exc
-    detector.input_shape_ = tuple(detector.input_shape_)
-    detector.history_ = {k: list(v) for k, v in detector.history_.items()}
-    detector.decision_scores_ = scores
-    detector.labels_ = labels
-    dev = _resolve_device(device)
-    model = detector._build_model(detector.input_shape_[0], 0, torch.device("cpu"))
     try:
         model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
+    except (RuntimeError, TypeError, AttributeError) as exc:
         raise _refuse(path, f"its weights do not match its parameters ({exc})") from exc
     model.eval()
     detector.model_ = model.to(dev)
     detector.device_ = str(dev)
     return detector
+
+
+def _load_device(device: str) -> torch.device:
+    """The device to load onto; a CUDA device that is absent here falls back to the CPU."""
+    from pyod_dsnf.estimator import _resolve_device
+
+    try:
+        return _resolve_device(device)
+    except ValueError as exc:
+        if "CUDA" not in str(exc):
+            raise
+        warnings.warn(
+            f"load(device={device!r}): {exc}; loading onto the CPU instead",
+            UserWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pyod_dsnf import DSNFDetector, SkeletonGraph
-from pyod_dsnf.persistence import FORMAT, FORMAT_VERSION
+from pyod_dsnf.persistence import FORMAT, FORMAT_VERSION, _checksum
 from tests._skeletons import walking_segments
 
 T = 8
@@ -94,8 +94,10 @@ def test_loading_never_runs_code_from_the_file(tmp_path):
 
 
 def _tamper(src, dst, **changes):
+    """Edit fields and re-sign the file, as a deliberate (not accidental) edit would."""
     payload = torch.load(src, weights_only=True)
     payload.update(changes)
+    payload["checksum"] = _checksum(payload)
     torch.save(payload, dst)
 
 

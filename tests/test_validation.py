@@ -36,7 +36,7 @@ def test_check_segments_errors_name_what_came():
         check_segments(np.zeros((3, 6, 18, 2)), COCO17, flat_channels=2)
     with pytest.raises(ValueError, match=r"17 joints .* use layout='coco17'"):
         check_segments(X, OPENPOSE18, flat_channels=2)
-    with pytest.raises(ValueError, match="Complex data not supported"):
+    with pytest.raises(ValueError, match="X must hold real numbers: Complex data not supported"):
         check_segments(X.astype(complex), COCO17, flat_channels=2)
     with pytest.raises(ValueError, match="complex tensor"):
         check_segments(torch.zeros(3, 6, 17, 2, dtype=torch.complex64), COCO17, flat_channels=2)

@@ -62,6 +62,10 @@ def load_mask(path: str | Path) -> np.ndarray:
         mask = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+    if not isinstance(mask, np.ndarray):  # np.load opens .npz archives whatever the suffix
+        if hasattr(mask, "close"):
+            mask.close()
+        raise ValueError(f"{path}: expected a .npy array, got a {type(mask).__name__} archive")
     if mask.ndim != 1:
         raise ValueError(f"{path}: a frame mask must be 1-D, got shape {mask.shape}")
     if mask.dtype.kind not in "biuf" or not np.isin(mask, (0, 1)).all():

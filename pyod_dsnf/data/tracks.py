@@ -21,11 +21,20 @@ import numpy as np
 
 from pyod_dsnf.graph import coco17_to_openpose18, get_layout
 
-__all__ = ["TRACK_FILE_SUFFIX", "Clip", "Track", "clip_id_from_path", "load_tracks"]
+__all__ = ["MAX_INDEX", "TRACK_FILE_SUFFIX", "Clip", "Track", "clip_id_from_path", "load_tracks"]
 
 TRACK_FILE_SUFFIX = "_alphapose_tracked_person.json"
 
 _N_SOURCE_JOINTS = 17  # the tracked-person JSON always holds COCO-17 keypoints
+
+#: Largest frame index (and person id) the loader accepts: 2**31 - 1, i.e. more than two
+#: years of video at 30 fps. Larger keys are corrupt files; rejecting them keeps frame
+#: arithmetic (gap filling, masks) far from int64 overflow.
+MAX_INDEX = 2**31 - 1
+
+#: Largest absolute coordinate or confidence accepted: the float32 range, so that
+#: storing keypoints as float32 never turns a finite value into inf.
+_MAX_VALUE = float(np.finfo(np.float32).max)
 
 
 @dataclass
@@ -144,13 +153,36 @@ def clip_id_from_path(path: str | Path) -> str:
 
 
 def _parse_int(key: object, what: str, path: Path) -> int:
-    try:
-        value = int(str(key), 10)
-    except ValueError:
-        raise ValueError(f"{path}: {what} {key!r} is not an integer") from None
-    if value < 0:
-        raise ValueError(f"{path}: {what} {key!r} is negative")
-    return value
+    text = str(key)
+    # ASCII digits only: int() would also take " 7", "1_0" (= 10) and non-Latin digits
+    digits = text[1:] if text[:1] in "+-" else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(
+            f"{path}: {what} {text!r:.40} is not an integer (ASCII decimal digits expected)"
+        )
+    if text[0] == "-" and digits.strip("0"):
+        raise ValueError(f"{path}: {what} {text!r:.40} is negative")
+    if len(digits.lstrip("0")) > len(str(MAX_INDEX)) or int(digits) > MAX_INDEX:
+        raise ValueError(f"{path}: {what} {text!r:.40} exceeds the largest accepted {MAX_INDEX}")
+    return int(digits)
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``object_pairs_hook`` for json: a key given twice is an error, not "last one wins"."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
+    return out
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 def _keypoint_array(
@@ -171,15 +203,29 @@ def _keypoint_array(
                     f"{path}: person {person} frame {key}: 'keypoints' must be a list of "
                     f"{n_values} numbers ({_N_SOURCE_JOINTS} COCO joints x [x, y, c]), got {got}"
                 )
-        raise ValueError(f"{path}: person {person}: keypoints could not be read")  # unreachable
-    if arr.dtype.kind not in "fiu" or check_bools:
+    # a nested list inside a row makes numpy fail or add a dimension: find the value
+    ragged = ragged or arr.ndim != 2
+    if ragged or arr.dtype.kind not in "fiu" or check_bools:
         for key, row in zip(frame_keys, rows, strict=True):
             for value in row:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ValueError(
                         f"{path}: person {person} frame {key}: keypoints hold a non-numeric "
-                        f"value {value!r}"
+                        f"value {value!r:.40}"
                     )
+    if ragged:  # pragma: no cover - every ragged input holds a non-number found above
+        raise ValueError(f"{path}: person {person}: keypoints could not be read")
+    if arr.dtype.kind not in "fiu":  # object: Python ints beyond int64
+        too_big = [
+            key
+            for key, row in zip(frame_keys, rows, strict=True)
+            if any(isinstance(v, int) and abs(v) > _MAX_VALUE for v in row)
+        ]
+        if too_big:
+            raise ValueError(
+                f"{path}: person {person} frame {too_big[0]}: keypoints hold a value beyond "
+                f"+-{_MAX_VALUE:.3g} (the float32 range)"
+            )
     arr = arr.astype(np.float64).reshape(-1, _N_SOURCE_JOINTS, 3)
     bad = ~np.isfinite(arr[:, :, :2]) | np.isinf(arr[:, :, 2:])
     if bad.any():
@@ -187,6 +233,14 @@ def _keypoint_array(
         raise ValueError(
             f"{path}: person {person} frame {frame_keys[i]}: keypoints hold a non-finite "
             "coordinate or an infinite confidence"
+        )
+    with np.errstate(invalid="ignore"):
+        big = np.abs(arr) > _MAX_VALUE
+    if big.any():
+        i = int(np.argwhere(big)[0, 0])
+        raise ValueError(
+            f"{path}: person {person} frame {frame_keys[i]}: keypoints hold a value beyond "
+            f"+-{_MAX_VALUE:.3g} (the float32 range)"
         )
     return arr
 
@@ -251,11 +305,24 @@ def _read_tracks(
     graph = get_layout(layout)
     if graph.name not in ("coco17", "openpose18"):
         raise ValueError(f"layout must be 'coco17' or 'openpose18', got {layout!r}")
+    raw = path.read_bytes()  # OSError (e.g. FileNotFoundError) names the path itself
     try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text)
+        text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is harmless
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+        ) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a pose file (JSON nested too deeply)") from None
+    except _DuplicateKeyError as exc:
+        raise ValueError(
+            f"{path}: key {exc.key!r:.40} occurs twice in one object (a duplicated person or "
+            "frame would silently overwrite the first)"
+        ) from None
     if not isinstance(data, dict):
         raise ValueError(
             f"{path}: expected a JSON object {{person_id: {{frame: pose}}}}, "
@@ -287,12 +354,17 @@ def _read_tracks(
             score = pose.get("scores")
             if score is None:
                 scores.append(np.nan)
-            elif isinstance(score, (int, float)) and not isinstance(score, bool):
-                scores.append(float(score))
+            elif (
+                isinstance(score, (int, float))
+                and not isinstance(score, bool)
+                and (isinstance(score, float) or abs(score) <= _MAX_VALUE)
+                and not np.isinf(score)
+            ):
+                scores.append(float(score))  # a JSON NaN reads like null
             else:
                 raise ValueError(
-                    f"{path}: person {person_key} frame {key}: 'scores' must be a number or "
-                    f"null, got {score!r}"
+                    f"{path}: person {person_key} frame {key}: 'scores' must be a number "
+                    f"(finite) or null, got {score!r:.40}"
                 )
         # numpy reads JSON true/false as 1/0; look for them only where the text has them
         kp = _keypoint_array(rows, frame_keys, person_key, path, check_bools=has_bools)

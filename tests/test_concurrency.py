@@ -1,0 +1,90 @@
+"""Concurrency: GridSearchCV(n_jobs=2), joblib.Parallel scoring, pickling, torch threads."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+from tqdm.auto import tqdm
+
+from pyod_dsnf import DSNFDetector
+from tests._skeletons import walking_segments
+
+T = 8
+
+
+def tiny(**kw) -> DSNFDetector:
+    params = dict(n_flow_steps=2, hidden_channels=4, epochs=2, batch_size=32, random_state=0)
+    return DSNFDetector(**{**params, **kw})
+
+
+@pytest.fixture(scope="module")
+def X() -> np.ndarray:
+    return walking_segments(48, T, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(X) -> DSNFDetector:
+    return tiny(n_threads=1, verbose=1).fit(X)  # verbose: a progress bar was opened and closed
+
+
+def _worker_threads(_: int) -> int:
+    return torch.get_num_threads()
+
+
+def test_fitted_detector_pickles_cleanly_and_holds_no_handles(fitted, X):
+    def walk(value, seen):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        assert not isinstance(value, (io.IOBase, tqdm)), type(value)
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v, seen)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v, seen)
+
+    walk(vars(fitted), set())
+    clone = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(clone.decision_function(X[:5]), fitted.decision_function(X[:5]))
+    assert clone.n_threads == 1 and clone.get_params() == fitted.get_params()
+
+
+def test_threading_backend_scores_match_serial(fitted, X):
+    parts = np.array_split(X, 4)
+    serial = np.concatenate([fitted.decision_function(p) for p in parts])
+    with joblib.parallel_backend("threading", n_jobs=2):
+        threaded = joblib.Parallel()(joblib.delayed(fitted.decision_function)(p) for p in parts)
+    np.testing.assert_array_equal(np.concatenate(threaded), serial)
+
+
+@pytest.mark.slow
+def test_process_workers_score_like_serial_with_limited_threads(fitted, X):
+    parts = np.array_split(X, 4)
+    serial = np.concatenate([fitted.decision_function(p) for p in parts])
+    parallel = joblib.Parallel(n_jobs=2)(joblib.delayed(fitted.decision_function)(p) for p in parts)
+    np.testing.assert_allclose(np.concatenate(parallel), serial, rtol=1e-6)
+    # loky limits each worker to cpu_count // n_jobs threads: no oversubscription
+    threads = joblib.Parallel(n_jobs=2)(joblib.delayed(_worker_threads)(i) for i in range(2))
+    assert max(threads) <= max(1, (os.cpu_count() or 1) // 2)
+
+
+@pytest.mark.slow
+def test_grid_search_with_two_jobs(X):
+    before = torch.get_num_threads()
+    search = GridSearchCV(tiny(), {"curvature": [0.1, 1.0]}, cv=2, n_jobs=2).fit(X)
+    assert search.best_params_["curvature"] in (0.1, 1.0)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # the refit on all data equals a fit in this process
+    best = tiny(curvature=search.best_params_["curvature"]).fit(X)
+    np.testing.assert_allclose(
+        search.best_estimator_.decision_function(X[:5]), best.decision_function(X[:5]), rtol=1e-5
+    )
+    assert torch.get_num_threads() == before
