@@ -13,7 +13,7 @@ Protocol (docs/benchmark.md, "How the defaults were chosen"):
    - ``limb_swap``: left arm and left leg exchange coordinates (an impossible
      body);
    - ``fast``: twice the speed (every second frame of a window twice as long);
-   - ``frozen``: the first pose held still for the whole window, with
+   - ``frozen``: the window's most confident pose held still for the whole window, with
      keypoint noise of 1 % of the pose's size (loitering);
    - ``flail``: the wrists swing on circles of half the pose's size
      (fighting / flailing arms).
@@ -53,6 +53,15 @@ CONFIGS: dict[str, dict] = {
     "dual_h4_c10": {**_BASE, "curvature": 10.0},
     "euclidean_h4": {**_BASE, "space": "euclidean"},
     "hyperbolic_h4": {**_BASE, "space": "hyperbolic"},
+    "dual_h4_lr5e-3_b64": {**_BASE, "lr": 5e-3, "batch_size": 64},
+    "dual_h4_nll_lr5e-3_b64": {**_BASE, "awam_lambda": 0.0, "lr": 5e-3, "batch_size": 64},
+    "dual_h8_k4_nll_lr5e-3": {
+        **_BASE,
+        "hidden_channels": 8,
+        "n_flow_steps": 4,
+        "awam_lambda": 0.0,
+        "lr": 5e-3,
+    },
 }
 
 LEFT_ARM, RIGHT_ARM = [5, 7, 9], [6, 8, 10]
@@ -75,7 +84,9 @@ def synthetic_anomalies(
     swap[:, :, LEFT_ARM + LEFT_LEG] = normal[:, :, LEFT_LEG + LEFT_ARM]
     out["limb_swap"] = swap
     out["fast"] = long[:, ::2][:, :t].copy()
-    frozen = np.repeat(normal[:, :1], t, axis=1)
+    # the most confident pose of each window (PoseLift has frames with no confident joint)
+    best = normal[..., 2].sum(axis=2).argmax(axis=1)
+    frozen = np.repeat(normal[np.arange(len(normal)), best][:, None], t, axis=1)
     noise = rng.normal(size=frozen[..., :2].shape) * 0.01 * _size(normal)
     frozen[..., :2] += noise
     out["frozen"] = frozen

@@ -33,6 +33,9 @@ _SPACES = ("dual", "euclidean", "hyperbolic")
 #: (or ``batch_size`` if larger): scoring memory beyond the input itself stays
 #: bounded whatever the number of segments (see docs/guarantees.md).
 SCORE_CHUNK = 4096
+#: Smallest forward batch when scoring: on CPU the flow scores several times more
+#: segments per second in batches of ~1k than in training-sized batches of 64.
+SCORE_BATCH = 1024
 _PERMUTATIONS = ("reverse", "invconv")
 
 
@@ -146,9 +149,10 @@ class DSNFDetector(BaseDetector):
         Add left/right mirrored copies of the training segments.
     epochs : int, default=10
         Maximum number of training epochs.
-    batch_size : int, default=256
-        Mini-batch size for training and for scoring.
-    lr : float, default=1e-3
+    batch_size : int, default=64
+        Mini-batch size for training; scoring runs the flow on batches of
+        ``max(batch_size, 1024)`` segments (same scores, higher throughput).
+    lr : float, default=5e-3
         Learning rate of Riemannian Adam.
     weight_decay : float, default=0.0
         L2 weight decay of Riemannian Adam.
@@ -231,8 +235,8 @@ class DSNFDetector(BaseDetector):
         normalize: bool = True,
         augment: bool = True,
         epochs: int = 10,
-        batch_size: int = 256,
-        lr: float = 1e-3,
+        batch_size: int = 64,
+        lr: float = 5e-3,
         weight_decay: float = 0.0,
         max_grad_norm: float | None = 5.0,
         validation_fraction: float = 0.1,
@@ -486,7 +490,8 @@ class DSNFDetector(BaseDetector):
         self, data: np.ndarray, what: str, *, offset: int = 0, warn: bool = True
     ) -> np.ndarray:
         device = self._scoring_device()
-        scores = nll_bits_per_dim(self.model_, torch.from_numpy(data), self.batch_size, device)
+        batch = max(int(self.batch_size), SCORE_BATCH)
+        scores = nll_bits_per_dim(self.model_, torch.from_numpy(data), batch, device)
         if np.isnan(scores).any():
             first = int(np.flatnonzero(np.isnan(scores))[0]) + offset
             raise FloatingPointError(
