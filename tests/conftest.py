@@ -25,3 +25,14 @@ def poselift_path() -> Path:
             "PoseLift data not found (set POSELIFT_DIR or place it at ../shared/data/poselift)"
         )
     return path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tests on one torch thread, restoring the setting afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
