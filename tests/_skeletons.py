@@ -10,6 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyod_dsnf import DSNFDetector
+
+#: The smallest useful detector: two flow steps, four channels, two epochs.
+TINY = dict(n_flow_steps=2, hidden_channels=4, epochs=2, batch_size=32, random_state=0)
+
+
+def tiny_detector(**kw) -> DSNFDetector:
+    """A ``TINY`` detector; keyword arguments override its settings."""
+    return DSNFDetector(**{**TINY, **kw})
+
+
 # COCO-17 template (x, y) of a person about 1 unit tall, feet at y = 0.5.
 _TEMPLATE = np.array(
     [

@@ -14,14 +14,12 @@ from sklearn.model_selection import GridSearchCV
 from tqdm.auto import tqdm
 
 from pyod_dsnf import DSNFDetector
-from tests._skeletons import walking_segments
+from tests._skeletons import tiny_detector, walking_segments
 
 T = 8
 
 
-def tiny(**kw) -> DSNFDetector:
-    params = dict(n_flow_steps=2, hidden_channels=4, epochs=2, batch_size=32, random_state=0)
-    return DSNFDetector(**{**params, **kw})
+tiny = tiny_detector
 
 
 @pytest.fixture(scope="module")

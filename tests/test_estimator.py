@@ -19,14 +19,10 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pyod_dsnf import DSNFDetector, SkeletonGraph
-from tests._skeletons import limb_swapped, walking_segments
+from tests._skeletons import TINY, limb_swapped, tiny_detector, walking_segments
 
 T = 8
-TINY = dict(n_flow_steps=2, hidden_channels=4, epochs=2, batch_size=32, random_state=0)
-
-
-def tiny(**kw) -> DSNFDetector:
-    return DSNFDetector(**{**TINY, **kw})
+tiny = tiny_detector
 
 
 # Tiny models run several times faster on one thread than on two contended ones.

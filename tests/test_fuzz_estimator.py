@@ -8,6 +8,7 @@ exception type may escape, and no NaN score is returned.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 
 import pyod_dsnf.estimator as estimator_module
 from pyod_dsnf import DSNFDetector
-from tests._skeletons import walking_segments
+from tests._skeletons import tiny_detector, walking_segments
 
 T = 8
 DOCUMENTED = (ValueError, TypeError, FloatingPointError)
@@ -29,9 +30,7 @@ FUZZ = settings(
 )
 
 
-def tiny(**kw) -> DSNFDetector:
-    params = dict(n_flow_steps=2, hidden_channels=4, epochs=2, batch_size=32, random_state=0)
-    return DSNFDetector(**{**params, "n_threads": 1, **kw})
+tiny = partial(tiny_detector, n_threads=1)
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,18 @@ test segment. The measured stable ranges are in docs/guarantees.md
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 
 from pyod_dsnf import DSNFDetector
-from tests._skeletons import walking_segments
+from tests._skeletons import tiny_detector, walking_segments
 
 T = 8
 
 
-def tiny(**kw) -> DSNFDetector:
-    params = dict(n_flow_steps=2, hidden_channels=4, epochs=3, batch_size=32, random_state=0)
-    return DSNFDetector(**{**params, "n_threads": 1, **kw})
+tiny = partial(tiny_detector, n_threads=1, epochs=3)
 
 
 @pytest.fixture(scope="module")
