@@ -21,6 +21,10 @@ Protocol (docs/benchmark.md, "How the defaults were chosen"):
    The selection score is the mean AUC over the five kinds; a config must
    also fit within the time budget.
 
+Every fitted model is scored both ways of ``anomaly_score`` (one row each): the
+segment NLL ("nll") and its most atypical joint ("joint"), from one pass
+(``DSNFDetector.joint_nll``).
+
 Usage::
 
     python benchmarks/select_defaults.py ../shared/data/poselift --stride 24 --epochs 6 \
@@ -57,6 +61,8 @@ CONFIGS: dict[str, dict] = {
     # round 2: about 4x the optimiser steps at 5x the learning rate
     "dual_h4_lr5e-3_b64": _ROUND2,
     "dual_h4_nll_lr5e-3_b64": {**_ROUND2, "awam_lambda": 0.0},
+    # round 3: training noise (each fitted model is scored by "nll" and "joint")
+    "dual_h4_lr5e-3_b64_noise0.03": {**_ROUND2, "noise_std": 0.03},
     # further candidates (not run for the current defaults)
     "euclidean_h4_lr5e-3_b64": {**_ROUND2, "space": "euclidean"},
     "hyperbolic_h4_lr5e-3_b64": {**_ROUND2, "space": "hyperbolic"},
@@ -75,6 +81,14 @@ def _size(x: np.ndarray) -> np.ndarray:
     return np.maximum(span.max(axis=1), 1.0)[:, None, None, None]
 
 
+def frozen(normal: np.ndarray, frame: np.ndarray, noise: float, rng: np.random.Generator):
+    """Hold pose ``frame[i]`` of window i still for the whole window, plus keypoint noise."""
+    t = normal.shape[1]
+    still = np.repeat(normal[np.arange(len(normal)), frame][:, None], t, axis=1)
+    still[..., :2] += rng.normal(size=still[..., :2].shape) * noise * _size(normal)
+    return still
+
+
 def synthetic_anomalies(
     normal: np.ndarray, long: np.ndarray, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
@@ -86,11 +100,7 @@ def synthetic_anomalies(
     out["limb_swap"] = swap
     out["fast"] = long[:, ::2][:, :t].copy()
     # the most confident pose of each window (PoseLift has frames with no confident joint)
-    best = normal[..., 2].sum(axis=2).argmax(axis=1)
-    frozen = np.repeat(normal[np.arange(len(normal)), best][:, None], t, axis=1)
-    noise = rng.normal(size=frozen[..., :2].shape) * 0.01 * _size(normal)
-    frozen[..., :2] += noise
-    out["frozen"] = frozen
+    out["frozen"] = frozen(normal, normal[..., 2].sum(axis=2).argmax(axis=1), 0.01, rng)
     flail = normal.copy()
     phase = np.linspace(0, 4 * np.pi, t)[None, :, None]
     radius = 0.5 * _size(normal)[..., 0]
@@ -98,6 +108,28 @@ def synthetic_anomalies(
         flail[:, :, wrist, 0] += (radius * np.cos(phase))[..., 0]
         flail[:, :, wrist, 1] += (radius * np.sin(phase))[..., 0]
     out["flail"] = flail
+    return out
+
+
+def _diagnose(det, normal, j_normal, rng) -> dict[str, dict[str, float]]:
+    """Still-pose variants (AUC per anomaly score) and the time-reversal correlation."""
+    posed = normal[..., 2].sum(axis=2) > 0  # frames with at least one confident joint
+    pick = np.array([rng.choice(np.flatnonzero(row)) for row in posed])
+    best = normal[..., 2].sum(axis=2).argmax(axis=1)
+    variants = {
+        "frozen_random_frame": det.joint_nll(frozen(normal, pick, 0.01, rng)),
+        "frozen_no_noise": det.joint_nll(frozen(normal, best, 0.0, rng)),
+    }
+    nll_reversed = -det.score_samples(normal[:, ::-1])
+    corr = float(np.corrcoef(j_normal.sum(axis=1), nll_reversed)[0, 1])
+    out = {}
+    for score in ("nll", "joint"):
+        s_normal = det.anomaly_scores_from_joint(j_normal, score)
+        out[score] = {"corr_nll_reversed": corr}
+        for kind, joint in variants.items():
+            s = det.anomaly_scores_from_joint(joint, score)
+            y = np.r_[np.zeros(len(s_normal)), np.ones(len(s))]
+            out[score][kind] = 100 * roc_auc_score(y, np.r_[s_normal, s])
     return out
 
 
@@ -111,6 +143,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--json", type=Path, default=None, help="write the rows here")
+    ap.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also: still poses from a random frame / without noise, and how the NLL of a "
+        "window correlates with that of its time reversal",
+    )
     args = ap.parse_args(argv)
 
     if args.threads:
@@ -133,37 +171,53 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     kinds = list(anomalies)
-    header = f"{'config':<14}{'fit s':>7}{'held NLL':>9}" + "".join(f"{k:>10}" for k in kinds)
+    header = f"{'config':<36}{'fit s':>7}{'held NLL':>9}" + "".join(f"{k:>10}" for k in kinds)
     print(header + f"{'mean AUC':>10}", flush=True)
     rows = []
+    rng_diag = np.random.default_rng(args.seed + 1)
     for name in args.configs.split(","):
         det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **CONFIGS[name])
         start = time.perf_counter()
         det.fit(x_fit)
         fit_s = time.perf_counter() - start
-        s_normal = det.decision_function(normal)
-        aucs = {}
-        for kind, xa in anomalies.items():
-            s_anom = det.decision_function(xa)
-            y = np.r_[np.zeros(len(s_normal)), np.ones(len(s_anom))]
-            aucs[kind] = 100 * roc_auc_score(y, np.r_[s_normal, s_anom])
-        mean_auc = float(np.mean(list(aucs.values())))
-        row = {
-            "config": name,
-            "params": CONFIGS[name],
-            "fit_seconds": fit_s,
-            "epochs": det.n_epochs_,
-            "held_out_nll": float(np.mean(s_normal)),
-            "auc": aucs,
-            "mean_auc": mean_auc,
-        }
-        rows.append(row)
-        print(
-            f"{name:<14}{fit_s:>7.0f}{row['held_out_nll']:>9.3f}"
-            + "".join(f"{aucs[k]:>10.1f}" for k in kinds)
-            + f"{mean_auc:>10.1f}",
-            flush=True,
-        )
+        j_normal = det.joint_nll(normal)
+        j_anom = {kind: det.joint_nll(xa) for kind, xa in anomalies.items()}
+        diagnosis = _diagnose(det, normal, j_normal, rng_diag) if args.diagnose else None
+        for score in ("nll", "joint"):
+            s_normal = det.anomaly_scores_from_joint(j_normal, score)
+            aucs = {}
+            for kind, ja in j_anom.items():
+                s_anom = det.anomaly_scores_from_joint(ja, score)
+                y = np.r_[np.zeros(len(s_normal)), np.ones(len(s_anom))]
+                aucs[kind] = 100 * roc_auc_score(y, np.r_[s_normal, s_anom])
+            mean_auc = float(np.mean(list(aucs.values())))
+            row = {
+                "config": name,
+                "anomaly_score": score,
+                "params": CONFIGS[name],
+                "fit_seconds": fit_s,
+                "epochs": det.n_epochs_,
+                "held_out_nll": float(np.mean(j_normal.sum(axis=1))),
+                "auc": aucs,
+                "mean_auc": mean_auc,
+            }
+            if diagnosis is not None:
+                row["diagnosis"] = diagnosis[score]
+            rows.append(row)
+            print(
+                f"{name + ' [' + score + ']':<36}{fit_s:>7.0f}{row['held_out_nll']:>9.3f}"
+                + "".join(f"{aucs[k]:>10.1f}" for k in kinds)
+                + f"{mean_auc:>10.1f}",
+                flush=True,
+            )
+    if args.diagnose:
+        print("\ndiagnosis (AUC of held-out windows vs the variant; corr = Pearson r of the NLL)")
+        for row in rows:
+            cells = [
+                f"{k} {v:.3f}" if k.startswith("corr") else f"{k} {v:.1f}"
+                for k, v in row["diagnosis"].items()
+            ]
+            print(f"{row['config'] + ' [' + row['anomaly_score'] + ']':<36}  " + "  ".join(cells))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     assert COCO17.n_joints == x_fit.shape[2], "this protocol's limb indices assume coco17"

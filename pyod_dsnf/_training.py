@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from pyod_dsnf.losses import awam_loss
 
-__all__ = ["nll_bits_per_dim", "train_flow"]
+__all__ = ["joint_nll_bits_per_dim", "nll_bits_per_dim", "train_flow"]
 
 _REMEDY = (
     "lower lr, set max_grad_norm (e.g. 1.0), use a smaller curvature (or space='euclidean'), "
@@ -43,6 +43,28 @@ def nll_bits_per_dim(
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
+@torch.no_grad()
+def joint_nll_bits_per_dim(
+    model: nn.Module, data: torch.Tensor, batch_size: int, device: torch.device
+) -> np.ndarray:
+    """Per-segment, per-joint shares of the NLL, ``(n, V)`` float64 numpy.
+
+    In bits per dimension of the whole segment, so each row sums to the
+    segment's :func:`nll_bits_per_dim` (see ``DSNFlow.joint_log_prob``).
+    """
+    was_training = model.training
+    model.eval()
+    n_dims = math.prod(data.shape[1:]) * math.log(2)
+    try:
+        out = [
+            (-model.joint_log_prob(data[i : i + batch_size].to(device)) / n_dims).double().cpu()
+            for i in range(0, data.shape[0], batch_size)
+        ]
+    finally:
+        model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros((0, data.shape[-1]))
+
+
 def train_flow(
     model: nn.Module,
     train: torch.Tensor,
@@ -55,6 +77,7 @@ def train_flow(
     max_grad_norm: float | None,
     awam_lambda: float,
     awam_tau: float,
+    noise_std: float = 0.0,
     n_iter_no_change: int | None,
     tol: float,
     rng: np.random.Generator,
@@ -66,7 +89,10 @@ def train_flow(
 
     With a validation set and ``n_iter_no_change`` the loop stops once the
     validation NLL has not improved by more than ``tol`` for that many epochs
-    and the weights of the best epoch are restored.
+    and the weights of the best epoch are restored. With ``noise_std > 0`` every
+    batch is perturbed by fresh Gaussian noise of that standard deviation (drawn
+    from a generator seeded by ``rng``), so the flow fits the density of the
+    segments smoothed at that scale.
     """
     optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history: dict[str, list[float]] = {"train_loss": [], "train_nll": [], "validation_nll": []}
@@ -76,12 +102,20 @@ def train_flow(
     early = validation is not None and n_iter_no_change is not None
     bar = tqdm(range(epochs), desc="DSNF fit", unit="epoch", disable=verbose < 1, leave=False)
     epoch = 0
+    noise = None
+    if noise_std > 0:
+        noise = torch.Generator(device=device)
+        noise.manual_seed(int(rng.integers(2**63 - 1)))
     model.train()
     for epoch in bar:
         order = torch.from_numpy(rng.permutation(n)).to(device)
         loss_sum = nll_sum = 0.0
         for start in range(0, n, batch_size):
             x = train[order[start : start + batch_size]]
+            if noise is not None:
+                x = x + noise_std * torch.randn(
+                    x.shape, generator=noise, device=device, dtype=x.dtype
+                )
             loss, info = awam_loss(model, x, lam=awam_lambda, tau=awam_tau)
             if not torch.isfinite(loss):
                 raise FloatingPointError(

@@ -243,6 +243,7 @@ def run_benchmark(
                 np.random.default_rng(seed).choice(len(X), max_train_segments, replace=False)
             )
             X, F = X[pick], F[pick]
+        fitted: dict = {}  # dsnf and dsnf-nll share one fit per seed
         for method in methods:
             bar.set_postfix_str(f"seed {seed} {method}")
             _reset_peak_rss()
@@ -253,6 +254,7 @@ def run_benchmark(
                 random_state=seed,
                 dsnf_params=dsnf_params,
                 flat=(F, flat_tests),
+                fitted=fitted,
             )
             mem = peak_rss_mib()
             with warnings.catch_warnings():

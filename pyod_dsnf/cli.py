@@ -25,6 +25,7 @@ _ESTIMATOR_OPTIONS: dict[str, tuple[Any, str]] = {
     "hidden-channels": (int, "width of the coupling networks"),
     "temporal-kernel": (int, "odd temporal kernel size"),
     "awam-lambda": (float, "weight of the AWAM term (0 = plain likelihood)"),
+    "noise-std": (float, "training noise in normalized units (0 = none)"),
     "epochs": (int, "maximum number of epochs"),
     "batch-size": (int, "mini-batch size"),
     "lr": (float, "learning rate"),

@@ -21,7 +21,7 @@ import torch
 from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from pyod_dsnf._training import nll_bits_per_dim, train_flow
+from pyod_dsnf._training import joint_nll_bits_per_dim, train_flow
 from pyod_dsnf._validation import check_segments, mirror_segments, prepare_segments
 from pyod_dsnf.flow import DSNFlow
 from pyod_dsnf.graph import SkeletonGraph, get_layout
@@ -37,6 +37,7 @@ SCORE_CHUNK = 4096
 #: segments per second in batches of ~1k than in training-sized batches of 64.
 SCORE_BATCH = 1024
 _PERMUTATIONS = ("reverse", "invconv")
+_ANOMALY_SCORES = ("joint", "nll")
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
@@ -112,8 +113,9 @@ class DSNFDetector(BaseDetector):
     A normalizing flow over pose segments whose coupling networks run a
     Euclidean and a hyperbolic (Poincaré-ball) spatio-temporal graph network
     side by side, trained on normal segments by maximum likelihood with the
-    AWAM regulariser. The anomaly score is the segment's negative
-    log-likelihood in bits per dimension: higher = more abnormal.
+    AWAM regulariser. The anomaly score is built from the segment's negative
+    log-likelihood (NLL): by default its most atypical body joint (see
+    ``anomaly_score``), or the NLL itself; higher = more abnormal.
 
     Parameters
     ----------
@@ -142,6 +144,22 @@ class DSNFDetector(BaseDetector):
         likelihood (and skips the double backward, about 3x faster).
     awam_tau : float, default=1.0
         Temperature of the AWAM sample weights.
+    noise_std : float, default=0.0
+        Standard deviation of Gaussian noise added afresh to every training
+        batch, in the units of the prepared segments (with ``normalize=True``
+        a segment's coordinates have unit RMS). Training data with exactly
+        repeated frames (a pose estimator holding a pose) lie on a
+        lower-dimensional set where an unregularised flow can concentrate
+        unbounded density; the noise bounds it. 0 disables it.
+    anomaly_score : {"joint", "nll"}, default="joint"
+        How a segment's NLL becomes its anomaly score. "nll": the NLL in bits
+        per dimension. "joint": the NLL is split exactly into one share per
+        joint (:meth:`pyod_dsnf.flow.DSNFlow.joint_log_prob`), each share is
+        standardised by its mean and standard deviation over the training
+        segments, and the score is the largest: a segment is as abnormal as
+        its most atypical body part. Chosen on training clips (docs/benchmark.md):
+        the total NLL ranks a still, clean pose as more normal than the window it
+        came from and dilutes an anomaly of one limb over all 17 joints.
     normalize : bool, default=True
         Centre and scale every segment (translation and scale invariance);
         raw pixel coordinates then work directly.
@@ -187,7 +205,7 @@ class DSNFDetector(BaseDetector):
     Attributes
     ----------
     decision_scores_ : ndarray of shape (n_segments,)
-        NLL (bits/dim) of the training segments (mirrors excluded).
+        Anomaly scores of the training segments (mirrors excluded).
     threshold_ : float
         Score above which a segment is labelled abnormal.
     labels_ : ndarray of shape (n_segments,)
@@ -196,6 +214,11 @@ class DSNFDetector(BaseDetector):
         The trained flow (in eval mode).
     curvature_ : float or None
         Curvature after training (None for ``space="euclidean"``).
+    anomaly_score_ : str
+        The ``anomaly_score`` used (fixed at fit).
+    joint_nll_mean_, joint_nll_std_ : ndarray of shape (V,)
+        Mean and standard deviation of each joint's NLL share over the
+        training segments (bits/dim), used by ``anomaly_score="joint"``.
     n_features_in_ : int
         T * V * C of the training segments.
     input_shape_ : tuple of int
@@ -232,6 +255,8 @@ class DSNFDetector(BaseDetector):
         permutation: str = "reverse",
         awam_lambda: float = 0.1,
         awam_tau: float = 1.0,
+        noise_std: float = 0.0,
+        anomaly_score: str = "joint",
         normalize: bool = True,
         augment: bool = True,
         epochs: int = 10,
@@ -259,6 +284,8 @@ class DSNFDetector(BaseDetector):
         self.permutation = permutation
         self.awam_lambda = awam_lambda
         self.awam_tau = awam_tau
+        self.noise_std = noise_std
+        self.anomaly_score = anomaly_score
         self.normalize = normalize
         self.augment = augment
         self.epochs = epochs
@@ -318,6 +345,11 @@ class DSNFDetector(BaseDetector):
             raise ValueError(f"temporal_kernel must be odd, got {self.temporal_kernel}")
         number("awam_lambda", 0.0)
         number("awam_tau", 0.0, low_open=True)
+        number("noise_std", 0.0)
+        if self.anomaly_score not in _ANOMALY_SCORES:
+            raise ValueError(
+                f"anomaly_score must be one of {_ANOMALY_SCORES}, got {self.anomaly_score!r}"
+            )
         number("epochs", 1, integer=True)
         number("batch_size", 1, integer=True)
         number("lr", 0.0, low_open=True)
@@ -455,6 +487,7 @@ class DSNFDetector(BaseDetector):
                 max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
                 awam_lambda=float(self.awam_lambda),
                 awam_tau=float(self.awam_tau),
+                noise_std=float(self.noise_std),
                 n_iter_no_change=self.n_iter_no_change,
                 tol=float(self.tol),
                 rng=rng,
@@ -465,7 +498,12 @@ class DSNFDetector(BaseDetector):
         self.device_ = str(device)
         self.curvature_ = self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
-        self.decision_scores_ = self._nll(data, "the training segments")
+        joint = self._joint_nll(data, "the training segments")
+        self.anomaly_score_ = self.anomaly_score
+        self.joint_nll_mean_ = joint.mean(axis=0)
+        # a floor keeps the standardisation finite should a joint's share never vary
+        self.joint_nll_std_ = np.maximum(joint.std(axis=0), 1e-12)
+        self.decision_scores_ = self._aggregate(joint)
         self._process_decision_scores()
         return self
 
@@ -486,22 +524,63 @@ class DSNFDetector(BaseDetector):
             self.model_.to(dev)
         return dev
 
-    def _nll(
+    def _joint_nll(
         self, data: np.ndarray, what: str, *, offset: int = 0, warn: bool = True
     ) -> np.ndarray:
+        """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
         device = self._scoring_device()
         batch = max(int(self.batch_size), SCORE_BATCH)
-        scores = nll_bits_per_dim(self.model_, torch.from_numpy(data), batch, device)
-        if np.isnan(scores).any():
-            first = int(np.flatnonzero(np.isnan(scores))[0]) + offset
+        joint = joint_nll_bits_per_dim(self.model_, torch.from_numpy(data), batch, device)
+        bad = np.isnan(joint).any(axis=1)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0]) + offset
             raise FloatingPointError(
-                f"the flow returned NaN for {int(np.isnan(scores).sum())} of {what} (first: "
+                f"the flow returned NaN for {int(bad.sum())} of {what} (first: "
                 f"segment {first}); the model is numerically unstable for this input: refit "
                 f"with a smaller lr or curvature, or keep normalize=True"
             )
         if warn:
-            self._warn_infinite(scores, what)
-        return scores
+            self._warn_infinite(joint.sum(axis=1), what)
+        return joint
+
+    def anomaly_scores_from_joint(
+        self, joint: np.ndarray, anomaly_score: str | None = None
+    ) -> np.ndarray:
+        """Anomaly scores from per-joint NLL shares, as :meth:`decision_function` makes them.
+
+        Lets one :meth:`joint_nll` pass give both kinds of score.
+
+        Parameters
+        ----------
+        joint : ndarray of shape (n_segments, V)
+            Output of :meth:`joint_nll`.
+        anomaly_score : {"joint", "nll"} or None, default=None
+            The rule to apply; None uses the fitted ``anomaly_score_``.
+
+        Returns
+        -------
+        ndarray of shape (n_segments,), float64
+        """
+        check_is_fitted(self, ["model_", "joint_nll_mean_"])
+        kind = self.anomaly_score_ if anomaly_score is None else anomaly_score
+        if kind not in _ANOMALY_SCORES:
+            raise ValueError(f"anomaly_score must be one of {_ANOMALY_SCORES}, got {kind!r}")
+        joint = np.asarray(joint, dtype=np.float64)
+        if joint.ndim != 2 or joint.shape[1] != self.joint_nll_mean_.shape[0]:
+            raise ValueError(
+                f"joint must have shape (n_segments, {self.joint_nll_mean_.shape[0]}) as "
+                f"returned by joint_nll, got {joint.shape}"
+            )
+        return self._aggregate(joint, kind)
+
+    def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
+        """Anomaly scores from per-joint NLL shares (see ``anomaly_score``)."""
+        if (self.anomaly_score_ if kind is None else kind) == "nll":
+            return joint.sum(axis=1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            z = (joint - self.joint_nll_mean_) / self.joint_nll_std_
+        # an infinite share (far outside the data) stays the most abnormal
+        return np.where(np.isinf(joint).any(axis=1), np.inf, np.nanmax(z, axis=1))
 
     @staticmethod
     def _warn_infinite(scores: np.ndarray, what: str) -> None:
@@ -513,22 +592,24 @@ class DSNFDetector(BaseDetector):
                 stacklevel=4,
             )
 
-    def _score(self, X: Any) -> np.ndarray:
-        """NLL of X, validated, prepared and scored chunk by chunk (bounded memory)."""
+    def _score_joint(self, X: Any) -> np.ndarray:
+        """Per-joint NLL shares of X, validated, prepared and scored chunk by chunk."""
         chunk = max(int(self.batch_size), SCORE_CHUNK)
         shape = getattr(X, "shape", None)
         n = int(shape[0]) if shape is not None and len(shape) in (2, 4) else 0
         if n <= chunk:
-            return self._nll(self._segments(X, fitting=False), "the segments")
-        out = np.empty(n, dtype=np.float64)
+            return self._joint_nll(self._segments(X, fitting=False), "the segments")
+        out = np.empty((n, self.input_shape_[1]), dtype=np.float64)
         for start in range(0, n, chunk):
             part = self._segments(X[start : start + chunk], fitting=False, offset=start)
-            out[start : start + chunk] = self._nll(part, "the segments", offset=start, warn=False)
-        self._warn_infinite(out, "the segments")
+            out[start : start + chunk] = self._joint_nll(
+                part, "the segments", offset=start, warn=False
+            )
+        self._warn_infinite(out.sum(axis=1), "the segments")
         return out
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Anomaly scores: NLL in bits per dimension, higher = more abnormal.
+        """Anomaly scores (see ``anomaly_score``), higher = more abnormal.
 
         Parameters
         ----------
@@ -546,12 +627,30 @@ class DSNFDetector(BaseDetector):
         X may be a ``np.memmap`` or a strided view (e.g. windows from
         ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
         """
+        return self._aggregate(self.joint_nll(X))
+
+    def joint_nll(self, X: Any) -> np.ndarray:
+        """Each joint's share of the segment NLL, bits per dimension.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_segments, T, V, C) or (n_segments, T*V*C)
+
+        Returns
+        -------
+        ndarray of shape (n_segments, V), float64
+            Rows sum to the segments' NLL (``-score_samples(X)``); compare a
+            column with ``joint_nll_mean_`` and ``joint_nll_std_`` to see which
+            body part makes a segment abnormal.
+        """
         check_is_fitted(self, ["model_", "decision_scores_"])
         with _torch_threads(self.n_threads):
-            return self._score(X)
+            return self._score_joint(X)
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Log-likelihood in bits per dimension (= -decision_function), higher = more normal.
+        """Log-likelihood of each segment in bits per dimension, higher = more normal.
+
+        With ``anomaly_score="nll"`` this is ``-decision_function(X)``.
 
         Parameters
         ----------
@@ -561,7 +660,7 @@ class DSNFDetector(BaseDetector):
         -------
         ndarray of shape (n_segments,), float64
         """
-        return -self.decision_function(X)
+        return -self.joint_nll(X).sum(axis=1)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood (bits/dim) of X: the unsupervised model-selection score.

@@ -40,10 +40,12 @@ from pyod_dsnf.graph import SkeletonGraph
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_detector", "save_detector"]
 
 FORMAT = "pyod-dsnf-detector"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 _FITTED_SCALARS = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "threshold_",
                    "curvature_", "device_", "_mu", "_sigma", "_classes")  # fmt: skip
+# format 3: per-joint NLL statistics of the "joint" anomaly score
+_JOINT_ARRAYS = ("joint_nll_mean_", "joint_nll_std_")
 
 
 def _encode_param(name: str, value: Any) -> Any:
@@ -107,6 +109,9 @@ def _checksum(payload: dict[str, Any]) -> str:
         h.update(f"{key}={payload[key]!r};".encode())
     add_tensor(payload["decision_scores"])
     add_tensor(payload["labels"])
+    for key in _JOINT_ARRAYS:
+        if key in payload:
+            add_tensor(payload[key])
     for name in sorted(payload["state_dict"]):
         h.update(name.encode())
         add_tensor(payload["state_dict"][name])
@@ -127,6 +132,7 @@ def save_detector(detector: Any, path: str | os.PathLike) -> None:
     check_is_fitted(detector, ["model_", "decision_scores_"])
     params = {k: _encode_param(k, v) for k, v in detector.get_params(deep=False).items()}
     fitted = {k: _plain(getattr(detector, k)) for k in _FITTED_SCALARS}
+    fitted["anomaly_score_"] = detector.anomaly_score_
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -135,6 +141,7 @@ def save_detector(detector: Any, path: str | os.PathLike) -> None:
         "fitted": json.dumps(fitted),
         "decision_scores": torch.from_numpy(np.asarray(detector.decision_scores_, np.float64)),
         "labels": torch.from_numpy(np.asarray(detector.labels_, np.int64)),
+        **{k: torch.from_numpy(np.asarray(getattr(detector, k), float)) for k in _JOINT_ARRAYS},
         "state_dict": {k: v.detach().cpu() for k, v in detector.model_.state_dict().items()},
     }
     payload["checksum"] = _checksum(payload)
@@ -200,6 +207,10 @@ def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> An
         scores = payload["decision_scores"].numpy().astype(np.float64)
         labels = payload["labels"].numpy().astype(int)
         state = payload["state_dict"]
+        if version < 3:
+            # written before the "joint" score existed: it scored by the NLL, and still does
+            params.setdefault("anomaly_score", "nll")
+            fitted["anomaly_score_"] = "nll"
         detector = cls(**params)
         detector.graph_ = detector._check_params()
         for key in _FITTED_SCALARS:
@@ -215,6 +226,20 @@ def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> An
             )
         if not set(np.unique(labels).tolist()) <= {0, 1}:
             raise ValueError("labels must be 0 or 1")
+        detector.anomaly_score_ = str(fitted["anomaly_score_"])
+        n_joints = detector.input_shape_[1]
+        for key in _JOINT_ARRAYS:
+            if version >= 3:
+                value = payload[key].numpy().astype(np.float64)
+            else:
+                value = np.full(n_joints, np.nan)
+            if value.shape != (n_joints,):
+                raise ValueError(f"{key} has shape {tuple(value.shape)}, expected ({n_joints},)")
+            setattr(detector, key, value)
+        if detector.anomaly_score_ == "joint" and not (
+            np.isfinite(detector.joint_nll_mean_).all() and (detector.joint_nll_std_ > 0).all()
+        ):
+            raise ValueError("the per-joint NLL statistics must be finite with positive spread")
         detector.decision_scores_ = scores
         detector.labels_ = labels
         model = detector._build_model(detector.input_shape_[0], 0, torch.device("cpu"))

@@ -29,3 +29,18 @@ def test_infinite_scores_rank_highest_with_a_warning():
     np.testing.assert_array_equal(s, [0.5, 3.0, 2.0])
     with pytest.raises(FloatingPointError):
         _rank_safe("m", np.array([0.5, np.nan]))
+
+
+def test_dsnf_and_dsnf_nll_share_one_fit():
+    X = walking_segments(40, 8, seed=0)
+    params = {"epochs": 1, "n_flow_steps": 2, "hidden_channels": 2, "space": "euclidean"}
+    cache: dict = {}
+    joint = run_method("dsnf", X, [X[:6]], dsnf_params=params, fitted=cache)
+    nll = run_method("dsnf-nll", X, [X[:6]], dsnf_params=params, fitted=cache)
+    assert len(cache) == 1 and nll.fit_seconds == joint.fit_seconds
+    assert joint.params["anomaly_score"] == "joint" and nll.params["anomaly_score"] == "nll"
+    (det, _), = cache.values()
+    np.testing.assert_allclose(nll.scores[0], -det.score_samples(X[:6]))
+    np.testing.assert_allclose(joint.scores[0], det.decision_function(X[:6]))
+    alone = run_method("dsnf-nll", X, [X[:6]], dsnf_params=params)  # no cache: its own fit
+    np.testing.assert_allclose(alone.scores[0], nll.scores[0], rtol=1e-6)

@@ -97,9 +97,27 @@ def test_predict_family_on_4d(fitted, X_train):
 
 
 def test_score_samples_and_score(fitted, X_train):
-    s = fitted.decision_function(X_train[:5])
-    np.testing.assert_allclose(fitted.score_samples(X_train[:5]), -s)
-    assert fitted.score(X_train[:5]) == pytest.approx(-s.mean())
+    X = X_train[:5]
+    joint = fitted.joint_nll(X)
+    assert joint.shape == (5, 17)
+    log_lik = fitted.score_samples(X)
+    np.testing.assert_allclose(log_lik, -joint.sum(axis=1))
+    assert fitted.score(X) == pytest.approx(log_lik.mean())
+    z = (joint - fitted.joint_nll_mean_) / fitted.joint_nll_std_
+    np.testing.assert_allclose(fitted.decision_function(X), z.max(axis=1))
+
+
+def test_nll_anomaly_score_is_minus_the_log_likelihood(X_train):
+    det = tiny(anomaly_score="nll").fit(X_train)
+    s = det.decision_function(X_train[:5])
+    np.testing.assert_allclose(det.score_samples(X_train[:5]), -s)
+    np.testing.assert_allclose(det.decision_scores_, -det.score_samples(X_train))
+
+
+def test_joint_statistics_describe_the_training_segments(fitted, X_train):
+    joint = fitted.joint_nll(X_train)
+    np.testing.assert_allclose(fitted.joint_nll_mean_, joint.mean(axis=0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fitted.joint_nll_std_, joint.std(axis=0), rtol=1e-5, atol=1e-9)
 
 
 def test_flattened_and_torch_inputs_score_the_same(fitted, X_train):
@@ -108,7 +126,8 @@ def test_flattened_and_torch_inputs_score_the_same(fitted, X_train):
     np.testing.assert_allclose(fitted.decision_function(X.reshape(7, -1)), ref)
     np.testing.assert_allclose(fitted.decision_function(torch.from_numpy(X)), ref)
     np.testing.assert_allclose(fitted.decision_function(np.asfortranarray(X)), ref)
-    np.testing.assert_allclose(fitted.decision_function(X.astype(np.float32)), ref, rtol=1e-5)
+    # float32 input rounds the coordinates; the joint score's standardisation magnifies it
+    np.testing.assert_allclose(fitted.decision_function(X.astype(np.float32)), ref, rtol=1e-4)
 
 
 def test_integer_and_half_precision_input_score_finite(fitted, X_train):
@@ -339,6 +358,9 @@ def test_decision_function_checks(fitted, X_train):
         ("epochs", 0, "epochs must be an integer >= 1"),
         ("batch_size", 2.5, "batch_size must be an integer"),
         ("lr", -1.0, "lr must be"),
+        ("anomaly_score", "max", "anomaly_score must be one of"),
+        ("noise_std", -0.1, "noise_std must be a finite number >= 0.0"),
+        ("noise_std", float("inf"), "noise_std must be"),
         ("validation_fraction", 1.0, "validation_fraction must be"),
         ("n_iter_no_change", 0, "n_iter_no_change must be"),
         ("flat_channels", 4, "flat_channels must be 2 or 3"),

@@ -255,13 +255,13 @@ def test_strided_window_view_is_scored_without_a_full_copy(fitted, X, monkeypatc
 # ----------------------------------------------------------- threads
 def test_n_threads_is_set_during_fit_and_score_and_restored(X, monkeypatch):
     seen = []
-    real = estimator_module.nll_bits_per_dim
+    real = estimator_module.joint_nll_bits_per_dim
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "nll_bits_per_dim", spy)
+    monkeypatch.setattr(estimator_module, "joint_nll_bits_per_dim", spy)
     before = torch.get_num_threads()
     target = 1 if before != 1 else 2
     det = tiny(epochs=1, n_threads=target).fit(X)

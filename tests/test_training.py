@@ -59,3 +59,17 @@ def test_non_finite_gradient_raises(monkeypatch):
     monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", nan_clip)
     with pytest.raises(FloatingPointError, match=r"gradient norm became inf .* lower lr"):
         _train(model, train, val)
+
+
+def test_training_noise_is_seeded_by_rng_and_changes_the_fit():
+    def fitted(noise_std, seed):
+        model, train, val = _setup()
+        state = torch.random.get_rng_state()
+        _train(model, train, val, noise_std=noise_std, rng=np.random.default_rng(seed))
+        assert torch.equal(torch.random.get_rng_state(), state)  # own generator
+        return nll_bits_per_dim(model, val, 8, torch.device("cpu"))
+
+    noisy = fitted(0.1, 0)
+    np.testing.assert_array_equal(noisy, fitted(0.1, 0))
+    assert not np.allclose(noisy, fitted(0.1, 1))
+    assert not np.allclose(noisy, fitted(0.0, 0))

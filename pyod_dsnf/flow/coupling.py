@@ -49,12 +49,19 @@ class AffineCoupling(nn.Module):
         shift, s = out[:, 0::2], out[:, 1::2]
         return torch.sigmoid(s + 2.0) + self.eps, shift, aux
 
-    def transform(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, object]:
-        """Forward pass returning ``(y, logdet, aux)``."""
+    def transform(
+        self, x: torch.Tensor, per_position: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, object]:
+        """Forward pass returning ``(y, logdet, aux)``.
+
+        ``logdet`` has one value per sample, or with ``per_position=True`` one
+        per position ``(B, T, V)`` (the log-scales summed over channels only).
+        """
         x_a, x_b = x[:, : self.split], x[:, self.split :]
         scale, shift, aux = self._scale_shift(x_a)
         y_b = (x_b + shift) * scale
-        logdet = torch.log(scale).flatten(1).sum(dim=1)
+        log_scale = torch.log(scale)
+        logdet = log_scale.sum(dim=1) if per_position else log_scale.flatten(1).sum(dim=1)
         return torch.cat([x_a, y_b], dim=1), logdet, aux
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

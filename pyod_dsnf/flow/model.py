@@ -34,10 +34,19 @@ class FlowStep(nn.Module):
         self.permutation = permutation
         self.coupling = coupling
 
-    def transform(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, object]:
+    def transform(
+        self, x: torch.Tensor, per_position: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, object]:
+        """Forward pass returning ``(y, logdet, aux)``; see :meth:`DSNFlow.transform`."""
         x, ld_norm = self.actnorm(x)
         x, ld_perm = self.permutation(x)
-        x, ld_coupling, aux = self.coupling.transform(x)
+        x, ld_coupling, aux = self.coupling.transform(x, per_position=per_position)
+        if per_position:
+            # ActNorm and the permutations act on channels only: their log-det is the
+            # same at every position, so each position gets an equal share.
+            positions = x.shape[2] * x.shape[3]
+            ld_norm = (ld_norm / positions)[:, None, None]
+            ld_perm = (ld_perm / positions)[:, None, None]
         return x, ld_norm + ld_perm + ld_coupling, aux
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -165,18 +174,24 @@ class DSNFlow(nn.Module):
                 f"temporal_kernel={self.temporal_kernel}"
             )
 
-    def transform(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def transform(
+        self, x: torch.Tensor, per_position: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Forward pass returning ``(z, logdet, distance)``.
 
+        ``logdet`` has shape ``(B,)``, or ``(B, T, V)`` with ``per_position=True``:
+        every layer's log-determinant split over the frame/joint positions it
+        acts on (couplings: their log-scales summed over channels; ActNorm and
+        permutations: equal shares), so it sums to the ``(B,)`` value.
         ``distance`` is each sample's Poincaré distance of its hyperbolic node
         embeddings from the origin, averaged over nodes and coupling layers, or
         None when space="euclidean".
         """
         self._check_input(x)
-        logdet = x.new_zeros(x.shape[0])
+        logdet = x.new_zeros((x.shape[0], x.shape[2], x.shape[3]) if per_position else x.shape[0])
         distances = []
         for step in self.steps:
-            x, ld, aux = step.transform(x)
+            x, ld, aux = step.transform(x, per_position=per_position)
             logdet = logdet + ld
             if aux is not None:
                 distances.append(aux)
@@ -204,6 +219,20 @@ class DSNFlow(nn.Module):
         """Exact log-likelihood of each segment, in nats."""
         z, logdet = self(x)
         return self.prior_log_prob(z) + logdet
+
+    def joint_log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Each joint's share of the log-likelihood, ``(B, V)`` in nats.
+
+        The exact ``log p(x)`` written as a sum over positions (the prior term
+        of each latent position plus that position's share of every layer's
+        log-determinant, see :meth:`transform`), summed over frames per joint;
+        summing over joints gives :meth:`log_prob`. Every latent depends on the
+        whole segment, so a share is an attribution of the likelihood to a
+        body part, not a conditional density of that joint.
+        """
+        z, logdet, _ = self.transform(x, per_position=True)
+        prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(dim=1)
+        return (prior + logdet).sum(dim=1)
 
     def nll_bpd(self, x: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of each segment in bits per dimension (D = C*T*V)."""
