@@ -70,10 +70,11 @@ class Pointwise(nn.Module):
 class TemporalConv(nn.Module):
     """Convolution over frames with a ``(kernel, 1)`` kernel, zero padded to keep T.
 
-    Computed as one matmul mixing the channels of the padded input for every
-    tap at once, then a sum of the taps' results shifted along the frames:
-    ``y[t] = sum_j W_j x[t + j - r] = sum_j (W_j x)[t + j - r]``. The shifted
-    views are only read by the additions, so no input slice is ever copied.
+    Computed as one matmul mixing the channels of the input for every tap at
+    once, then a sum of the taps' results shifted along the frames:
+    ``y[t] = sum_j W_j x[t + j - r] = sum_j (W_j x)[t + j - r]``. Each shifted
+    tap is added in place into the frames it reaches, which is the zero
+    padding without a padded copy; no input slice is ever copied.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int) -> None:
@@ -90,14 +91,33 @@ class TemporalConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t, v = x.shape
         k, out_channels, _ = self.weight.shape
-        # (C, B, T + 2r, V), contiguous: the frames are zero padded per segment.
-        padded = nn.functional.pad(x.transpose(0, 1), (0, 0, k // 2, k // 2))
-        taps = torch.mm(self.weight.reshape(k * out_channels, c), padded.reshape(c, -1))
-        taps = taps.view(k, out_channels, b, t + k - 1, v)
-        y = taps[0, :, :, 0:t] + self.bias[:, None, None, None]
-        for j in range(1, k):
-            y = y + taps[j, :, :, j : j + t]
-        return y.transpose(0, 1)
+        taps = torch.mm(self.weight.reshape(k * out_channels, c), channels_first(x))
+        taps = taps.view(k, out_channels, b, t, v)
+        r = k // 2
+        y = taps[r] + self.bias[:, None, None, None]  # (out, B, T, V)
+        return from_channels_first(_add_shifted_taps(y, taps, r), b, t, v)
+
+
+def _add_shifted_taps(y: torch.Tensor, taps: torch.Tensor, r: int, weight=None) -> torch.Tensor:
+    """Add ``taps[j]`` (frames shifted by ``j - r``) into ``y`` in place, for ``j != r``.
+
+    ``y`` and ``taps[j]`` are ``(C, B, T, V)``; frame ``t`` of ``y`` receives frame
+    ``t + j - r`` of ``taps[j]`` when it exists (zero padding at the segment's
+    ends). With ``weight`` of shape ``(2r + 1, C)``, tap ``j`` is first scaled per
+    channel by ``weight[j]`` (``taps`` may then be one tensor for all ``j``).
+    """
+    t = y.shape[2]
+    for j in range(2 * r + 1):
+        d = j - r  # frame offset of the tap
+        if d == 0 or abs(d) >= t:
+            continue
+        dst = y[:, :, max(-d, 0) : t - max(d, 0)]
+        src = (taps if weight is not None else taps[j])[:, :, max(d, 0) : t - max(-d, 0)]
+        if weight is None:
+            dst.add_(src)
+        else:
+            dst.addcmul_(src, weight[j][:, None, None, None])
+    return y
 
 
 class SpatialGraphConv(nn.Module):

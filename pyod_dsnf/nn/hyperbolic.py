@@ -22,7 +22,12 @@ import geoopt
 import torch
 from torch import nn
 
-from pyod_dsnf.nn.euclidean import _check_adjacency, channels_first, from_channels_first
+from pyod_dsnf.nn.euclidean import (
+    _add_shifted_taps,
+    _check_adjacency,
+    channels_first,
+    from_channels_first,
+)
 
 #: Default bound on ``sqrt(c) * ||u||`` for tangent vectors sent through expmap0:
 #: ``tanh(3) = 0.9951`` stays inside geoopt's float32 projection margin.
@@ -50,8 +55,8 @@ def _tanh(x: torch.Tensor) -> torch.Tensor:
 
 
 def _artanh(x: torch.Tensor) -> torch.Tensor:
-    x = x.clamp(-1 + 1e-7, 1 - 1e-7)
-    return 0.5 * (torch.log1p(x) - torch.log1p(-x))
+    # geoopt's clamp; torch.atanh is one pass where 0.5 * (log1p(x) - log1p(-x)) is four.
+    return x.clamp(-1 + 1e-7, 1 - 1e-7).atanh()
 
 
 def make_poincare_ball(curvature: float, learnable: bool = False) -> geoopt.PoincareBall:
@@ -214,12 +219,8 @@ class HyperbolicGraphConv(nn.Module):
         out = torch.bmm(u.view(h, b * t, v), per_channel).view(h, b, t, v)
         # Per-channel weighted sum over neighbouring frames (zero padded at the ends).
         r = self.temporal_weight.shape[0] // 2
-        padded = nn.functional.pad(out, (0, 0, r, r))
-        beta = self.temporal_weight[:, :, None, None, None]  # (kernel, H, 1, 1, 1)
-        out = padded[:, :, 0:t] * beta[0]
-        for j in range(1, 2 * r + 1):
-            out = torch.addcmul(out, padded[:, :, j : j + t], beta[j])
-        return out.view(h, -1)
+        y = out * self.temporal_weight[r][:, None, None, None]
+        return _add_shifted_taps(y, out, r, self.temporal_weight).view(h, -1)
 
     def aggregate(self, u: torch.Tensor) -> torch.Tensor:
         """Tangent-space aggregation of ``u`` (B, T, V, H) over joints, then frames."""
