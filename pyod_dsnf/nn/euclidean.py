@@ -130,7 +130,7 @@ class SpatialGraphConv(nn.Module):
     Since the graph product and the channel mixing commute, each partition's
     graph product is taken first, at the input width (one matmul over the
     contiguous joint axis of the ``(C*B*T, V)`` matrix), and its ``(out, C)``
-    channel mixing is accumulated into the output by ``addmm``; the bias
+    channel mixing is accumulated into the output by ``addmm_``; the bias
     becomes ``sum_k b_k * rowsum(A_k)`` per joint. Same function as mixing to
     ``K*out`` channels first, without the ``K*out``-channel intermediate, the
     copies of its per-partition slices and the separate partition sums.
@@ -158,10 +158,14 @@ class SpatialGraphConv(nn.Module):
         weight = self.conv.weight.view(k, self.out_channels, c)  # rows (k, o) of the conv
         # The mixed bias spread by each partition, (out, V), broadcast over (B, T).
         bias = (self.conv.bias.view(k, self.out_channels).T @ a.sum(dim=2))[:, None, :]
-        out = bias.expand(-1, b * t, -1).reshape(self.out_channels, -1)  # (out, B*T*V)
+        out = None
         for p in range(k):
             messages = torch.mm(rows, a[p].T).view(c, -1)  # (C, B*T*V)
-            out = torch.addmm(out, weight[p], messages)
+            if out is None:
+                out = torch.mm(weight[p], messages)
+            else:  # in place: the out-of-place addmm would first copy `out`
+                out.addmm_(weight[p], messages)
+        out.view(self.out_channels, b * t, v).add_(bias)
         return from_channels_first(out, b, t, v)
 
 
