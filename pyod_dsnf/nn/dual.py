@@ -96,8 +96,8 @@ class DualSpaceGCN(nn.Module):
         elif self.space == "hyperbolic":
             fused = h_hyp
         elif self.fusion == "gate":
-            g = torch.sigmoid(self.gate)
-            fused = g * self.euclidean(h) + (1 - g) * h_hyp
+            # g * euclidean + (1 - g) * hyperbolic, as one pass over the features.
+            fused = torch.lerp(h_hyp, self.euclidean(h), torch.sigmoid(self.gate))
         else:
             fused = self.mix(torch.cat([self.euclidean(h), h_hyp], dim=1))
         return self.out(fused), distance

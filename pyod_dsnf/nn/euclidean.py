@@ -1,10 +1,18 @@
 """Euclidean spatio-temporal graph convolution (ST-GCN block).
 
 Tensors are laid out ``(batch, channels, frames, joints)`` = ``(B, H, T, V)``.
-Channel mixing is written as batched matrix products over the flattened
-``T*V`` positions rather than ``nn.Conv2d``: with a handful of channels the
-oneDNN convolution kernels are several times slower than a plain matmul on CPU
-(``benchmarks/bench_speed.py`` measures the model).
+Channel mixing is written as matrix products rather than ``nn.Conv2d``: with a
+handful of channels the oneDNN convolution kernels are several times slower
+than a plain matmul on CPU (``benchmarks/bench_speed.py`` measures the model).
+
+Memory layout: the layers compute on the ``(C, B*T*V)`` matrix of a tensor
+(channels outermost) and return ``(B, C, T, V)`` *views* of such matrices
+(:func:`channels_first` / :func:`from_channels_first`). A chain of layers thus
+never copies: every channel mixing is one 2-D matmul with a long inner
+dimension, every graph product a matmul over the contiguous joint axis, and
+elementwise operations in between keep the layout. A batched matmul against a
+``(B, C, T*V)`` tensor instead broadcasts the weight over the batch and runs
+``B`` tiny products, several times slower on CPU.
 """
 
 from __future__ import annotations
@@ -13,6 +21,19 @@ import math
 
 import torch
 from torch import nn
+
+
+def channels_first(x: torch.Tensor) -> torch.Tensor:
+    """The ``(C, B*T*V)`` matrix of a ``(B, C, T, V)`` tensor.
+
+    Free (a view) for the outputs of these layers, one copy for other layouts.
+    """
+    return x.transpose(0, 1).reshape(x.shape[1], -1)
+
+
+def from_channels_first(y: torch.Tensor, b: int, t: int, v: int) -> torch.Tensor:
+    """The ``(B, C, T, V)`` view of a ``(C, B*T*V)`` matrix (or ``(C, B, T, V)`` tensor)."""
+    return y.view(-1, b, t, v).transpose(0, 1)
 
 
 def _check_adjacency(adjacency: torch.Tensor) -> torch.Tensor:
@@ -40,16 +61,20 @@ class Pointwise(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, t, v = x.shape
-        y = torch.matmul(self.weight, x.reshape(b, x.shape[1], t * v))
-        if self.bias is not None:
-            y = y + self.bias[:, None]
-        return y.view(b, -1, t, v)
+        x = channels_first(x)
+        if self.bias is None:
+            return from_channels_first(torch.mm(self.weight, x), b, t, v)
+        return from_channels_first(torch.addmm(self.bias[:, None], self.weight, x), b, t, v)
 
 
 class TemporalConv(nn.Module):
     """Convolution over frames with a ``(kernel, 1)`` kernel, zero padded to keep T.
 
-    Computed as ``kernel`` matmuls over shifted views of the padded input.
+    Computed as one matmul mixing the channels of the input for every tap at
+    once, then a sum of the taps' results shifted along the frames:
+    ``y[t] = sum_j W_j x[t + j - r] = sum_j (W_j x)[t + j - r]``. Each shifted
+    tap is added in place into the frames it reaches, which is the zero
+    padding without a padded copy; no input slice is ever copied.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int) -> None:
@@ -65,20 +90,50 @@ class TemporalConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t, v = x.shape
-        k = self.weight.shape[0]
-        padded = nn.functional.pad(x, (0, 0, k // 2, k // 2))
-        y = self.bias[:, None]
-        for j in range(k):
-            y = y + torch.matmul(self.weight[j], padded[:, :, j : j + t].reshape(b, c, t * v))
-        return y.view(b, -1, t, v)
+        k, out_channels, _ = self.weight.shape
+        taps = torch.mm(self.weight.reshape(k * out_channels, c), channels_first(x))
+        taps = taps.view(k, out_channels, b, t, v)
+        r = k // 2
+        y = taps[r] + self.bias[:, None, None, None]  # (out, B, T, V)
+        return from_channels_first(_add_shifted_taps(y, taps, r), b, t, v)
+
+
+def _add_shifted_taps(y: torch.Tensor, taps: torch.Tensor, r: int, weight=None) -> torch.Tensor:
+    """Add ``taps[j]`` (frames shifted by ``j - r``) into ``y`` in place, for ``j != r``.
+
+    ``y`` and ``taps[j]`` are ``(C, B, T, V)``; frame ``t`` of ``y`` receives frame
+    ``t + j - r`` of ``taps[j]`` when it exists (zero padding at the segment's
+    ends). With ``weight`` of shape ``(2r + 1, C)``, tap ``j`` is first scaled per
+    channel by ``weight[j]`` (``taps`` may then be one tensor for all ``j``).
+    """
+    t = y.shape[2]
+    for j in range(2 * r + 1):
+        d = j - r  # frame offset of the tap
+        if d == 0 or abs(d) >= t:
+            continue
+        dst = y[:, :, max(-d, 0) : t - max(d, 0)]
+        src = (taps if weight is not None else taps[j])[:, :, max(d, 0) : t - max(-d, 0)]
+        if weight is None:
+            dst.add_(src)
+        else:
+            dst.addcmul_(src, weight[j][:, None, None, None])
+    return y
 
 
 class SpatialGraphConv(nn.Module):
     """Partitioned graph convolution over the joints of every frame.
 
-    ``out[:, :, t, i] = sum_k sum_j A[k, i, j] * (W_k x[:, :, t, j]) + b``: one
+    ``out[:, :, t, i] = sum_k sum_j A[k, i, j] * (W_k x[:, :, t, j] + b_k)``: one
     channel mixing per partition of the adjacency ``A`` (shape ``(K, V, V)``,
     see :meth:`pyod_dsnf.graph.SkeletonGraph.adjacency`), messages summed.
+
+    Since the graph product and the channel mixing commute, each partition's
+    graph product is taken first, at the input width (one matmul over the
+    contiguous joint axis of the ``(C*B*T, V)`` matrix), and its ``(out, C)``
+    channel mixing is accumulated into the output by ``addmm_``; the bias
+    becomes ``sum_k b_k * rowsum(A_k)`` per joint. Same function as mixing to
+    ``K*out`` channels first, without the ``K*out``-channel intermediate, the
+    copies of its per-partition slices and the separate partition sums.
 
     Parameters
     ----------
@@ -96,14 +151,22 @@ class SpatialGraphConv(nn.Module):
         self.conv = Pointwise(in_channels, out_channels * a.shape[0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, t, v = x.shape
+        b, c, t, v = x.shape
         k = self.adjacency.shape[0]
-        h = self.conv(x).view(b, k, self.out_channels, t, v)
-        a = self.adjacency.to(h.dtype)
-        out = torch.matmul(h[:, 0], a[0].T)
-        for p in range(1, k):
-            out = out + torch.matmul(h[:, p], a[p].T)
-        return out
+        a = self.adjacency.to(x.dtype)
+        rows = channels_first(x).view(-1, v)  # (C*B*T, V)
+        weight = self.conv.weight.view(k, self.out_channels, c)  # rows (k, o) of the conv
+        # The mixed bias spread by each partition, (out, V), broadcast over (B, T).
+        bias = (self.conv.bias.view(k, self.out_channels).T @ a.sum(dim=2))[:, None, :]
+        out = None
+        for p in range(k):
+            messages = torch.mm(rows, a[p].T).view(c, -1)  # (C, B*T*V)
+            if out is None:
+                out = torch.mm(weight[p], messages)
+            else:  # in place: the out-of-place addmm would first copy `out`
+                out.addmm_(weight[p], messages)
+        out.view(self.out_channels, b * t, v).add_(bias)
+        return from_channels_first(out, b, t, v)
 
 
 class STGCNBlock(nn.Module):
