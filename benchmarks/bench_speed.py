@@ -16,6 +16,7 @@ import argparse
 import time
 
 import torch
+from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
 from pyod_dsnf.flow import DSNFlow
@@ -35,6 +36,15 @@ DEFAULT_CONFIGS = (
 def _parse(config: str) -> dict:
     space, hidden, steps = config.split(":")
     return {"space": space, "hidden_channels": int(hidden), "n_flow_steps": int(steps)}
+
+
+# torch's FlopCounterMode counts addmm but not its in-place form, which the spatial graph
+# convolution uses to accumulate its partitions; count it the same way.
+if torch.ops.aten.addmm_ not in flop_counter.flop_registry:
+
+    @flop_counter.register_flop_formula(torch.ops.aten.addmm_)
+    def _addmm_inplace_flop(self_shape, a_shape, b_shape, *args, out_shape=None, **kwargs):
+        return flop_counter.addmm_flop(self_shape, a_shape, b_shape)
 
 
 def flops_per_segment(model: DSNFlow, t: int, v: int) -> float:
