@@ -26,6 +26,7 @@ _ESTIMATOR_OPTIONS: dict[str, tuple[Any, str]] = {
     "temporal-kernel": (int, "odd temporal kernel size"),
     "awam-lambda": (float, "weight of the AWAM term (0 = plain likelihood)"),
     "noise-std": (float, "training noise in normalized units (0 = none)"),
+    "anomaly-score": (str, "'joint' (most atypical joint) or 'nll' (segment NLL)"),
     "epochs": (int, "maximum number of epochs"),
     "batch-size": (int, "mini-batch size"),
     "lr": (float, "learning rate"),

@@ -36,7 +36,8 @@ def data_root(tmp_path_factory) -> Path:
 def model(data_root, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("model") / "model.dsnf"
     args = ["fit", str(data_root / "pose" / "train"), "-o", str(path), "--seg-len", "8"]
-    assert main([*args, "--stride", "4", *TINY, "--random-state", "0", "--threads", "1"]) == 0
+    args += ["--stride", "4", *TINY, "--random-state", "0", "--threads", "1"]
+    assert main([*args, "--anomaly-score", "nll", "--noise-std", "0.01"]) == 0
     return path
 
 
@@ -57,6 +58,7 @@ def test_fit_writes_a_loadable_model(model, capsys):
 
     det = DSNFDetector.load(model)
     assert det.input_shape_[0] == 8 and det.n_flow_steps == 2 and det.hidden_channels == 4
+    assert det.anomaly_score_ == "nll" and det.noise_std == 0.01
 
 
 def test_score_then_evaluate(model, data_root, tmp_path, capsys):
