@@ -1,7 +1,8 @@
 """Merge several ``pyod-dsnf benchmark`` runs (their benchmark.json) into one table.
 
 Runs of the same method from different invocations (e.g. seeds run in parallel
-processes) are pooled; mean ± std (ddof = 0) over the pooled seeds.
+processes) are pooled; mean ± std (ddof = 0) over the pooled seeds. A seed that appears in
+several files (e.g. the random control) counts once, and must have the same metrics.
 
 Usage::
 
@@ -31,8 +32,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("files", nargs="+", type=Path)
     args = ap.parse_args(argv)
     runs: dict[str, list[dict]] = defaultdict(list)
+    seen: dict[tuple[str, int], tuple[Path, dict]] = {}
     for path in args.files:
         for run in json.loads(path.read_text())["runs"]:
+            key = (run["method"], run["seed"])
+            if key in seen:
+                # the same seed twice (e.g. the random control in several invocations) is one
+                # run: counting it twice would shrink the spread, so it must agree and is kept once
+                first_path, first = seen[key]
+                if any(first[k] != run[k] for k, _, _ in COLUMNS):
+                    raise SystemExit(
+                        f"{run['method']} seed {run['seed']} differs between {first_path} and "
+                        f"{path}; merge runs of one code version and settings only"
+                    )
+                continue
+            seen[key] = (path, run)
             runs[run["method"]].append(run)
     header = ["method", "seeds", *(c[1] for c in COLUMNS), "fit s", "segments/s"]
     print("| " + " | ".join(header) + " |")
