@@ -55,6 +55,17 @@ def flops_per_segment(model: DSNFlow, t: int, v: int) -> float:
     return counter.get_total_flops() / 8
 
 
+def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of a large float32 matrix product: the machine's limit to compare with."""
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    torch.mm(a, b)  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
 def throughput(fn, n_items: int, repeats: int) -> float:
     fn()  # warm-up
     start = time.perf_counter()
@@ -79,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     data = torch.randn(args.n, 2, t, v, generator=gen)
     batch = torch.randn(256, 2, t, v, generator=gen)
     print(f"torch {torch.__version__}, {args.threads} thread(s), T={t}, V={v}, float32")
+    print(f"this machine's float32 matmul rate (2048^3 torch.mm): {matmul_rate():.1f} GFLOP/s")
     print(
         f"{'config':<16}{'params':>8}{'MFLOP/seg':>11}{'score seg/s':>13}{'GFLOP/s':>9}"
         f"{'train seg/s':>13}{'train+AWAM':>12}"
@@ -92,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         def score(model=model):
             with torch.no_grad():
                 for i in range(0, args.n, args.batch):
-                    model.nll_bpd(data[i : i + args.batch])
+                    model.joint_log_prob(data[i : i + args.batch])  # what scoring runs
 
         def train_step(lam: float, model=model) -> None:
             model.train()

@@ -101,6 +101,8 @@ def _checksum(payload: dict[str, Any]) -> str:
     h = hashlib.sha256()
 
     def add_tensor(t: torch.Tensor) -> None:
+        if t.requires_grad:  # never saved so; hashed only when set, so older files still match
+            h.update(b"requires_grad")
         t = t.detach().cpu().contiguous()
         h.update(f"{t.dtype}{tuple(t.shape)}".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
@@ -204,8 +206,8 @@ def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> An
     try:
         params = {k: _decode_param(v) for k, v in json.loads(payload["params"]).items()}
         fitted = json.loads(payload["fitted"])
-        scores = payload["decision_scores"].numpy().astype(np.float64)
-        labels = payload["labels"].numpy().astype(int)
+        scores = payload["decision_scores"].detach().numpy().astype(np.float64)
+        labels = payload["labels"].detach().numpy().astype(int)
         state = payload["state_dict"]
         if version < 3:
             # written before the "joint" score existed: it scored by the NLL, and still does
@@ -230,7 +232,7 @@ def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> An
         n_joints = detector.input_shape_[1]
         for key in _JOINT_ARRAYS:
             if version >= 3:
-                value = payload[key].numpy().astype(np.float64)
+                value = payload[key].detach().numpy().astype(np.float64)
             else:
                 value = np.full(n_joints, np.nan)
             if value.shape != (n_joints,):

@@ -174,6 +174,21 @@ def test_flipped_byte_is_refused_or_harmless(saved, fitted, X, tmp_path, data):
     np.testing.assert_array_equal(loaded.decision_function(X[:4]), fitted.decision_function(X[:4]))
 
 
+@pytest.mark.parametrize("field", ["decision_scores", "joint_nll_mean_", "state_dict"])
+def test_a_tensor_flagged_requires_grad_fails_the_checksum(saved, tmp_path, field):
+    # found by the byte-flip test: one flipped byte can set a stored tensor's requires_grad
+    path, _ = saved
+    payload = torch.load(path, weights_only=True)
+    if field == "state_dict":
+        name = next(iter(payload["state_dict"]))
+        payload["state_dict"][name].requires_grad_(True)
+    else:
+        payload[field].requires_grad_(True)
+    torch.save(payload, tmp_path / "flagged.dsnf")
+    with pytest.raises(ValueError, match="checksum does not match"):
+        DSNFDetector.load(tmp_path / "flagged.dsnf")
+
+
 def test_edited_weights_fail_the_checksum(saved, tmp_path):
     path, _ = saved
     payload = torch.load(path, weights_only=True)
