@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -27,23 +28,37 @@ _REMEDY = (
 
 
 @torch.no_grad()
-def nll_bits_per_dim(
-    model: nn.Module, data: torch.Tensor, batch_size: int, device: torch.device
+def _evaluate(
+    model: nn.Module,
+    data: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    empty_shape: tuple[int, ...],
 ) -> np.ndarray:
-    """Per-segment NLL in bits/dim, batched, without an autograd graph; float64 numpy."""
+    """``fn(batch)`` over ``data`` in eval mode, batched, without an autograd graph.
+
+    Concatenated as float64 numpy; the model's train/eval mode is restored.
+    """
     was_training = model.training
     model.eval()
     try:
         out = [
-            model.nll_bpd(data[i : i + batch_size].to(device)).double().cpu()
+            fn(data[i : i + batch_size].to(device)).double().cpu()
             for i in range(0, data.shape[0], batch_size)
         ]
     finally:
         model.train(was_training)
-    return torch.cat(out).numpy() if out else np.zeros(0)
+    return torch.cat(out).numpy() if out else np.zeros(empty_shape)
 
 
-@torch.no_grad()
+def nll_bits_per_dim(
+    model: nn.Module, data: torch.Tensor, batch_size: int, device: torch.device
+) -> np.ndarray:
+    """Per-segment NLL in bits/dim, batched, without an autograd graph; float64 numpy."""
+    return _evaluate(model, data, batch_size, device, model.nll_bpd, (0,))
+
+
 def joint_nll_bits_per_dim(
     model: nn.Module, data: torch.Tensor, batch_size: int, device: torch.device
 ) -> np.ndarray:
@@ -52,17 +67,15 @@ def joint_nll_bits_per_dim(
     In bits per dimension of the whole segment, so each row sums to the
     segment's :func:`nll_bits_per_dim` (see ``DSNFlow.joint_log_prob``).
     """
-    was_training = model.training
-    model.eval()
     n_dims = math.prod(data.shape[1:]) * math.log(2)
-    try:
-        out = [
-            (-model.joint_log_prob(data[i : i + batch_size].to(device)) / n_dims).double().cpu()
-            for i in range(0, data.shape[0], batch_size)
-        ]
-    finally:
-        model.train(was_training)
-    return torch.cat(out).numpy() if out else np.zeros((0, data.shape[-1]))
+    return _evaluate(
+        model,
+        data,
+        batch_size,
+        device,
+        lambda x: -model.joint_log_prob(x) / n_dims,
+        (0, data.shape[-1]),
+    )
 
 
 def train_flow(
