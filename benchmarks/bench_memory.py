@@ -110,7 +110,7 @@ def run_load(n_frames: int) -> dict:
     """Write one track of ``n_frames`` frames as tracked-person JSON and time load_tracks."""
     import tempfile
 
-    from pyod_dsnf.data import load_tracks
+    from pyod_dsnf.poses import load_tracks
 
     row = json.dumps([round(float(v), 2) for v in make_tracks(1, 1)[0, 0].reshape(-1)])
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,7 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from select_defaults import _size, synthetic_anomalies
 
-from pyod_dsnf.data import fill_gaps, load_dataset, segment_tracks
+from pyod_dsnf.datasets import load_dataset
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 
 def median_motion(x: np.ndarray) -> np.ndarray:

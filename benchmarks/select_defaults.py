@@ -44,8 +44,9 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf.data import fill_gaps, load_dataset, segment_tracks
+from pyod_dsnf.datasets import load_dataset
 from pyod_dsnf.graph import COCO17
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 # Candidate configurations: overrides of the estimator's defaults.
 # Every setting that was compared is spelled out, so a rerun does not depend on the

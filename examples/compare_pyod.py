@@ -18,9 +18,9 @@ from pyod.models.knn import KNN
 from pyod.models.lof import LOF
 
 from pyod_dsnf import DSNFDetector, normalize_segments
-from pyod_dsnf.data import fill_gaps, segment_tracks
 from pyod_dsnf.datasets import make_pose_tracks
 from pyod_dsnf.evaluation import evaluate
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 
 def flat(X):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 from pyod.models.iforest import IForest
 
-from pyod_dsnf.data import fill_gaps, segment_tracks
 from pyod_dsnf.datasets import make_pose_tracks
 from pyod_dsnf.evaluation import evaluate
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 
 def flat_normalised(X: np.ndarray) -> np.ndarray:

@@ -11,9 +11,9 @@ import tempfile
 from pathlib import Path
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf.data import fill_gaps, segment_tracks
 from pyod_dsnf.datasets import make_pose_tracks
 from pyod_dsnf.evaluation import evaluate
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 
 def main(argv: list[str] | None = None) -> None:

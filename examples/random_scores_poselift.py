@@ -14,8 +14,9 @@ import warnings
 
 import numpy as np
 
-from pyod_dsnf.data import fill_gaps, load_dataset, segment_tracks
+from pyod_dsnf.datasets import load_dataset
 from pyod_dsnf.evaluation import evaluate
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 
 def main(root: str, n_random: int = 100) -> None:

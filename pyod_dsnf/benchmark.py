@@ -33,8 +33,9 @@ from tqdm.auto import tqdm
 
 from pyod_dsnf.baselines import PYOD_SETTINGS, flat_segments
 from pyod_dsnf.compare import DSNF_VARIANTS, all_methods, run_method
-from pyod_dsnf.data import fill_gaps, load_dataset, segment_tracks
+from pyod_dsnf.datasets import load_dataset
 from pyod_dsnf.evaluation import evaluate
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 __all__ = ["BenchmarkResult", "format_markdown", "peak_rss_mib", "run_benchmark"]
 
@@ -169,7 +170,7 @@ def run_benchmark(
     Parameters
     ----------
     data_dir : str or path
-        Dataset root (:func:`pyod_dsnf.data.load_dataset`), e.g. PoseLift.
+        Dataset root (:func:`pyod_dsnf.poses.load_dataset`), e.g. PoseLift.
     seeds : sequence of int, default=(0, 1, 2, 3, 4)
         One run of every method per seed.
     methods : sequence of str, default=all

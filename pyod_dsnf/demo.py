@@ -14,10 +14,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from pyod_dsnf.compare import MethodRun, run_method
-from pyod_dsnf.data import fill_gaps, segment_tracks
 from pyod_dsnf.datasets import make_pose_tracks
 from pyod_dsnf.evaluation import evaluate
 from pyod_dsnf.evaluation.plot import anomalous_intervals
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 __all__ = ["DEMO_DSNF_PARAMS", "DEMO_METHODS", "DemoResult", "format_table", "run_demo"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pyod_dsnf.data import Clip, fill_gaps, load_mask, load_tracks, segment_tracks
+from pyod_dsnf.datasets import load_mask
 from pyod_dsnf.estimator import DSNFDetector
 from pyod_dsnf.evaluation import (
     MODES,
@@ -29,6 +29,7 @@ from pyod_dsnf.evaluation import (
     frame_scores,
     macro_auc_roc,
 )
+from pyod_dsnf.poses import Clip, fill_gaps, load_tracks, segment_tracks
 
 __all__ = [
     "SCORES_FILE",
@@ -131,7 +132,7 @@ def fit_pose_dir(
     stride : int, default=6
         Stride of the training windows.
     max_gap : int, default=2
-        Gaps of up to this many frames are filled (:func:`pyod_dsnf.data.fill_gaps`).
+        Gaps of up to this many frames are filled (:func:`pyod_dsnf.poses.fill_gaps`).
     layout : {"coco17", "openpose18"}, default="coco17"
         Joint layout; also passed to the detector.
     **params

@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from pyod_dsnf.cli import main
-from pyod_dsnf.data import load_dataset
-from pyod_dsnf.datasets import make_pose_tracks, save_pose_dataset
+from pyod_dsnf.datasets import load_dataset, make_pose_tracks, save_pose_dataset
 
 TINY = ["--epochs", "2", "--n-flow-steps", "2", "--hidden-channels", "4", "--batch-size", "32"]
 

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from pyod_dsnf.data import load_dataset, load_mask
+from pyod_dsnf.datasets import load_dataset, load_mask
 from tests._pose_files import write_tracks
 
 SUFFIX = "_alphapose_tracked_person.json"

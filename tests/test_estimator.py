@@ -480,7 +480,8 @@ def test_sklearn_compatible(estimator, check):
 
 
 def test_real_poselift_segments(poselift_path):
-    from pyod_dsnf.data import load_dataset, segment_tracks
+    from pyod_dsnf.datasets import load_dataset
+    from pyod_dsnf.poses import segment_tracks
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*NaN joint confidences")

@@ -3,9 +3,9 @@ import warnings
 import numpy as np
 import pytest
 
-from pyod_dsnf.data import fill_gaps, load_dataset, segment_tracks
-from pyod_dsnf.datasets import make_pose_tracks
+from pyod_dsnf.datasets import load_dataset, make_pose_tracks
 from pyod_dsnf.evaluation import auc_roc, evaluate, frame_scores
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.ndimage import gaussian_filter1d
 
-from pyod_dsnf.data import Segments
 from pyod_dsnf.evaluation import frame_scores
 from pyod_dsnf.evaluation.frame_scores import map_scores
+from pyod_dsnf.poses import Segments
 
 
 def _segments(clip, person, start, length=None, seg_len=4):

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyod_dsnf.data import MAX_INDEX, fill_gaps, load_mask, load_tracks, segment_tracks
+from pyod_dsnf.datasets import load_mask
+from pyod_dsnf.poses import MAX_INDEX, fill_gaps, load_tracks, segment_tracks
 from tests._pose_files import expected_keypoints, pose, write_tracks
 
 NAME = "01_0001_alphapose_tracked_person.json"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pyod_dsnf.data import Clip, Track, fill_gaps
+from pyod_dsnf.poses import Clip, Track, fill_gaps
 
 
 def _track(frames, person=0, seed=0):

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from pyod.models.iforest import IForest
 
-from pyod_dsnf.data import PoseDataset, fill_gaps, segment_tracks
-from pyod_dsnf.datasets import BEHAVIOURS, make_pose_tracks
+from pyod_dsnf.datasets import BEHAVIOURS, PoseDataset, make_pose_tracks
 from pyod_dsnf.evaluation import evaluate
+from pyod_dsnf.poses import fill_gaps, segment_tracks
 
 
 def _flat_normalised(X):

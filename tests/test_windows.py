@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyod_dsnf.data import Clip, Track, segment_tracks
+from pyod_dsnf.poses import Clip, Track, segment_tracks
 
 
 def _track(frames, person=0):

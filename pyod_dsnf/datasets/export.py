@@ -1,4 +1,4 @@
-"""Write a :class:`~pyod_dsnf.data.PoseDataset` to disk in the layout ``load_dataset`` reads."""
+"""Write a :class:`~pyod_dsnf.poses.PoseDataset` to disk in the layout ``load_dataset`` reads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pyod_dsnf.data import TRACK_FILE_SUFFIX, Clip, PoseDataset
+from pyod_dsnf.datasets.folder import PoseDataset
+from pyod_dsnf.poses import TRACK_FILE_SUFFIX, Clip
 
 __all__ = ["save_pose_dataset", "save_tracks"]
 
@@ -51,7 +52,7 @@ def save_pose_dataset(ds: PoseDataset, root: str | os.PathLike) -> Path:
     Returns
     -------
     Path
-        ``root``, ready for :func:`pyod_dsnf.data.load_dataset` and the
+        ``root``, ready for :func:`pyod_dsnf.poses.load_dataset` and the
         ``pyod-dsnf`` command line.
 
     Examples

@@ -18,7 +18,7 @@ code, name what the person does
 ========== ==========================================================
 
 The frame mask is 1 while the abnormal behaviour lasts. The output has the
-structure of :func:`pyod_dsnf.data.load_dataset`, so every downstream function
+structure of :func:`pyod_dsnf.poses.load_dataset`, so every downstream function
 runs on it. The same ``random_state`` gives the same data.
 """
 
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pyod_dsnf.data.dataset import PoseDataset
-from pyod_dsnf.data.tracks import Clip, Track
+from pyod_dsnf.datasets.folder import PoseDataset
+from pyod_dsnf.poses.tracks import Clip, Track
 
 __all__ = ["BEHAVIOURS", "make_pose_tracks"]
 

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from pyod_dsnf.data.tracks import Clip
-from pyod_dsnf.data.windows import Segments
 from pyod_dsnf.evaluation.frame_scores import FIELD_SIGMAS, map_scores
 from pyod_dsnf.evaluation.metrics import auc_pr, auc_roc, equal_error_rate, macro_auc_roc
+from pyod_dsnf.poses.tracks import Clip
+from pyod_dsnf.poses.windows import Segments
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -131,7 +131,7 @@ def evaluate(
     --------
     >>> import numpy as np
     >>> from pyod_dsnf.datasets import make_pose_tracks
-    >>> from pyod_dsnf.data import segment_tracks
+    >>> from pyod_dsnf.poses import segment_tracks
     >>> ds = make_pose_tracks(n_train_clips=1, n_test_clips=3, random_state=0)
     >>> seg = segment_tracks(ds.test, seg_len=12, pad_short=True)
     >>> speed = np.abs(np.diff(seg.X[..., :2], axis=1)).mean(axis=(1, 2, 3))

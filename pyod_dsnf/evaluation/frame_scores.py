@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pyod_dsnf.data.windows import Segments
 from pyod_dsnf.evaluation.smoothing import gaussian_smooth
+from pyod_dsnf.poses.windows import Segments
 
 __all__ = ["FIELD_SIGMAS", "MODES", "frame_scores"]
 
@@ -160,7 +160,7 @@ def frame_scores(
         Anomaly score of each segment (higher = more abnormal), e.g. a
         detector's ``decision_function(segments.X)``. Must be finite.
     segments : Segments
-        The segments the scores belong to (:func:`pyod_dsnf.data.segment_tracks`).
+        The segments the scores belong to (:func:`pyod_dsnf.poses.segment_tracks`).
     n_frames : mapping of str to int or ndarray
         Every clip to score: its frame count, or its frame mask (its length
         is used). Clips without segments get a constant score.
@@ -184,7 +184,7 @@ def frame_scores(
     --------
     >>> import numpy as np
     >>> from pyod_dsnf.datasets import make_pose_tracks
-    >>> from pyod_dsnf.data import segment_tracks
+    >>> from pyod_dsnf.poses import segment_tracks
     >>> ds = make_pose_tracks(n_train_clips=1, n_test_clips=2, random_state=0)
     >>> seg = segment_tracks(ds.test, seg_len=12, pad_short=True)
     >>> fs = frame_scores(np.zeros(len(seg)), seg, ds.masks)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from pyod_dsnf.data.tracks import Clip, Track
+from pyod_dsnf.poses.tracks import Clip, Track
 
 __all__ = ["GapReport", "fill_gaps"]
 

@@ -48,7 +48,7 @@ class Track:
         id in every piece.
     frames : ndarray of shape (n,), int64
         Frame indices (0-based, as in the file), strictly increasing. Gaps
-        (missing frames) are allowed; see :func:`pyod_dsnf.data.fill_gaps`.
+        (missing frames) are allowed; see :func:`pyod_dsnf.poses.fill_gaps`.
     keypoints : ndarray of shape (n, V, 3), float32
         ``(x, y, confidence)`` per joint in pixel coordinates.
     scores : ndarray of shape (n,), float32

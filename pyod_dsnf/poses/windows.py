@@ -1,7 +1,7 @@
 """Sliding windows over pose tracks: the segments a detector scores.
 
 A window never crosses a missing frame: each track is cut into runs of
-consecutive frames (fill short gaps first with :func:`pyod_dsnf.data.fill_gaps`
+consecutive frames (fill short gaps first with :func:`pyod_dsnf.poses.fill_gaps`
 if you want them bridged) and windows of ``seg_len`` frames slide over every run
 with ``stride``. Runs shorter than ``seg_len`` are skipped (counted) or, with
 ``pad_short=True``, become one window padded by repeating their last frame.
@@ -16,7 +16,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from pyod_dsnf.data.tracks import Clip
+from pyod_dsnf.poses.tracks import Clip
 
 __all__ = ["Segments", "segment_tracks"]
 

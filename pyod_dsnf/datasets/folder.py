@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pyod_dsnf.data.tracks import Clip, _read_tracks
+from pyod_dsnf.poses.tracks import Clip, _read_tracks
 
 __all__ = ["PoseDataset", "load_dataset", "load_mask"]
 
@@ -117,7 +117,7 @@ def load_dataset(
     Returns
     -------
     PoseDataset
-        Raw tracks (gaps not filled; see :func:`pyod_dsnf.data.fill_gaps`).
+        Raw tracks (gaps not filled; see :func:`pyod_dsnf.poses.fill_gaps`).
 
     Raises
     ------
