@@ -3,11 +3,16 @@
 Three jobs, one function each:
 
 * :func:`check_segments` turns whatever the user handed (numpy or torch, 4-D or
-  flattened 2-D) into a float64 array ``(n_segments, T, V, C)`` or raises a
-  clear error that names the argument, what was expected and what came;
-* :func:`prepare_segments` applies the missing-joint rule (imputation), the
-  per-segment normalization and returns the flow's input ``(n, 2, T, V)``
-  float32 (the confidence channel is not modelled);
+  flattened 2-D) into an array ``(n_segments, T, V, C)`` of float32 (float64
+  when given float64; nothing is copied that need not be) or raises a clear
+  error that names the argument, what was expected and what came;
+* :func:`prepare_segments` applies the missing-joint rule (imputation, by
+  :func:`pyod_dsnf.poses.gaps.interpolate_missing`), the per-segment
+  normalization and returns the flow's input ``(n, 2, T, V)`` float32 (the
+  confidence channel is not modelled): the one layout change on the way, made
+  in the same copy as the one cast to float32. The arithmetic of this step
+  runs in float64 on one chunk at a time, so the normalization is exact at
+  any magnitude;
 * :func:`mirror_segments` builds the left/right mirrored copies used by
   ``augment=True``.
 
@@ -20,6 +25,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 from pyod_dsnf.graph import SkeletonGraph, layout_for_joints
+from pyod_dsnf.poses.gaps import interpolate_missing
 
 __all__ = [
     "SCALE_FLOOR",
@@ -68,7 +74,7 @@ def check_segments(
     estimator_name: str = "DSNFDetector",
     name: str = "X",
 ) -> np.ndarray:
-    """Validate skeleton segments and return them as float64 ``(n, T, V, C)``.
+    """Validate skeleton segments and return them as ``(n, T, V, C)`` float32 or float64.
 
     Parameters
     ----------
@@ -89,9 +95,10 @@ def check_segments(
 
     Returns
     -------
-    ndarray of shape (n_segments, T, V, C), float64
-        NaN/inf are still present here; :func:`prepare_segments` applies the
-        missing-joint rule.
+    ndarray of shape (n_segments, T, V, C)
+        float64 when X is float64, float32 otherwise (X itself when it already
+        is one of these, C-contiguous or not). NaN/inf are still present here;
+        :func:`prepare_segments` applies the missing-joint rule.
     """
     X = _as_array(X, name)
     if isinstance(X, np.ma.MaskedArray) and np.ma.getmaskarray(X).any():
@@ -125,7 +132,7 @@ def check_segments(
         )
     if kind == "O":
         try:
-            X = np.asarray(X, dtype=np.float64)
+            X = np.asarray(X, dtype=np.float32)
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"{name} must hold numbers (skeleton coordinates), got an object array with a "
@@ -144,7 +151,7 @@ def check_segments(
     # data, empty arrays, minimum number of samples; finiteness is ours.
     X = check_array(
         X,
-        dtype=np.float64,
+        dtype=[np.float32, np.float64],  # the first when X is neither
         allow_nd=True,
         ensure_all_finite=False,
         ensure_min_samples=min_segments,
@@ -213,15 +220,33 @@ def prepare_segments(
     does a NaN/inf confidence or a segment without a single valid joint.
     Missing coordinates are filled by linear interpolation in time between
     the same joint's nearest valid frames (constant beyond the first/last
-    valid frame); a joint missing in the whole segment takes the segment's
-    centre. With ``normalize`` each segment is centred on the mean (x, y) of
-    its valid joints and divided by the root-mean-square distance of its valid
-    coordinates from that centre (floored at :data:`SCALE_FLOOR` times the
-    segment's largest absolute coordinate). ``offset`` is added to the segment
+    valid frame, :func:`~pyod_dsnf.poses.gaps.interpolate_missing`); a joint
+    missing in the whole segment takes the segment's centre. With ``normalize``
+    each segment is centred on the mean (x, y) of its valid joints and divided
+    by the root-mean-square distance of its valid coordinates from that centre
+    (floored at :data:`SCALE_FLOOR` times the segment's largest absolute
+    coordinate). ``offset`` is added to the segment
     indices in error messages (X is then a chunk of a longer input).
     """
+    xy = _prepared_xy(X, normalize=normalize, name=name, offset=offset)
+    return _finite(np.ascontiguousarray(xy.transpose(0, 3, 1, 2), dtype=np.float32), name, offset)
+
+
+def _finite(out: np.ndarray, name: str, offset: int) -> np.ndarray:
+    """``out`` (float32, one segment per row), or ValueError naming the first that overflowed."""
+    if not np.isfinite(out).all():
+        s = int(np.flatnonzero(~np.isfinite(out).reshape(len(out), -1).all(axis=1))[0]) + offset
+        raise ValueError(
+            f"{name} segment {s} does not fit in float32 after preparation (|coordinates| too "
+            f"large); use normalize=True or rescale the coordinates"
+        )
+    return out
+
+
+def _prepared_xy(X: np.ndarray, *, normalize: bool, name: str, offset: int) -> np.ndarray:
+    """:func:`prepare_segments` before the layout change: ``(n, T, V, 2)`` float64."""
     n, t, v, c = X.shape
-    xy = X[..., :2]
+    xy = X[..., :2].astype(np.float64)
     if c == 3:
         conf = X[..., 2]
         bad_conf = ~np.isfinite(conf)
@@ -265,17 +290,11 @@ def prepare_segments(
     if not np.isfinite(centre).all():  # the sum overflowed near the float64 maximum
         centre = (xy / counts[:, None, None, None]).sum(axis=(1, 2))
     if not valid.all():
-        xy = _impute(xy, valid, centre)
+        xy, never = interpolate_missing(xy, valid)
+        xy = np.where(never[..., None], centre[:, None, None, :], xy)
     if normalize:
         xy = _normalize(xy, valid, centre, counts)
-    out = np.ascontiguousarray(xy.transpose(0, 3, 1, 2), dtype=np.float32)
-    if not np.isfinite(out).all():
-        s = int(np.flatnonzero(~np.isfinite(out).reshape(n, -1).all(axis=1))[0]) + offset
-        raise ValueError(
-            f"{name} segment {s} does not fit in float32 after preparation (|coordinates| too "
-            f"large); use normalize=True or rescale the coordinates"
-        )
-    return out
+    return xy
 
 
 def _normalize(
@@ -295,29 +314,6 @@ def _normalize(
     magnitude = np.where(valid[..., None], np.abs(xy), 0.0).max(axis=(1, 2, 3))
     floor = np.maximum(SCALE_FLOOR * magnitude, np.finfo(np.float64).tiny)
     return centred / np.maximum(rms, floor)[:, None, None, None]
-
-
-def _impute(xy: np.ndarray, valid: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """Linear interpolation over frames of each joint's missing coordinates."""
-    t = xy.shape[1]
-    frames = np.arange(t)[None, :, None]
-    prev = np.maximum.accumulate(np.where(valid, frames, -1), axis=1)
-    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, frames, t), 1), axis=1), 1)
-    has_prev, has_next = prev >= 0, nxt < t
-    prev_c, next_c = np.clip(prev, 0, t - 1), np.clip(nxt, 0, t - 1)
-    x_prev = np.take_along_axis(xy, prev_c[..., None], axis=1)
-    x_next = np.take_along_axis(xy, next_c[..., None], axis=1)
-    both = has_prev & has_next
-    span = np.where(both & (nxt > prev), nxt - prev, 1)
-    w = np.where(both, (frames - prev) / span, 0.0)[..., None]
-    filled = np.where(
-        both[..., None],
-        x_prev * (1.0 - w) + x_next * w,
-        np.where(has_prev[..., None], x_prev, np.where(has_next[..., None], x_next, 0.0)),
-    )
-    nowhere = ~(has_prev | has_next)
-    filled = np.where(nowhere[..., None], centre[:, None, None, :], filled)
-    return np.where(valid[..., None], xy, filled)
 
 
 def mirror_segments(data: np.ndarray, graph: SkeletonGraph, *, normalized: bool) -> np.ndarray:
@@ -369,4 +365,5 @@ def normalize_segments(
     if np.ndim(X) != 4:
         raise ValueError(f"X must be 4-D (n_segments, T, V, C), got shape {np.shape(X)}")
     X4 = check_segments(X, get_layout(layout), flat_channels=2)
-    return np.ascontiguousarray(prepare_segments(X4, normalize=normalize).transpose(0, 2, 3, 1))
+    return _finite(_prepared_xy(X4, normalize=normalize, name="X", offset=0).astype(np.float32),
+                   "X", 0)  # fmt: skip

@@ -1,19 +1,23 @@
 """DSNFDetector: the PyOD / scikit-learn detector over skeleton segments.
 
-The estimator validates and prepares the segments (:mod:`pyod_dsnf._validation`),
-builds a :class:`pyod_dsnf.flow.DSNFlow`, trains it with the AWAM loss
-(:mod:`pyod_dsnf._training`) and scores segments by their negative
-log-likelihood in bits per dimension. Parameters, input rules and the
-persistence format are described in ``docs/estimator.md``.
+The estimator holds the parameters and the fitted state and follows the PyOD
+contract; the work is done by modules named after what they do:
+
+* :mod:`pyod_dsnf._params`: the parameter table, checked once at the start of ``fit``;
+* :mod:`pyod_dsnf._validation`: input checks and preparation of the segments;
+* :mod:`pyod_dsnf._training_data`: the hold-out split and the mirrored copies;
+* :mod:`pyod_dsnf._device`: device, seeds, a local torch RNG, CPU threads;
+* :mod:`pyod_dsnf._training`: the AWAM training loop of the :class:`DSNFlow`;
+* :mod:`pyod_dsnf.scoring`: chunked scoring and the per-joint standardisation;
+* :mod:`pyod_dsnf.persistence`: the file format of :meth:`DSNFDetector.save`.
+
+Parameters, input rules and the file format are described in ``docs/estimator.md``.
 """
 
 from __future__ import annotations
 
 import copy
-import numbers
 import os
-import warnings
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,90 +25,25 @@ import torch
 from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from pyod_dsnf._training import joint_nll_bits_per_dim, train_flow
-from pyod_dsnf._validation import check_segments, mirror_segments, prepare_segments
+from pyod_dsnf import scoring
+from pyod_dsnf._device import load_device, local_torch_rng, resolve_device, seeds_from
+from pyod_dsnf._device import torch_threads as _torch_threads
+from pyod_dsnf._params import check_params
+from pyod_dsnf._training import train_flow
+from pyod_dsnf._training_data import check_spread, training_sets
+from pyod_dsnf._validation import check_segments, prepare_segments
 from pyod_dsnf.flow import DSNFlow
 from pyod_dsnf.graph import SkeletonGraph, get_layout
+from pyod_dsnf.persistence import DetectorFileError, read_detector_file, write_detector_file
 
 __all__ = ["DSNFDetector"]
 
-_SPACES = ("dual", "euclidean", "hyperbolic")
-#: Segments validated, prepared and scored at a time by ``decision_function``
-#: (or ``batch_size`` if larger): scoring memory beyond the input itself stays
-#: bounded whatever the number of segments (see docs/guarantees.md).
-SCORE_CHUNK = 4096
-#: Smallest forward batch when scoring: on CPU the flow scores several times more
-#: segments per second in batches of ~1k than in training-sized batches of 64.
-SCORE_BATCH = 1024
-_PERMUTATIONS = ("reverse", "invconv")
-_ANOMALY_SCORES = ("joint", "nll")
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available else CPU; other strings are checked for availability."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device must be 'auto' or a torch device string such as 'cpu' or 'cuda:0', "
-            f"got {device!r}"
-        ) from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available here")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA "
-            f"device(s) exist"
-        )
-    return dev
-
-
-def _seed_from(random_state: Any) -> int:
-    """A 63-bit seed from random_state without touching numpy's global RNG."""
-    if random_state is None:
-        return int(np.random.default_rng().integers(2**63 - 1))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
-        return int(random_state)
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**63 - 1))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31 - 1))
-    raise ValueError(
-        f"random_state must be None, an int, a numpy Generator or RandomState, got {random_state!r}"
-    )
-
-
-@contextmanager
-def _local_torch_rng(seed: int, device: torch.device):
-    """Run with torch's global RNG seeded by ``seed``; the caller's RNG state is restored."""
-    devices = (
-        [device.index if device.index is not None else torch.cuda.current_device()]
-        if (device.type == "cuda")
-        else []
-    )
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
-
-
-@contextmanager
-def _torch_threads(n_threads: int | None):
-    """Run with ``n_threads`` torch intra-op threads (None: unchanged); restore afterwards."""
-    if n_threads is None:
-        yield
-        return
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
-        raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+#: Fitted attributes stored by :meth:`DSNFDetector.save` as JSON values / as arrays.
+#: PyOD's ``threshold_``, ``labels_``, ``_mu`` and ``_sigma`` are not stored: they are
+#: recomputed from ``decision_scores_`` on load by PyOD's ``_process_decision_scores``.
+_FITTED_VALUES = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "curvature_",
+                  "device_", "anomaly_score_")  # fmt: skip
+_FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_")
 
 
 class DSNFDetector(BaseDetector):
@@ -302,110 +241,6 @@ class DSNFDetector(BaseDetector):
         self.verbose = verbose
         self.n_threads = n_threads
 
-    # ------------------------------------------------------------------ checks
-    def _check_params(self) -> SkeletonGraph:
-        """Validate the hyper-parameters; return the layout's graph."""
-
-        def number(name: str, low: float, high: float = np.inf, *, integer: bool = False,
-                   low_open: bool = False, none_ok: bool = False) -> None:  # fmt: skip
-            value = getattr(self, name)
-            if value is None and none_ok:
-                return
-            kind = numbers.Integral if integer else numbers.Real
-            ok = isinstance(value, kind) and not isinstance(value, bool)
-            ok = ok and np.isfinite(value) and (value > low if low_open else value >= low)
-            ok = ok and value <= high
-            if not ok:
-                lo = f"> {low}" if low_open else f">= {low}"
-                hi = "" if high == np.inf else f" and <= {high}"
-                what = "an integer" if integer else "a finite number"
-                none = " or None" if none_ok else ""
-                raise ValueError(f"{name} must be {what} {lo}{hi}{none}, got {value!r}")
-
-        c = self.contamination
-        if isinstance(c, numbers.Real) and not isinstance(c, bool):
-            if not 0.0 < c <= 0.5:
-                raise ValueError(f"contamination must be in (0, 0.5], got {c!r}")
-        elif not hasattr(c, "fit"):
-            raise ValueError(
-                f"contamination must be a float in (0, 0.5] or a PyThresh thresholder, got {c!r}"
-            )
-        graph = get_layout(self.layout)
-        if self.space not in _SPACES:
-            raise ValueError(f"space must be one of {_SPACES}, got {self.space!r}")
-        if self.permutation not in _PERMUTATIONS:
-            raise ValueError(
-                f"permutation must be one of {_PERMUTATIONS}, got {self.permutation!r}"
-            )
-        number("curvature", 0.0, low_open=True)
-        number("n_flow_steps", 1, integer=True)
-        number("hidden_channels", 1, integer=True)
-        number("temporal_kernel", 1, integer=True)
-        if self.temporal_kernel % 2 == 0:
-            raise ValueError(f"temporal_kernel must be odd, got {self.temporal_kernel}")
-        number("awam_lambda", 0.0)
-        number("awam_tau", 0.0, low_open=True)
-        number("noise_std", 0.0)
-        if self.anomaly_score not in _ANOMALY_SCORES:
-            raise ValueError(
-                f"anomaly_score must be one of {_ANOMALY_SCORES}, got {self.anomaly_score!r}"
-            )
-        number("epochs", 1, integer=True)
-        number("batch_size", 1, integer=True)
-        number("lr", 0.0, low_open=True)
-        number("weight_decay", 0.0)
-        number("max_grad_norm", 0.0, low_open=True, none_ok=True)
-        number("validation_fraction", 0.0, 0.99)
-        number("n_iter_no_change", 1, integer=True, none_ok=True)
-        number("tol", 0.0)
-        number("verbose", 0, integer=True)
-        number("n_threads", 1, integer=True, none_ok=True)
-        if self.flat_channels not in (2, 3) or isinstance(self.flat_channels, bool):
-            raise ValueError(f"flat_channels must be 2 or 3, got {self.flat_channels!r}")
-        for flag in ("learn_curvature", "normalize", "augment"):
-            if not isinstance(getattr(self, flag), (bool, np.bool_)):
-                raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
-        return graph
-
-    def _segments(self, X: Any, *, fitting: bool, offset: int = 0) -> np.ndarray:
-        """Validated, prepared flow input (n, 2, T, V) float32."""
-        graph = get_layout(self.layout) if fitting else self.graph_
-        X4 = check_segments(
-            X,
-            graph,
-            flat_channels=self.flat_channels,
-            input_shape=None if fitting else self.input_shape_,
-            min_segments=2 if fitting else 1,
-            estimator_name=type(self).__name__,
-        )
-        if fitting:
-            t = X4.shape[1]
-            if t < self.temporal_kernel:
-                raise ValueError(
-                    f"X has T = {t} frames per segment but temporal_kernel="
-                    f"{self.temporal_kernel} needs T >= {self.temporal_kernel}; use longer "
-                    f"segments or a smaller temporal_kernel"
-                )
-            self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
-        return prepare_segments(X4, normalize=self.normalize, offset=offset)
-
-    # ------------------------------------------------------------------- model
-    def _build_model(self, n_frames: int, seed: int, device: torch.device) -> DSNFlow:
-        with _local_torch_rng(seed, device):
-            model = DSNFlow(
-                in_channels=2,
-                n_frames=n_frames,
-                graph=self.graph_,
-                n_flow_steps=self.n_flow_steps,
-                hidden_channels=self.hidden_channels,
-                space=self.space,
-                curvature=float(self.curvature),
-                learn_curvature=bool(self.learn_curvature),
-                permutation=self.permutation,
-                temporal_kernel=self.temporal_kernel,
-            )
-        return model.to(device)
-
     # --------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None) -> DSNFDetector:
         """Train the flow on (normal) skeleton segments.
@@ -426,60 +261,38 @@ class DSNFDetector(BaseDetector):
         # a failed refit must not leave a previous model next to new shapes
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, key)
-        graph = self._check_params()
+        check_params(self.get_params(deep=False))
         with _torch_threads(self.n_threads):
-            return self._fit(X, y, graph)
+            return self._fit(X, y)
 
-    def _fit(self, X: Any, y: Any, graph: SkeletonGraph) -> DSNFDetector:
-        data = self._segments(X, fitting=True)
-        self.graph_ = graph
-        n = data.shape[0]
+    def _fit(self, X: Any, y: Any) -> DSNFDetector:
+        graph = get_layout(self.layout)
+        X4 = check_segments(X, graph, flat_channels=self.flat_channels, min_segments=2,
+                            estimator_name=type(self).__name__)  # fmt: skip
+        n = X4.shape[0]
         if y is not None and _num_samples(y) != n:
             raise ValueError(f"y has {_num_samples(y)} entries but X has {n} segments")
-        spread = data.std(axis=(0, 2, 3), dtype=np.float64)
-        if (spread < 1e-6).any():
-            axis = "xy"[int(np.argmin(spread))]
-            raise ValueError(
-                f"the {axis} coordinates of the training segments do not vary (standard deviation "
-                f"{spread.min():.1e} after preparation, e.g. all-constant or identical segments); "
-                f"a density cannot be fitted to a single point: give varied segments"
-                + (" or use normalize=False" if self.normalize else "")
-            )
-        self._classes = 2
-        device = _resolve_device(self.device)
-        seed = _seed_from(self.random_state)
-        seq = np.random.SeedSequence(seed)
-        torch_seed = int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-        rng = np.random.default_rng(seq.spawn(1)[0])
-
-        n_val = round(n * self.validation_fraction) if self.validation_fraction > 0 else 0
-        if self.validation_fraction > 0 and n_val == 0:
-            n_val = 1
-        if n_val and n - n_val < 2:
-            warnings.warn(
-                f"X has only {n} segments, too few for validation_fraction="
-                f"{self.validation_fraction}; training on all of them without a hold-out",
-                UserWarning,
-                stacklevel=2,
-            )
-            n_val = 0
-        order = rng.permutation(n)
-        train_np, val_np = data[order[n_val:]], data[order[:n_val]]
-        if self.augment:
-            train_np = np.concatenate(
-                [train_np, mirror_segments(train_np, self.graph_, normalized=self.normalize)]
-            )
-        t = self.input_shape_[0]
-        self.model_ = self._build_model(t, torch_seed, device)
+        device = resolve_device(self.device)
+        torch_seed, rng = seeds_from(self.random_state)
+        # DSNFlow checks its own parameters (and temporal_kernel against T) here
+        model = self._build_model(graph, int(X4.shape[1]), torch_seed)
+        data = prepare_segments(X4, normalize=self.normalize)
+        check_spread(data, normalize=self.normalize)
+        train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
+                                   augment=self.augment, normalized=self.normalize, rng=rng,
+                                   stacklevel=4)  # fmt: skip
+        self.graph_ = graph
+        self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
+        self.model_ = model.to(device)
         settings = (
             f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
             f"awam_lambda={self.awam_lambda}, max_grad_norm={self.max_grad_norm}"
         )
-        with _local_torch_rng(torch_seed + 1, device):
+        with local_torch_rng(torch_seed + 1, device):
             self.history_, self.n_epochs_ = train_flow(
                 self.model_,
-                torch.from_numpy(train_np),
-                torch.from_numpy(val_np) if n_val else None,
+                torch.from_numpy(train),
+                None if val is None else torch.from_numpy(val),
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 lr=float(self.lr),
@@ -498,49 +311,81 @@ class DSNFDetector(BaseDetector):
         self.device_ = str(device)
         self.curvature_ = self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
-        joint = self._joint_nll(data, "the training segments")
         self.anomaly_score_ = self.anomaly_score
-        self.joint_nll_mean_ = joint.mean(axis=0)
-        # a floor keeps the standardisation finite should a joint's share never vary
-        self.joint_nll_std_ = np.maximum(joint.std(axis=0), 1e-12)
+        joint = self._joint_nll(data, "the training segments")
+        standardizer = scoring.JointStandardizer.fit(joint)
+        self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._process_decision_scores()
         return self
 
-    # ----------------------------------------------------------------- scoring
-    def _scoring_device(self) -> torch.device:
-        """The fitted device, or CPU (with a warning) where it is not available here."""
-        dev = torch.device(self.device_)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
-                f"this detector was trained on {self.device_}, which is not available here; "
-                f"scoring on the CPU",
-                UserWarning,
-                stacklevel=3,
+    def _build_model(self, graph: SkeletonGraph, n_frames: int, seed: int) -> DSNFlow:
+        """A freshly initialised flow on the CPU, from ``seed`` (the caller's RNG untouched)."""
+        with local_torch_rng(seed):
+            return DSNFlow(
+                in_channels=2,
+                n_frames=n_frames,
+                graph=graph,
+                n_flow_steps=self.n_flow_steps,
+                hidden_channels=self.hidden_channels,
+                space=self.space,
+                curvature=self.curvature,
+                learn_curvature=bool(self.learn_curvature),
+                permutation=self.permutation,
+                temporal_kernel=self.temporal_kernel,
             )
-            self.device_ = "cpu"
-            dev = torch.device("cpu")
-        if next(self.model_.parameters()).device != dev:
-            self.model_.to(dev)
-        return dev
 
-    def _joint_nll(
-        self, data: np.ndarray, what: str, *, offset: int = 0, warn: bool = True
-    ) -> np.ndarray:
+    # ----------------------------------------------------------------- scoring
+    def _joint_nll(self, data: np.ndarray, what: str, *, offset: int = 0) -> np.ndarray:
         """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
-        device = self._scoring_device()
-        batch = max(int(self.batch_size), SCORE_BATCH)
-        joint = joint_nll_bits_per_dim(self.model_, torch.from_numpy(data), batch, device)
-        bad = np.isnan(joint).any(axis=1)
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0]) + offset
-            raise FloatingPointError(
-                f"the flow returned NaN for {int(bad.sum())} of {what} (first: "
-                f"segment {first}); the model is numerically unstable for this input: refit "
-                f"with a smaller lr or curvature, or keep normalize=True"
-            )
-        if warn:
-            self._warn_infinite(joint.sum(axis=1), what)
+        device = scoring.scoring_device(self.model_, self.device_, stacklevel=5)
+        self.device_ = str(device)
+        return scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
+                                 what=what, offset=offset)  # fmt: skip
+
+    def _score_chunk(self, X: Any, offset: int) -> np.ndarray:
+        """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
+        X4 = check_segments(
+            X,
+            self.graph_,
+            flat_channels=self.flat_channels,
+            input_shape=self.input_shape_,
+            estimator_name=type(self).__name__,
+        )
+        data = prepare_segments(X4, normalize=self.normalize, offset=offset)
+        return self._joint_nll(data, "the segments", offset=offset)
+
+    def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
+        standardizer = scoring.JointStandardizer(self.joint_nll_mean_, self.joint_nll_std_)
+        return standardizer.scores(joint, self.anomaly_score_ if kind is None else kind)
+
+    def joint_nll(self, X: Any) -> np.ndarray:
+        """Each joint's share of the segment NLL, bits per dimension.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_segments, T, V, C) or (n_segments, T*V*C)
+
+        Returns
+        -------
+        ndarray of shape (n_segments, V), float64
+            Rows sum to the segments' NLL (``-score_samples(X)``); compare a
+            column with ``joint_nll_mean_`` and ``joint_nll_std_`` to see which
+            body part makes a segment abnormal.
+
+        Notes
+        -----
+        Segments are validated, prepared and scored ``max(batch_size,
+        scoring.SCORE_CHUNK)`` at a time, so memory beyond X itself stays
+        bounded; X may be a ``np.memmap`` or a strided view (e.g. windows from
+        ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
+        """
+        check_is_fitted(self, ["model_", "decision_scores_"])
+        with _torch_threads(self.n_threads):
+            chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
+            joint = scoring.score_in_chunks(X, self._score_chunk, chunk=chunk,
+                                            n_joints=self.input_shape_[1])  # fmt: skip
+        scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 
     def anomaly_scores_from_joint(
@@ -563,8 +408,8 @@ class DSNFDetector(BaseDetector):
         """
         check_is_fitted(self, ["model_", "joint_nll_mean_"])
         kind = self.anomaly_score_ if anomaly_score is None else anomaly_score
-        if kind not in _ANOMALY_SCORES:
-            raise ValueError(f"anomaly_score must be one of {_ANOMALY_SCORES}, got {kind!r}")
+        if kind not in scoring.ANOMALY_SCORES:
+            raise ValueError(f"anomaly_score must be one of {scoring.ANOMALY_SCORES}, got {kind!r}")
         joint = np.asarray(joint, dtype=np.float64)
         if joint.ndim != 2 or joint.shape[1] != self.joint_nll_mean_.shape[0]:
             raise ValueError(
@@ -572,41 +417,6 @@ class DSNFDetector(BaseDetector):
                 f"returned by joint_nll, got {joint.shape}"
             )
         return self._aggregate(joint, kind)
-
-    def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
-        """Anomaly scores from per-joint NLL shares (see ``anomaly_score``)."""
-        if (self.anomaly_score_ if kind is None else kind) == "nll":
-            return joint.sum(axis=1)
-        with np.errstate(invalid="ignore", over="ignore"):
-            z = (joint - self.joint_nll_mean_) / self.joint_nll_std_
-        # an infinite share (far outside the data) stays the most abnormal
-        return np.where(np.isinf(joint).any(axis=1), np.inf, np.nanmax(z, axis=1))
-
-    @staticmethod
-    def _warn_infinite(scores: np.ndarray, what: str) -> None:
-        if np.isinf(scores).any():
-            warnings.warn(
-                f"{int(np.isinf(scores).sum())} of {what} have an infinite NLL (far outside "
-                f"the training data); they rank as most abnormal",
-                UserWarning,
-                stacklevel=4,
-            )
-
-    def _score_joint(self, X: Any) -> np.ndarray:
-        """Per-joint NLL shares of X, validated, prepared and scored chunk by chunk."""
-        chunk = max(int(self.batch_size), SCORE_CHUNK)
-        shape = getattr(X, "shape", None)
-        n = int(shape[0]) if shape is not None and len(shape) in (2, 4) else 0
-        if n <= chunk:
-            return self._joint_nll(self._segments(X, fitting=False), "the segments")
-        out = np.empty((n, self.input_shape_[1]), dtype=np.float64)
-        for start in range(0, n, chunk):
-            part = self._segments(X[start : start + chunk], fitting=False, offset=start)
-            out[start : start + chunk] = self._joint_nll(
-                part, "the segments", offset=start, warn=False
-            )
-        self._warn_infinite(out.sum(axis=1), "the segments")
-        return out
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores (see ``anomaly_score``), higher = more abnormal.
@@ -622,30 +432,9 @@ class DSNFDetector(BaseDetector):
 
         Notes
         -----
-        Segments are validated, prepared and scored ``max(batch_size,
-        SCORE_CHUNK)`` at a time, so memory beyond X itself stays bounded;
-        X may be a ``np.memmap`` or a strided view (e.g. windows from
-        ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
+        Scored in bounded memory, a chunk at a time (see :meth:`joint_nll`).
         """
         return self._aggregate(self.joint_nll(X))
-
-    def joint_nll(self, X: Any) -> np.ndarray:
-        """Each joint's share of the segment NLL, bits per dimension.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_segments, T, V, C) or (n_segments, T*V*C)
-
-        Returns
-        -------
-        ndarray of shape (n_segments, V), float64
-            Rows sum to the segments' NLL (``-score_samples(X)``); compare a
-            column with ``joint_nll_mean_`` and ``joint_nll_std_`` to see which
-            body part makes a segment abnormal.
-        """
-        check_is_fitted(self, ["model_", "decision_scores_"])
-        with _torch_threads(self.n_threads):
-            return self._score_joint(X)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-likelihood of each segment in bits per dimension, higher = more normal.
@@ -678,7 +467,68 @@ class DSNFDetector(BaseDetector):
         """
         return float(np.mean(self.score_samples(X)))
 
-    # ------------------------------------------------------------- persistence
+    # ------------------------------------------------------------ fitted state
+    def _get_fitted_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], dict]:
+        """What :meth:`save` stores: (JSON values, arrays, model weights)."""
+        check_is_fitted(self, ["model_", "decision_scores_"])
+        values = {k: getattr(self, k) for k in _FITTED_VALUES}
+        arrays = {k: np.asarray(getattr(self, k), np.float64) for k in _FITTED_ARRAYS}
+        return values, arrays, self.model_.state_dict()
+
+    def _set_fitted_state(
+        self,
+        values: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        state_dict: dict[str, torch.Tensor],
+        device: torch.device,
+    ) -> None:
+        """Restore a fitted state from :meth:`_get_fitted_state`'s parts; ValueError if malformed.
+
+        PyOD's ``threshold_``, ``labels_``, ``_mu`` and ``_sigma`` are recomputed
+        from ``decision_scores_`` by PyOD's ``_process_decision_scores``. Missing
+        per-joint statistics (files written before the "joint" score) are NaN and
+        only allowed with ``anomaly_score_ == "nll"``.
+        """
+        check_params(self.get_params(deep=False))
+        graph = get_layout(self.layout)
+        shape = tuple(int(v) for v in values["input_shape_"])
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(f"input_shape_ {shape} is not (T, V, C)")
+        history = {str(k): [float(x) for x in v] for k, v in values["history_"].items()}
+        scores = np.asarray(arrays["decision_scores_"], np.float64)
+        if scores.ndim != 1 or scores.size == 0 or np.isnan(scores).any():
+            raise ValueError(f"decision_scores_ of shape {scores.shape} must be 1-D without NaN")
+        kind = str(values["anomaly_score_"])
+        if kind not in scoring.ANOMALY_SCORES:
+            raise ValueError(f"anomaly_score_ must be 'joint' or 'nll', got {kind!r}")
+        joint_stats = {}
+        for key in ("joint_nll_mean_", "joint_nll_std_"):
+            value = np.asarray(arrays.get(key, np.full(shape[1], np.nan)), np.float64)
+            if value.shape != (shape[1],):
+                raise ValueError(f"{key} has shape {value.shape}, expected ({shape[1]},)")
+            joint_stats[key] = value
+        if kind == "joint" and not (
+            np.isfinite(joint_stats["joint_nll_mean_"]).all()
+            and (joint_stats["joint_nll_std_"] > 0).all()
+        ):
+            raise ValueError("the per-joint NLL statistics must be finite with positive spread")
+        model = self._build_model(graph, shape[0], 0)
+        try:
+            model.load_state_dict(state_dict, strict=True)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            raise ValueError(f"its weights do not match its parameters ({exc})") from exc
+        model.eval()
+        self.graph_, self.input_shape_ = graph, shape
+        self.n_features_in_ = int(np.prod(shape))
+        self.n_epochs_, self.history_ = int(values["n_epochs_"]), history
+        self.curvature_, self.anomaly_score_ = values["curvature_"], kind
+        self.joint_nll_mean_ = joint_stats["joint_nll_mean_"]
+        self.joint_nll_std_ = joint_stats["joint_nll_std_"]
+        self.model_ = model.to(device)
+        self.device_ = str(device)
+        self.decision_scores_ = scores
+        self._process_decision_scores()
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         model = state.get("model_")
@@ -694,13 +544,13 @@ class DSNFDetector(BaseDetector):
         path : str or path-like
             Target file; written atomically (temporary file, then rename).
         """
-        from pyod_dsnf.persistence import save_detector
-
-        save_detector(self, path)
+        values, arrays, state_dict = self._get_fitted_state()
+        write_detector_file(path, params=self.get_params(deep=False), fitted=values,
+                            arrays=arrays, state_dict=state_dict)  # fmt: skip
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "cpu") -> DSNFDetector:
-        """Read a detector written by :meth:`save`.
+        """Read a detector written by :meth:`save` (any earlier file format too).
 
         Parameters
         ----------
@@ -713,7 +563,20 @@ class DSNFDetector(BaseDetector):
         Returns
         -------
         DSNFDetector
-        """
-        from pyod_dsnf.persistence import load_detector
 
-        return load_detector(cls, path, device=device)
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            The file is truncated or damaged, not a pyod-dsnf model, of an
+            unsupported version, or its content is malformed; the message says which.
+        """
+        saved = read_detector_file(path)
+        dev = load_device(device, stacklevel=2)
+        try:
+            detector = cls(**saved.params)
+            detector._set_fitted_state(saved.fitted, saved.arrays, saved.state_dict, dev)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+            raise DetectorFileError(path, f"{type(exc).__name__}: {exc}") from exc
+        return detector

@@ -1,24 +1,35 @@
-"""Saving and loading a fitted :class:`~pyod_dsnf.estimator.DSNFDetector` safely.
+"""The detector file format: writing and reading it safely, and nothing else.
 
-The file is a ``torch.save`` archive read back with ``torch.load(weights_only=True)``,
-which only accepts tensors and plain containers (dict, list, str, int, float,
-bool, None): loading can never execute code. It holds
+A file is a ``torch.save`` zip archive read back with
+``torch.load(weights_only=True)``, which only accepts tensors and plain
+containers (dict, list, str, int, float, bool, None): loading never executes
+code. This module knows the layout of every format version and never what the
+fields mean; the estimator says what it stores
+(``DSNFDetector._get_fitted_state`` / ``_set_fitted_state``).
+
+Format 4 (current) holds
 
 * ``format`` (``"pyod-dsnf-detector"``) and ``format_version`` (int), checked
   on load; a file from a newer format version is refused;
 * ``library_version``: the pyod-dsnf version that wrote it (informational);
 * ``params``: the constructor parameters as a JSON string (a custom layout is
   stored as its fields);
-* ``fitted``: the fitted scalar attributes as a JSON string;
-* ``decision_scores`` / ``labels``: tensors of the training scores and labels;
+* ``fitted``: JSON-able fitted values as a JSON string;
+* ``arrays``: named float64 tensors (fitted arrays);
 * ``state_dict``: the flow's weights (CPU tensors);
-* ``checksum`` (format version 2 on): SHA-256 over all of the above, so a
-  file damaged on disk or in transfer is refused instead of loading changed
-  weights (a flipped byte inside a tensor is otherwise invisible to the zip
-  reader). Version-1 files, which have none, still load.
+* ``checksum``: SHA-256 over all of the above, so a file damaged on disk or in
+  transfer is refused instead of loading changed weights (a flipped byte
+  inside a tensor is otherwise invisible to the zip reader).
 
-The model is rebuilt from ``params`` and ``input_shape_`` and the weights are
-loaded strictly, so a file whose weights do not fit its parameters is refused.
+Earlier formats are read into the same :class:`SavedDetector`:
+
+* 1: no checksum; 2: the checksum; 1-2 predate the per-joint score, so
+  ``anomaly_score`` is set to ``"nll"`` (how they scored);
+* 1-3 keep ``decision_scores``, ``labels`` and ``joint_nll_mean_`` /
+  ``joint_nll_std_`` (format 3) as top-level tensors and PyOD's ``threshold_``,
+  ``_mu``, ``_sigma``, ``_classes`` in ``fitted``. The labels and those four
+  fields are checked by the checksum and then dropped: the estimator recomputes
+  them from the decision scores.
 """
 
 from __future__ import annotations
@@ -28,6 +39,8 @@ import json
 import os
 import tempfile
 import warnings
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +50,61 @@ import torch
 from pyod_dsnf._version import __version__
 from pyod_dsnf.graph import SkeletonGraph
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_detector", "save_detector"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "DetectorFileError",
+    "SavedDetector",
+    "read_detector_file",
+    "write_detector_file",
+]
 
 FORMAT = "pyod-dsnf-detector"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
-_FITTED_SCALARS = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "threshold_",
-                   "curvature_", "device_", "_mu", "_sigma", "_classes")  # fmt: skip
-# format 3: per-joint NLL statistics of the "joint" anomaly score
-_JOINT_ARRAYS = ("joint_nll_mean_", "joint_nll_std_")
+# formats 1-3: fields that are now recomputed on load, and the top-level arrays
+_RECOMPUTED = ("threshold_", "_mu", "_sigma", "_classes")
+_OLD_ARRAYS = {"decision_scores": "decision_scores_", "joint_nll_mean_": "joint_nll_mean_",
+               "joint_nll_std_": "joint_nll_std_"}  # fmt: skip
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
+class DetectorFileError(ValueError):
+    """A file that is not a readable pyod-dsnf detector; the message says why."""
+
+    def __init__(self, path: str | os.PathLike, why: str) -> None:
+        super().__init__(f"{path} is not a readable pyod-dsnf detector file: {why}")
+
+
+@dataclass
+class SavedDetector:
+    """The content of a detector file, whatever its format version.
+
+    Attributes
+    ----------
+    format_version : int
+        Version of the file as written.
+    library_version : str or None
+        pyod-dsnf version that wrote it.
+    params : dict
+        Constructor parameters (a custom layout as a :class:`SkeletonGraph`).
+    fitted : dict
+        Fitted JSON values.
+    arrays : dict of str to ndarray
+        Fitted arrays, float64.
+    state_dict : dict of str to Tensor
+        The flow's weights.
+    """
+
+    format_version: int
+    library_version: str | None
+    params: dict[str, Any]
+    fitted: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    state_dict: dict[str, torch.Tensor]
+
+
+# ------------------------------------------------------------------ encoding
 def _encode_param(name: str, value: Any) -> Any:
     if isinstance(value, SkeletonGraph):
         return {
@@ -87,17 +144,15 @@ def _decode_param(value: Any) -> Any:
 def _plain(value: Any) -> Any:
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
     return value
 
 
 def _checksum(payload: dict[str, Any]) -> str:
-    """SHA-256 of a payload's fields (everything but the checksum itself)."""
+    """SHA-256 of a payload's fields (everything but the checksum itself), any version >= 2."""
     h = hashlib.sha256()
 
     def add_tensor(t: torch.Tensor) -> None:
@@ -109,11 +164,16 @@ def _checksum(payload: dict[str, Any]) -> str:
 
     for key in ("format", "format_version", "library_version", "params", "fitted"):
         h.update(f"{key}={payload[key]!r};".encode())
-    add_tensor(payload["decision_scores"])
-    add_tensor(payload["labels"])
-    for key in _JOINT_ARRAYS:
-        if key in payload:
-            add_tensor(payload[key])
+    if payload["format_version"] >= 4:
+        for name in sorted(payload["arrays"]):
+            h.update(name.encode())
+            add_tensor(payload["arrays"][name])
+    else:
+        add_tensor(payload["decision_scores"])
+        add_tensor(payload["labels"])
+        for key in ("joint_nll_mean_", "joint_nll_std_"):
+            if key in payload:
+                add_tensor(payload[key])
     for name in sorted(payload["state_dict"]):
         h.update(name.encode())
         add_tensor(payload["state_dict"][name])
@@ -127,29 +187,48 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def save_detector(detector: Any, path: str | os.PathLike) -> None:
-    """Write a fitted detector to ``path`` atomically (see the module docstring)."""
-    from sklearn.utils.validation import check_is_fitted
+# ------------------------------------------------------------------- writing
+def write_detector_file(
+    path: str | os.PathLike,
+    *,
+    params: dict[str, Any],
+    fitted: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    state_dict: dict[str, torch.Tensor],
+) -> None:
+    """Write a detector file (format :data:`FORMAT_VERSION`) atomically.
 
-    check_is_fitted(detector, ["model_", "decision_scores_"])
-    params = {k: _encode_param(k, v) for k, v in detector.get_params(deep=False).items()}
-    fitted = {k: _plain(getattr(detector, k)) for k in _FITTED_SCALARS}
-    fitted["anomaly_score_"] = detector.anomaly_score_
+    A temporary file in the target folder is written, synced and renamed onto
+    ``path``, so an interrupted save leaves any previous file intact; an
+    overwritten file keeps its permissions.
+
+    Parameters
+    ----------
+    path : str or path-like
+    params : dict
+        Constructor parameters: plain numbers, strings, None or a SkeletonGraph.
+    fitted : dict
+        JSON-able fitted values (numpy scalars and tuples are converted).
+    arrays : dict of str to array-like
+        Fitted arrays, stored as float64.
+    state_dict : dict of str to Tensor
+        Model weights, stored on the CPU.
+    """
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "library_version": __version__,
-        "params": json.dumps(params),
-        "fitted": json.dumps(fitted),
-        "decision_scores": torch.from_numpy(np.asarray(detector.decision_scores_, np.float64)),
-        "labels": torch.from_numpy(np.asarray(detector.labels_, np.int64)),
-        **{k: torch.from_numpy(np.asarray(getattr(detector, k), float)) for k in _JOINT_ARRAYS},
-        "state_dict": {k: v.detach().cpu() for k, v in detector.model_.state_dict().items()},
+        "params": json.dumps({k: _encode_param(k, v) for k, v in params.items()}),
+        "fitted": json.dumps(_plain(fitted)),
+        "arrays": {k: torch.from_numpy(np.asarray(v, np.float64)) for k, v in arrays.items()},
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
     }
     payload["checksum"] = _checksum(payload)
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"save(path): {path} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"save(path): the folder {path.parent} does not exist")
     mode = path.stat().st_mode & 0o777 if path.is_file() else _file_mode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -164,111 +243,128 @@ def save_detector(detector: Any, path: str | os.PathLike) -> None:
         raise
 
 
-def _refuse(path: Path, why: str) -> ValueError:
-    return ValueError(f"{path} is not a readable pyod-dsnf detector file: {why}")
+# ------------------------------------------------------------------- reading
+def _check_container(path: Path) -> None:
+    """Say what the file is when it is not an intact ``torch.save`` zip archive."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    if size == 0:
+        raise DetectorFileError(path, "the file is empty")
+    if not head.startswith(_ZIP_MAGIC):
+        kind = "a text file" if _looks_like_text(head) else f"starts with {head[:8]!r}"
+        raise DetectorFileError(
+            path, f"not a pyod-dsnf model ({kind}; a model file is a zip archive written by "
+            f"DSNFDetector.save)"
+        )  # fmt: skip
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise DetectorFileError(
+            path, f"the file is truncated or damaged ({size} bytes; its zip archive cannot be "
+            f"read: {exc})"
+        ) from exc  # fmt: skip
+    if damaged is not None:
+        raise DetectorFileError(path, f"the file is damaged (zip member {damaged!r} fails its CRC)")
+    if not any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
+        raise DetectorFileError(
+            path, "not a pyod-dsnf model (a zip archive, but not one written by torch.save)"
+        )
 
 
-def load_detector(cls: type, path: str | os.PathLike, device: str = "cpu") -> Any:
-    """Read a detector written by :func:`save_detector`; nothing in the file is executed."""
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch.isspace() for ch in text)
+
+
+def _upgrade(payload: dict[str, Any], version: int) -> tuple[dict, dict, dict]:
+    """params, fitted and arrays of a file of any version, in the current layout."""
+    params = {k: _decode_param(v) for k, v in json.loads(payload["params"]).items()}
+    fitted = json.loads(payload["fitted"])
+    if not isinstance(fitted, dict):
+        raise TypeError(f"fitted must be a JSON object, got {type(fitted).__name__}")
+    if version >= 4:
+        stored = payload["arrays"]
+        if not isinstance(stored, dict):
+            raise TypeError(f"arrays must be a dict, got {type(stored).__name__}")
+        arrays = {str(k): v.detach().numpy().astype(np.float64) for k, v in stored.items()}
+        return params, fitted, arrays
+    arrays = {
+        new: payload[old].detach().numpy().astype(np.float64)
+        for old, new in _OLD_ARRAYS.items()
+        if old in payload
+    }
+    for key in _RECOMPUTED:
+        fitted.pop(key, None)
+    if version < 3:
+        # written before the "joint" score existed: it scored by the NLL, and still does
+        params.setdefault("anomaly_score", "nll")
+        fitted["anomaly_score_"] = "nll"
+    return params, fitted, arrays
+
+
+def read_detector_file(path: str | os.PathLike) -> SavedDetector:
+    """Read a detector file of any format version; nothing in the file is executed.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    DetectorFileError
+        (a ValueError) The file is empty, truncated or damaged, not a pyod-dsnf
+        model, of a newer format version, or has malformed fields; the message
+        says which.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no detector file at {path}")
+    _check_container(path)
     try:
         with warnings.catch_warnings():
             # a foreign pickle makes torch warn about its protocol; the refusal below says more
             warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        first_line = (str(exc).splitlines() or [""])[0][:300]  # an empty file: no message
-        raise _refuse(path, f"{type(exc).__name__}: {first_line}") from exc
+        first_line = (str(exc).splitlines() or [""])[0][:300]
+        raise DetectorFileError(
+            path, f"torch cannot read it safely ({type(exc).__name__}: {first_line})"
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise _refuse(path, f"it lacks the format marker {FORMAT!r}")
+        raise DetectorFileError(
+            path, f"not a pyod-dsnf model (a torch file without the format marker {FORMAT!r})"
+        )
     version = payload.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise _refuse(path, f"bad format_version {version!r}")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise DetectorFileError(path, f"unsupported format_version {version!r}")
     if version > FORMAT_VERSION:
-        raise _refuse(
+        raise DetectorFileError(
             path,
-            f"it was written by pyod-dsnf {payload.get('library_version')} in format version "
-            f"{version}, but this pyod-dsnf {__version__} reads up to version {FORMAT_VERSION}; "
-            f"upgrade pyod-dsnf",
+            f"unsupported version: it was written by pyod-dsnf {payload.get('library_version')} "
+            f"in format version {version}, but this pyod-dsnf {__version__} reads up to version "
+            f"{FORMAT_VERSION}; upgrade pyod-dsnf",
         )
     if version >= 2:
         try:
             intact = payload.get("checksum") == _checksum(payload)
         except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
-            raise _refuse(path, f"a field is missing or malformed ({exc!r:.200})") from exc
+            why = f"a field is missing or malformed ({exc!r:.200})"
+            raise DetectorFileError(path, why) from exc
         if not intact:
-            raise _refuse(
+            raise DetectorFileError(
                 path, "its checksum does not match its content (the file is damaged or was edited)"
             )
-    dev = _load_device(device)
     try:
-        params = {k: _decode_param(v) for k, v in json.loads(payload["params"]).items()}
-        fitted = json.loads(payload["fitted"])
-        scores = payload["decision_scores"].detach().numpy().astype(np.float64)
-        labels = payload["labels"].detach().numpy().astype(int)
+        params, fitted, arrays = _upgrade(payload, version)
         state = payload["state_dict"]
-        if version < 3:
-            # written before the "joint" score existed: it scored by the NLL, and still does
-            params.setdefault("anomaly_score", "nll")
-            fitted["anomaly_score_"] = "nll"
-        detector = cls(**params)
-        detector.graph_ = detector._check_params()
-        for key in _FITTED_SCALARS:
-            setattr(detector, key, fitted[key])
-        detector.input_shape_ = tuple(int(v) for v in detector.input_shape_)
-        if len(detector.input_shape_) != 3:
-            raise ValueError(f"input_shape_ {detector.input_shape_} is not (T, V, C)")
-        detector.history_ = {str(k): list(v) for k, v in detector.history_.items()}
-        if scores.ndim != 1 or labels.shape != scores.shape or np.isnan(scores).any():
-            raise ValueError(
-                f"decision_scores {tuple(scores.shape)} and labels {tuple(labels.shape)} must be "
-                f"1-D of one length, without NaN"
-            )
-        if not set(np.unique(labels).tolist()) <= {0, 1}:
-            raise ValueError("labels must be 0 or 1")
-        detector.anomaly_score_ = str(fitted["anomaly_score_"])
-        n_joints = detector.input_shape_[1]
-        for key in _JOINT_ARRAYS:
-            if version >= 3:
-                value = payload[key].detach().numpy().astype(np.float64)
-            else:
-                value = np.full(n_joints, np.nan)
-            if value.shape != (n_joints,):
-                raise ValueError(f"{key} has shape {tuple(value.shape)}, expected ({n_joints},)")
-            setattr(detector, key, value)
-        if detector.anomaly_score_ == "joint" and not (
-            np.isfinite(detector.joint_nll_mean_).all() and (detector.joint_nll_std_ > 0).all()
-        ):
-            raise ValueError("the per-joint NLL statistics must be finite with positive spread")
-        detector.decision_scores_ = scores
-        detector.labels_ = labels
-        model = detector._build_model(detector.input_shape_[0], 0, torch.device("cpu"))
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
-        raise _refuse(path, f"{type(exc).__name__}: {exc}") from exc
-    try:
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        raise _refuse(path, f"its weights do not match its parameters ({exc})") from exc
-    model.eval()
-    detector.model_ = model.to(dev)
-    detector.device_ = str(dev)
-    return detector
-
-
-def _load_device(device: str) -> torch.device:
-    """The device to load onto; a CUDA device that is absent here falls back to the CPU."""
-    from pyod_dsnf.estimator import _resolve_device
-
-    try:
-        return _resolve_device(device)
-    except ValueError as exc:
-        if "CUDA" not in str(exc):
-            raise
-        warnings.warn(
-            f"load(device={device!r}): {exc}; loading onto the CPU instead",
-            UserWarning,
-            stacklevel=4,
-        )
-        return torch.device("cpu")
+        if not isinstance(state, dict):
+            raise TypeError(f"state_dict must be a dict, got {type(state).__name__}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DetectorFileError(path, f"{type(exc).__name__}: {exc}") from exc
+    library = payload.get("library_version")
+    return SavedDetector(version, library if isinstance(library, str) else None, params,
+                         fitted, arrays, state)  # fmt: skip

@@ -8,6 +8,7 @@ from functools import partial
 import torch
 from torch import nn
 
+from pyod_dsnf._checks import check_int as _check_int
 from pyod_dsnf.flow.actnorm import ActNorm
 from pyod_dsnf.flow.coupling import AffineCoupling
 from pyod_dsnf.flow.permutation import InvertibleConv1x1, ReversePermutation
@@ -17,12 +18,6 @@ from pyod_dsnf.nn.hyperbolic import make_poincare_ball
 
 PERMUTATIONS = ("reverse", "invconv")
 _LOG_2PI = math.log(2 * math.pi)
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class FlowStep(nn.Module):

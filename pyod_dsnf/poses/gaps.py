@@ -24,7 +24,7 @@ import numpy as np
 
 from pyod_dsnf.poses.tracks import Clip, Track
 
-__all__ = ["GapReport", "fill_gaps"]
+__all__ = ["GapReport", "fill_gaps", "interpolate_missing"]
 
 
 @dataclass
@@ -63,6 +63,45 @@ class GapReport:
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: int(getattr(self, f.name)) for f in fields(self)}
+
+
+def interpolate_missing(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill invalid entries by linear interpolation in time between valid frames.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, T, V, C)
+        Per sequence, frame and joint: C values (e.g. x, y).
+    valid : ndarray of shape (n, T, V), bool
+        Which (sequence, frame, joint) entries hold real values.
+
+    Returns
+    -------
+    filled : ndarray of shape (n, T, V, C)
+        ``values`` where valid; elsewhere the interpolation between the same
+        joint's nearest valid frames before and after, held constant beyond the
+        first / last valid frame. Entries of a joint with no valid frame in its
+        sequence keep their value.
+    never : ndarray of shape (n, T, V), bool
+        Entries of joints with no valid frame in their sequence.
+    """
+    t = values.shape[1]
+    frames = np.arange(t)[None, :, None]
+    prev = np.maximum.accumulate(np.where(valid, frames, -1), axis=1)
+    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, frames, t), 1), axis=1), 1)
+    has_prev, has_next = prev >= 0, nxt < t
+    x_prev = np.take_along_axis(values, np.clip(prev, 0, t - 1)[..., None], axis=1)
+    x_next = np.take_along_axis(values, np.clip(nxt, 0, t - 1)[..., None], axis=1)
+    both = has_prev & has_next
+    span = np.where(both & (nxt > prev), nxt - prev, 1)
+    w = np.where(both, (frames - prev) / span, 0.0)[..., None]
+    never = ~(has_prev | has_next)
+    filled = np.where(
+        both[..., None],
+        x_prev * (1.0 - w) + x_next * w,
+        np.where(has_prev[..., None], x_prev, np.where(has_next[..., None], x_next, values)),
+    )
+    return np.where(valid[..., None], values, filled), never
 
 
 def _fill_joints(kp: np.ndarray, frames: np.ndarray, report: GapReport) -> np.ndarray:

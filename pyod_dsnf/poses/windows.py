@@ -16,6 +16,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int as _check_int
 from pyod_dsnf.poses.tracks import Clip
 
 __all__ = ["Segments", "segment_tracks"]
@@ -73,12 +74,6 @@ class Segments:
             self.length,
         )
         return out
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def segment_tracks(

@@ -1,0 +1,63 @@
+"""The training data of a fit: a spread check, the hold-out split, the mirrored copies."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from pyod_dsnf._validation import mirror_segments
+from pyod_dsnf.graph import SkeletonGraph
+
+__all__ = ["check_spread", "training_sets"]
+
+
+def check_spread(data: np.ndarray, *, normalize: bool) -> None:
+    """ValueError when the x or y coordinates of prepared segments ``(n, 2, T, V)`` never vary."""
+    spread = data.std(axis=(0, 2, 3), dtype=np.float64)
+    if (spread < 1e-6).any():
+        axis = "xy"[int(np.argmin(spread))]
+        raise ValueError(
+            f"the {axis} coordinates of the training segments do not vary (standard deviation "
+            f"{spread.min():.1e} after preparation, e.g. all-constant or identical segments); "
+            f"a density cannot be fitted to a single point: give varied segments"
+            + (" or use normalize=False" if normalize else "")
+        )
+
+
+def _n_holdout(n: int, fraction: float, *, stacklevel: int) -> int:
+    """Segments to hold out: ``round(n * fraction)``, at least 1, none if < 2 would be left."""
+    n_val = max(round(n * fraction), 1) if fraction > 0 else 0
+    if n_val and n - n_val < 2:
+        warnings.warn(
+            f"X has only {n} segments, too few for validation_fraction={fraction}; training "
+            f"on all of them without a hold-out",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return 0
+    return n_val
+
+
+def training_sets(
+    data: np.ndarray,
+    graph: SkeletonGraph,
+    *,
+    validation_fraction: float,
+    augment: bool,
+    normalized: bool,
+    rng: np.random.Generator,
+    stacklevel: int = 2,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Split prepared segments into (training, hold-out) and add mirrors to the training part.
+
+    The hold-out (None when empty) is drawn by ``rng`` before augmentation, so no
+    mirror of a held-out segment is trained on.
+    """
+    n = data.shape[0]
+    n_val = _n_holdout(n, validation_fraction, stacklevel=stacklevel + 1)
+    order = rng.permutation(n)
+    train, val = data[order[n_val:]], data[order[:n_val]]
+    if augment:
+        train = np.concatenate([train, mirror_segments(train, graph, normalized=normalized)])
+    return train, (val if n_val else None)
