@@ -316,8 +316,16 @@ class DSNFDetector(BaseDetector):
         standardizer = scoring.JointStandardizer.fit(joint)
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
-        self._process_decision_scores()
+        self._set_pyod_state()
         return self
+
+    def _set_pyod_state(self) -> None:
+        """PyOD's fitted state (``threshold_``, ``labels_``, ``_mu``, ``_sigma``, ``_classes``).
+
+        Computed from ``decision_scores_`` by PyOD itself, after fit and after load.
+        """
+        self._classes = 2  # PyOD's predict_proba: inlier / outlier
+        self._process_decision_scores()
 
     def _build_model(self, graph: SkeletonGraph, n_frames: int, seed: int) -> DSNFlow:
         """A freshly initialised flow on the CPU, from ``seed`` (the caller's RNG untouched)."""
@@ -527,7 +535,7 @@ class DSNFDetector(BaseDetector):
         self.model_ = model.to(device)
         self.device_ = str(device)
         self.decision_scores_ = scores
-        self._process_decision_scores()
+        self._set_pyod_state()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -251,6 +251,8 @@ def _check_container(path: Path) -> None:
         head = fh.read(64)
     if size == 0:
         raise DetectorFileError(path, "the file is empty")
+    if size < len(_ZIP_MAGIC) and _ZIP_MAGIC.startswith(head):
+        raise DetectorFileError(path, f"the file is truncated ({size} bytes)")
     if not head.startswith(_ZIP_MAGIC):
         kind = "a text file" if _looks_like_text(head) else f"starts with {head[:8]!r}"
         raise DetectorFileError(

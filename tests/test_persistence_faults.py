@@ -174,7 +174,7 @@ def test_flipped_byte_is_refused_or_harmless(saved, fitted, X, tmp_path, data):
     np.testing.assert_array_equal(loaded.decision_function(X[:4]), fitted.decision_function(X[:4]))
 
 
-@pytest.mark.parametrize("field", ["decision_scores", "joint_nll_mean_", "state_dict"])
+@pytest.mark.parametrize("field", ["decision_scores_", "joint_nll_mean_", "state_dict"])
 def test_a_tensor_flagged_requires_grad_fails_the_checksum(saved, tmp_path, field):
     # found by the byte-flip test: one flipped byte can set a stored tensor's requires_grad
     path, _ = saved
@@ -183,7 +183,7 @@ def test_a_tensor_flagged_requires_grad_fails_the_checksum(saved, tmp_path, fiel
         name = next(iter(payload["state_dict"]))
         payload["state_dict"][name].requires_grad_(True)
     else:
-        payload[field].requires_grad_(True)
+        payload["arrays"][field].requires_grad_(True)
     torch.save(payload, tmp_path / "flagged.dsnf")
     with pytest.raises(ValueError, match="checksum does not match"):
         DSNFDetector.load(tmp_path / "flagged.dsnf")
@@ -204,7 +204,7 @@ JUNK = [None, 1, -3, 2.5, "x", "{", "[]", "{}", [], {}, [1, 2], {"a": 1}, torch.
 
 @FUZZ
 @given(
-    field=st.sampled_from(["params", "fitted", "decision_scores", "labels", "state_dict"]),
+    field=st.sampled_from(["params", "fitted", "arrays", "state_dict"]),
     junk=st.sampled_from(JUNK),
 )
 def test_malformed_fields_are_refused_with_value_error(saved, tmp_path, field, junk):
@@ -219,6 +219,27 @@ def test_malformed_fields_are_refused_with_value_error(saved, tmp_path, field, j
     torch.save(payload, bad)
     with pytest.raises(ValueError, match="not a readable pyod-dsnf detector file"):
         DSNFDetector.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda a: a.pop("decision_scores_"), "decision_scores_"),
+        (lambda a: a.update(decision_scores_=torch.zeros(2, 3, dtype=torch.float64)), "1-D"),
+        (lambda a: a.update(decision_scores_=torch.full((4,), float("nan"))), "without NaN"),
+        (lambda a: a.update(joint_nll_mean_=torch.zeros(3, dtype=torch.float64)), r"\(17,\)"),
+        (lambda a: a.update(joint_nll_std_=torch.zeros(17, dtype=torch.float64)), "positive"),
+        (lambda a: a.pop("joint_nll_mean_"), "finite with positive spread"),
+    ],
+)
+def test_malformed_fitted_arrays_are_refused(saved, tmp_path, change, match):
+    path, _ = saved
+    payload = torch.load(path, weights_only=True)
+    change(payload["arrays"])
+    payload["checksum"] = persistence._checksum(payload)
+    torch.save(payload, tmp_path / "a.dsnf")
+    with pytest.raises(ValueError, match=f"not a readable pyod-dsnf detector file: .*{match}"):
+        DSNFDetector.load(tmp_path / "a.dsnf")
 
 
 @pytest.mark.parametrize(
@@ -267,22 +288,6 @@ def test_newer_format_version_names_the_remedy(saved, tmp_path):
     torch.save(payload, tmp_path / "newer.dsnf")
     with pytest.raises(ValueError, match=r"written by pyod-dsnf 99\.0 .* upgrade pyod-dsnf"):
         DSNFDetector.load(tmp_path / "newer.dsnf")
-
-
-def test_version_1_file_without_checksum_still_loads(saved, fitted, X, tmp_path):
-    path, _ = saved
-    payload = torch.load(path, weights_only=True)
-    payload["format_version"] = 1
-    del payload["checksum"]
-    params = json.loads(payload["params"])
-    for name in ("n_threads", "noise_std", "anomaly_score"):
-        del params[name]  # these parameters did not exist when version 1 was written
-    payload["params"] = json.dumps(params)
-    torch.save(payload, tmp_path / "v1.dsnf")
-    loaded = DSNFDetector.load(tmp_path / "v1.dsnf")
-    # a file from before the "joint" score keeps scoring by the NLL, as when it was written
-    assert loaded.anomaly_score == loaded.anomaly_score_ == "nll"
-    np.testing.assert_array_equal(loaded.decision_function(X[:4]), -fitted.score_samples(X[:4]))
 
 
 # ----------------------------------------------------------- GPU-written models
