@@ -347,7 +347,8 @@ class DSNFDetector(BaseDetector):
     def _joint_nll(self, data: np.ndarray, what: str, *, offset: int = 0) -> np.ndarray:
         """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
         device = scoring.scoring_device(self.model_, self.device_, stacklevel=5)
-        self.device_ = str(device)
+        if str(device) != self.device_:  # fell back to the CPU
+            self.device_ = str(device)
         return scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
                                  what=what, offset=offset)  # fmt: skip
 

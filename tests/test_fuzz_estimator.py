@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import pyod_dsnf.estimator as estimator_module
+import pyod_dsnf.scoring as scoring
 from pyod_dsnf import DSNFDetector
 from tests._skeletons import tiny_detector, walking_segments
 
@@ -228,7 +228,7 @@ def test_random_arrays_fit_or_raise_documented_error(data):
 # ----------------------------------------------------------- chunked scoring
 def test_chunked_scoring_equals_one_pass(fitted, X, monkeypatch):
     whole = fitted.decision_function(X)
-    monkeypatch.setattr(estimator_module, "SCORE_CHUNK", 7)
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 7)
     det = fitted.set_params(batch_size=5)
     try:
         np.testing.assert_array_equal(det.decision_function(X), whole)
@@ -247,7 +247,7 @@ def test_strided_window_view_is_scored_without_a_full_copy(fitted, X, monkeypatc
     windows = np.lib.stride_tricks.sliding_window_view(track, T, axis=0)  # (41, 17, 3, T)
     view = np.moveaxis(windows, -1, 1)  # (41, T, 17, 3), no copy
     assert np.shares_memory(view, track)
-    monkeypatch.setattr(estimator_module, "SCORE_CHUNK", 10)
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 10)
     scores = fitted.decision_function(view)
     np.testing.assert_array_equal(scores, fitted.decision_function(np.ascontiguousarray(view)))
 
@@ -255,13 +255,13 @@ def test_strided_window_view_is_scored_without_a_full_copy(fitted, X, monkeypatc
 # ----------------------------------------------------------- threads
 def test_n_threads_is_set_during_fit_and_score_and_restored(X, monkeypatch):
     seen = []
-    real = estimator_module.joint_nll_bits_per_dim
+    real = scoring.joint_nll_bits_per_dim
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "joint_nll_bits_per_dim", spy)
+    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
     before = torch.get_num_threads()
     target = 1 if before != 1 else 2
     det = tiny(epochs=1, n_threads=target).fit(X)

@@ -101,7 +101,7 @@ def test_files_that_are_not_models_say_so(tmp_path, content, match):
 
 def test_other_zip_and_torch_files_are_not_models(tmp_path):
     np.savez(tmp_path / "arrays.npz", a=np.zeros(3))
-    with pytest.raises(DetectorFileError, match="not one written by torch.save"):
+    with pytest.raises(DetectorFileError, match=r"not one written by torch\.save"):
         DSNFDetector.load(tmp_path / "arrays.npz")
     torch.save({"weights": torch.zeros(3)}, tmp_path / "weights.pt")
     with pytest.raises(DetectorFileError, match="without the format marker"):
