@@ -64,8 +64,9 @@ def run_one(n_people: int, n_frames: int, mode: str, chunked: bool) -> dict:
     """One measurement (in this process)."""
     import torch
 
-    import pyod_dsnf.estimator as est
+    import pyod_dsnf.scoring as est
     from pyod_dsnf import DSNFDetector
+    from pyod_dsnf._validation import check_segments, prepare_segments
 
     torch.set_num_threads(2)
     train = np.concatenate([windows(t)[::4] for t in make_tracks(4, 200, seed=1)])
@@ -88,7 +89,9 @@ def run_one(n_people: int, n_frames: int, mode: str, chunked: bool) -> dict:
             else:  # validation + preparation chunk loop only, as decision_function runs it
                 chunk = len(view) if not chunked else max(det.batch_size, est.SCORE_CHUNK)
                 for start in range(0, len(view), chunk):
-                    part = det._segments(view[start : start + chunk], fitting=False, offset=start)
+                    X4 = check_segments(view[start : start + chunk], det.graph_, flat_channels=2,
+                                        input_shape=det.input_shape_)  # fmt: skip
+                    part = prepare_segments(X4, normalize=det.normalize, offset=start)
                     checksum += float(part[:, :, 0, 0].sum())
             n_segments += len(view)
     wall = time.perf_counter() - t0

@@ -1,0 +1,98 @@
+"""Chunked scoring, the per-joint standardisation, NaN refusal, the device fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pyod_dsnf import scoring
+from pyod_dsnf.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
+from tests._skeletons import tiny_detector, walking_segments
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_standardizer_joint_and_nll_scores():
+    joint = np.array([[1.0, 2.0], [3.0, 2.0], [2.0, 5.0]])
+    std = JointStandardizer.fit(joint)
+    np.testing.assert_allclose(std.mean, [2.0, 3.0])
+    np.testing.assert_allclose(std.std, [np.sqrt(2 / 3), np.sqrt(2)])
+    np.testing.assert_allclose(std.scores(joint, "nll"), [3.0, 5.0, 7.0])
+    z = (joint - std.mean) / std.std
+    np.testing.assert_allclose(std.scores(joint, "joint"), z.max(axis=1))
+    # the most atypical joint decides, not the total: row 1 has the larger total,
+    # row 0 one joint further from its mean
+    rows = np.array([[2.0, 3.0 + 3 * np.sqrt(2)], [2.0 + 3 * np.sqrt(2 / 3), 7.0]])
+    s = std.scores(rows, "joint")
+    assert rows[1].sum() > rows[0].sum() and s[0] > s[1]
+
+
+def test_standardizer_keeps_infinite_shares_most_abnormal_and_floors_the_spread():
+    std = JointStandardizer.fit(np.ones((4, 3)))
+    assert (std.std == 1e-12).all()
+    s = std.scores(np.array([[1.0, np.inf, 1.0], [1.0, 1.0, 2.0]]), "joint")
+    assert s[0] == np.inf and np.isfinite(s[1])
+
+
+def test_score_in_chunks_passes_offsets_and_concatenates():
+    X = np.arange(10.0).reshape(10, 1, 1, 1)
+    seen = []
+
+    def score(part, offset):
+        seen.append((len(part), offset))
+        return np.repeat(np.asarray(part).reshape(-1, 1), 2, axis=1) + offset
+
+    out = score_in_chunks(X, score, chunk=4, n_joints=2)
+    assert seen == [(4, 0), (4, 4), (2, 8)]
+    np.testing.assert_array_equal(out[:, 0], np.arange(10.0) + np.repeat([0, 4, 8], [4, 4, 2]))
+    seen.clear()
+    score_in_chunks(X, score, chunk=10, n_joints=2)
+    assert seen == [(10, 0)]
+    seen.clear()
+    score_in_chunks(X.tolist(), score, chunk=4, n_joints=2)  # no shape: one piece
+    assert seen == [(10, 0)]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return tiny_detector(epochs=1).fit(walking_segments(24, 8, seed=0))
+
+
+def test_joint_nll_refuses_nan_naming_the_first_segment(fitted, monkeypatch):
+    def nan_rows(model, data, batch, device):
+        out = np.zeros((len(data), 17))
+        out[2, 5] = np.nan
+        return out
+
+    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", nan_rows)
+    data = np.zeros((4, 2, 8, 17), np.float32)
+    with pytest.raises(FloatingPointError, match=r"NaN for 1 of the x \(first: segment 12\)"):
+        joint_nll(fitted.model_, data, batch_size=2, device=torch.device("cpu"), what="the x",
+                  offset=10)  # fmt: skip
+
+
+def test_scoring_batch_is_at_least_score_batch(fitted, monkeypatch):
+    seen = []
+
+    def spy(model, data, batch, device):
+        seen.append(batch)
+        return np.zeros((len(data), 17))
+
+    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
+    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), batch_size=32,
+              device=torch.device("cpu"), what="x")  # fmt: skip
+    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), batch_size=5000,
+              device=torch.device("cpu"), what="x")  # fmt: skip
+    assert seen == [scoring.SCORE_BATCH, 5000]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_scoring_device_falls_back_to_the_cpu(fitted):
+    with pytest.warns(UserWarning, match="trained on cuda:0, which is not available here"):
+        assert scoring_device(fitted.model_, "cuda:0") == torch.device("cpu")
+
+
+def test_warn_infinite():
+    with pytest.warns(UserWarning, match="2 of the y have an infinite NLL"):
+        scoring.warn_infinite(np.array([1.0, np.inf, np.inf]), "the y")
