@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from pyod_dsnf.poses import Clip, Track, fill_gaps
+from pyod_dsnf.poses.gaps import interpolate_missing
 
 
 def _track(frames, person=0, seed=0):
@@ -62,3 +63,21 @@ def test_bad_max_gap(bad):
 def test_bad_clips_type():
     with pytest.raises(TypeError, match="clips must hold Clip objects, got dict at index 0"):
         fill_gaps([{}])
+
+
+def test_interpolate_missing_in_time():
+    """The one interpolation of missing joints (used by _validation.prepare_segments)."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(3, 7, 4, 2))
+    valid = rng.random((3, 7, 4)) > 0.4
+    valid[0, :, 1] = False  # never valid: left as it is
+    valid[1, :, 2] = [False, True, False, False, True, False, False]
+    filled, never = interpolate_missing(values, valid)
+    assert never[0, :, 1].all() and not never[1].any()
+    np.testing.assert_array_equal(filled[0, :, 1], values[0, :, 1])
+    np.testing.assert_array_equal(filled[valid], values[valid])
+    for n, v in zip(*np.nonzero(valid.any(axis=1)), strict=True):
+        ok = valid[n, :, v]
+        for c in range(2):
+            expected = np.interp(np.arange(7), np.flatnonzero(ok), values[n, ok, v, c])
+            np.testing.assert_allclose(filled[n, :, v, c], expected, rtol=1e-12)

@@ -19,7 +19,7 @@ from tests._skeletons import walking_segments
 def test_check_segments_shapes_and_flattening():
     X = walking_segments(5, 6, seed=0)
     out = check_segments(X, COCO17, flat_channels=2)
-    assert out.shape == (5, 6, 17, 3) and out.dtype == np.float64
+    assert out.shape == (5, 6, 17, 3) and out.dtype == X.dtype == np.float64
     flat = check_segments(X.reshape(5, -1), COCO17, flat_channels=3)
     np.testing.assert_array_equal(flat, X)
     # the same width read with C = 2 gives more frames: the documented rule
@@ -28,6 +28,33 @@ def test_check_segments_shapes_and_flattening():
     np.testing.assert_array_equal(after_fit, X)
     np.testing.assert_array_equal(check_segments(torch.from_numpy(X), COCO17, flat_channels=2), X)
     assert check_segments(X.tolist(), COCO17, flat_channels=2).shape == X.shape
+
+
+def test_one_dtype_from_input_to_flow():
+    """float32 stays float32 (no copy), float64 stays float64, other numbers become float32."""
+    X = walking_segments(4, 6, seed=0)
+    X32 = X.astype(np.float32)
+    assert check_segments(X32, COCO17, flat_channels=2) is X32
+    assert check_segments(X, COCO17, flat_channels=2) is X
+    for dtype in (np.float16, np.int32, np.int64):
+        assert check_segments(X.astype(dtype), COCO17, flat_channels=2).dtype == np.float32
+    assert check_segments(torch.from_numpy(X32), COCO17, flat_channels=2).dtype == np.float32
+    # the preparation is exact: float32 input gives the float32 rounding of the float64 result
+    np.testing.assert_array_equal(
+        prepare_segments(X32, normalize=True),
+        prepare_segments(X32.astype(np.float64), normalize=True),
+    )
+
+
+def test_one_layout_change_and_normalize_segments_is_the_flow_input():
+    from pyod_dsnf import normalize_segments
+
+    X = walking_segments(3, 6, seed=5).astype(np.float32)
+    flow_input = prepare_segments(X, normalize=True)
+    assert flow_input.shape == (3, 2, 6, 17) and flow_input.flags.c_contiguous
+    out = normalize_segments(X)
+    assert out.shape == (3, 6, 17, 2) and out.dtype == np.float32 and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, flow_input.transpose(0, 2, 3, 1))
 
 
 def test_check_segments_errors_name_what_came():
