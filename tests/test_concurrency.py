@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import pickle
 
 import joblib
@@ -32,8 +31,23 @@ def fitted(X) -> DSNFDetector:
     return tiny(n_threads=1, verbose=1).fit(X)  # verbose: a progress bar was opened and closed
 
 
-def _worker_threads(_: int) -> int:
-    return torch.get_num_threads()
+def _score_and_watch_threads(det: DSNFDetector, X: np.ndarray) -> tuple[np.ndarray, set, int]:
+    """Score in a worker; report torch's threads while the flow ran and after scoring."""
+    import pyod_dsnf.scoring as scoring
+
+    real, seen = scoring.joint_nll_bits_per_dim, set()
+
+    def spy(*args, **kwargs):
+        seen.add(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    scoring.joint_nll_bits_per_dim = spy
+    try:
+        before = torch.get_num_threads()
+        scores = det.decision_function(X)
+        return scores, seen, int(torch.get_num_threads() == before)
+    finally:
+        scoring.joint_nll_bits_per_dim = real
 
 
 def test_fitted_detector_pickles_cleanly_and_holds_no_handles(fitted, X):
@@ -64,14 +78,16 @@ def test_threading_backend_scores_match_serial(fitted, X):
 
 
 @pytest.mark.slow
-def test_process_workers_score_like_serial_with_limited_threads(fitted, X):
+def test_process_workers_score_like_serial_on_the_detectors_threads(fitted, X):
+    """In loky workers the detector runs on its own n_threads and gives them back."""
     parts = np.array_split(X, 4)
     serial = np.concatenate([fitted.decision_function(p) for p in parts])
-    parallel = joblib.Parallel(n_jobs=2)(joblib.delayed(fitted.decision_function)(p) for p in parts)
-    np.testing.assert_allclose(np.concatenate(parallel), serial, rtol=1e-6)
-    # loky limits each worker to cpu_count // n_jobs threads: no oversubscription
-    threads = joblib.Parallel(n_jobs=2)(joblib.delayed(_worker_threads)(i) for i in range(2))
-    assert max(threads) <= max(1, (os.cpu_count() or 1) // 2)
+    det = pickle.loads(pickle.dumps(fitted)).set_params(n_threads=3)  # not loky's default
+    out = joblib.Parallel(n_jobs=2)(
+        joblib.delayed(_score_and_watch_threads)(det, p) for p in parts
+    )
+    np.testing.assert_allclose(np.concatenate([scores for scores, _, _ in out]), serial, rtol=1e-6)
+    assert all(seen == {3} and restored for _, seen, restored in out)
 
 
 @pytest.mark.slow
