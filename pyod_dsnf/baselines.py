@@ -21,7 +21,6 @@ __all__ = [
     "PYOD_METHODS",
     "PYOD_SETTINGS",
     "RandomScores",
-    "fit_isolated",
     "flat_segments",
     "isolated_rng",
     "make_pyod_detector",
@@ -118,9 +117,8 @@ def make_pyod_detector(
     -------
     BaseDetector
         An unfitted detector. The torch-based ones (AutoEncoder, DeepSVDD) seed
-        torch's global generator themselves; fit them inside
-        :func:`torch.random.fork_rng` (as :func:`fit_isolated` does) to keep the
-        caller's state.
+        torch's global generator themselves; build, fit and score them inside
+        :func:`isolated_rng` to keep the caller's state.
     """
     kw = dict(PYOD_SETTINGS.get(name, {}))
     if n_samples is not None and "batch_size" in kw:
@@ -171,10 +169,3 @@ def isolated_rng() -> Iterator[None]:
             yield
     finally:
         np.random.set_state(np_state)  # noqa: NPY002
-
-
-def fit_isolated(detector: BaseDetector, X: np.ndarray) -> BaseDetector:
-    """``detector.fit(X)`` inside :func:`isolated_rng`."""
-    with isolated_rng():
-        detector.fit(X)
-    return detector
