@@ -9,6 +9,8 @@
   device in use) for a block and restores, on exit, the CPU state and the
   state of every initialised CUDA device. It never calls ``torch.manual_seed``,
   which would also seed every CUDA device, lazily, at their first use.
+* :func:`exact_float32` turns TF32 off for a block on a CUDA device, so that
+  scores computed there match the CPU's to float32 round-off.
 * :func:`torch_threads` sets torch's intra-op threads for a block.
 """
 
@@ -25,6 +27,7 @@ import torch
 
 __all__ = [
     "DeviceUnavailableError",
+    "exact_float32",
     "load_device",
     "local_torch_rng",
     "resolve_device",
@@ -151,6 +154,25 @@ def local_torch_rng(seed: int, device: torch.device | str = "cpu") -> Iterator[N
         torch.random.set_rng_state(cpu_state)
         if cuda_states is not None:
             _set_cuda_rng_states(cuda_states)
+
+
+@contextmanager
+def exact_float32(device: torch.device) -> Iterator[None]:
+    """On a CUDA device, run a block without TF32 (matmul and cuDNN); restore the flags.
+
+    TF32 (on by default for cuDNN convolutions on Ampere and newer GPUs) rounds
+    products to 10 mantissa bits, so scores would differ from the CPU's by about
+    1e-3. On the CPU this does nothing.
+    """
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn
 
 
 @contextmanager

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pyod_dsnf._device import exact_float32
 from pyod_dsnf._training import joint_nll_bits_per_dim
 
 __all__ = [
@@ -86,10 +87,12 @@ def joint_nll(
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
     Raises FloatingPointError naming the first segment (``offset`` added) whose
-    share is NaN.
+    share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf._device.exact_float32`),
+    so the scores match the CPU's.
     """
     batch = max(int(batch_size), SCORE_BATCH)
-    joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device)
+    with exact_float32(device):
+        joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device)
     bad = np.isnan(joint).any(axis=1)
     if bad.any():
         first = int(np.flatnonzero(bad)[0]) + offset

@@ -9,6 +9,7 @@ import torch
 import pyod_dsnf._device as device_module
 from pyod_dsnf._device import (
     DeviceUnavailableError,
+    exact_float32,
     load_device,
     local_torch_rng,
     resolve_device,
@@ -143,6 +144,21 @@ def test_fit_restores_the_cuda_states_too(fake_cuda):
     tiny_detector(epochs=1).fit(walking_segments(20, 8, seed=0))
     assert fake_cuda.seeded == []
     assert all(torch.equal(a, b) for a, b in zip(fake_cuda.states, before, strict=True))
+
+
+# ------------------------------------------------------------------- TF32
+def test_exact_float32_turns_tf32_off_on_cuda_only_and_restores():
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = matmul.allow_tf32, cudnn.allow_tf32
+    try:
+        matmul.allow_tf32 = cudnn.allow_tf32 = True
+        with exact_float32(torch.device("cpu")):
+            assert cudnn.allow_tf32 and matmul.allow_tf32
+        with exact_float32(torch.device("cuda", 0)):  # only flags: no GPU is touched
+            assert not cudnn.allow_tf32 and not matmul.allow_tf32
+        assert cudnn.allow_tf32 and matmul.allow_tf32
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = saved
 
 
 # ----------------------------------------------------------------- threads
