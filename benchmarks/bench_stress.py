@@ -63,10 +63,13 @@ def main() -> None:
             )
             name = f"lr={lr:g} curvature={c:g} learnable, max_grad_norm=5 (15 epochs)"
             print(f"{name} | {run(X, X_test, **params)}")
-    params = dict(lr=1.0, curvature=1e3, learn_curvature=True, epochs=10, n_iter_no_change=None,
-                  n_flow_steps=8, hidden_channels=16)  # fmt: skip
-    name = "default size (K=8, H=16) lr=1 curvature=1e3 learnable (10 epochs)"
-    print(f"{name} | {run(X, X_test, **params)}")
+    default = DSNFDetector().get_params()
+    k, h = default["n_flow_steps"], default["hidden_channels"]
+    for label, size in ((f"default size (K={k}, H={h})", {"n_flow_steps": k, "hidden_channels": h}),
+                        ("K=8, H=16", {"n_flow_steps": 8, "hidden_channels": 16})):  # fmt: skip
+        params = dict(lr=1.0, curvature=1e3, learn_curvature=True, epochs=10,
+                      n_iter_no_change=None, **size)  # fmt: skip
+        print(f"{label} lr=1 curvature=1e3 learnable (10 epochs) | {run(X, X_test, **params)}")
 
 
 if __name__ == "__main__":

@@ -263,10 +263,14 @@ def _check_container(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             damaged = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except zipfile.BadZipFile as exc:
         raise DetectorFileError(
-            path, f"the file is truncated or damaged ({size} bytes; its zip archive cannot be "
-            f"read: {exc})"
+            path, f"the file is truncated or damaged ({size} bytes; the zip directory at the "
+            f"end of a model file is missing)"
+        ) from exc  # fmt: skip
+    except (OSError, EOFError, ValueError) as exc:
+        raise DetectorFileError(
+            path, f"the file is truncated or damaged ({size} bytes; {type(exc).__name__}: {exc})"
         ) from exc  # fmt: skip
     if damaged is not None:
         raise DetectorFileError(path, f"the file is damaged (zip member {damaged!r} fails its CRC)")
