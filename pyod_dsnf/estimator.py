@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import os
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -280,7 +281,7 @@ class DSNFDetector(BaseDetector):
         check_spread(data, normalize=self.normalize)
         train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
                                    augment=self.augment, normalized=self.normalize, rng=rng,
-                                   stacklevel=4)  # fmt: skip
+                                   stacklevel=3)  # fmt: skip
         self.graph_ = graph
         self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
         self.model_ = model.to(device)
@@ -312,7 +313,7 @@ class DSNFDetector(BaseDetector):
         self.curvature_ = self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
-        joint = self._joint_nll(data, "the training segments")
+        joint = self._joint_nll(data, "the training segments", device)
         standardizer = scoring.JointStandardizer.fit(joint)
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
@@ -337,22 +338,22 @@ class DSNFDetector(BaseDetector):
                 n_flow_steps=self.n_flow_steps,
                 hidden_channels=self.hidden_channels,
                 space=self.space,
-                curvature=self.curvature,
+                # numpy scalars as Python numbers (DSNFlow checks plain int / float)
+                curvature=getattr(self.curvature, "item", lambda: self.curvature)(),
                 learn_curvature=bool(self.learn_curvature),
                 permutation=self.permutation,
                 temporal_kernel=self.temporal_kernel,
             )
 
     # ----------------------------------------------------------------- scoring
-    def _joint_nll(self, data: np.ndarray, what: str, *, offset: int = 0) -> np.ndarray:
+    def _joint_nll(
+        self, data: np.ndarray, what: str, device: torch.device, *, offset: int = 0
+    ) -> np.ndarray:
         """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
-        device = scoring.scoring_device(self.model_, self.device_, stacklevel=5)
-        if str(device) != self.device_:  # fell back to the CPU
-            self.device_ = str(device)
         return scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
                                  what=what, offset=offset)  # fmt: skip
 
-    def _score_chunk(self, X: Any, offset: int) -> np.ndarray:
+    def _score_chunk(self, X: Any, offset: int, device: torch.device) -> np.ndarray:
         """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
         X4 = check_segments(
             X,
@@ -362,7 +363,7 @@ class DSNFDetector(BaseDetector):
             estimator_name=type(self).__name__,
         )
         data = prepare_segments(X4, normalize=self.normalize, offset=offset)
-        return self._joint_nll(data, "the segments", offset=offset)
+        return self._joint_nll(data, "the segments", device, offset=offset)
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         standardizer = scoring.JointStandardizer(self.joint_nll_mean_, self.joint_nll_std_)
@@ -390,10 +391,14 @@ class DSNFDetector(BaseDetector):
         ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
         """
         check_is_fitted(self, ["model_", "decision_scores_"])
+        # warnings name the caller of decision_function / score_samples (the usual path)
+        device = scoring.scoring_device(self.model_, self.device_, stacklevel=3)
+        if str(device) != self.device_:  # fell back to the CPU
+            self.device_ = str(device)
         with _torch_threads(self.n_threads):
             chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
-            joint = scoring.score_in_chunks(X, self._score_chunk, chunk=chunk,
-                                            n_joints=self.input_shape_[1])  # fmt: skip
+            joint = scoring.score_in_chunks(X, partial(self._score_chunk, device=device),
+                                            chunk=chunk, n_joints=self.input_shape_[1])  # fmt: skip
         scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 

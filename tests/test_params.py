@@ -47,6 +47,9 @@ def test_messages_name_the_parameter_the_rule_and_the_value(param, value, messag
 
 def test_numpy_scalars_are_accepted():
     check_params(DSNFDetector(epochs=np.int64(3), lr=np.float32(0.01)).get_params(deep=False))
+    det = tiny_detector(epochs=np.int64(1), n_flow_steps=np.int64(2), curvature=np.float32(0.5))
+    det.fit(walking_segments(8, 6, seed=0))
+    assert det.curvature_ == 0.5
 
 
 @pytest.mark.parametrize(
