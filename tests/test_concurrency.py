@@ -83,9 +83,7 @@ def test_process_workers_score_like_serial_on_the_detectors_threads(fitted, X):
     parts = np.array_split(X, 4)
     serial = np.concatenate([fitted.decision_function(p) for p in parts])
     det = pickle.loads(pickle.dumps(fitted)).set_params(n_threads=3)  # not loky's default
-    out = joblib.Parallel(n_jobs=2)(
-        joblib.delayed(_score_and_watch_threads)(det, p) for p in parts
-    )
+    out = joblib.Parallel(n_jobs=2)(joblib.delayed(_score_and_watch_threads)(det, p) for p in parts)
     np.testing.assert_allclose(np.concatenate([scores for scores, _, _ in out]), serial, rtol=1e-6)
     assert all(seen == {3} and restored for _, seen, restored in out)
 
