@@ -256,6 +256,25 @@ def test_early_stopping_and_history(X_train):
     assert no_val.history_["validation_nll"] == []
 
 
+def test_early_stopping_keeps_the_best_epochs_weights(X_train):
+    from pyod_dsnf._device import seeds_from
+    from pyod_dsnf._training_data import training_sets
+    from pyod_dsnf._validation import check_segments, prepare_segments
+
+    det = tiny(epochs=8, n_iter_no_change=2, lr=0.2, tol=0.0).fit(X_train)
+    history = det.history_["validation_nll"]
+    assert history[-1] > min(history) + 1e-3  # the last epoch is not the best one
+    # this fit's hold-out, rebuilt from random_state as fit draws it
+    _, rng = seeds_from(det.random_state)
+    X4 = check_segments(X_train, det.graph_, flat_channels=det.flat_channels)
+    data = prepare_segments(X4, normalize=True)
+    _, val = training_sets(data, det.graph_, validation_fraction=det.validation_fraction,
+                           augment=True, normalized=True, rng=rng)  # fmt: skip
+    with torch.no_grad():
+        held_out = det.model_.nll_bpd(torch.from_numpy(val)).double().mean().item()
+    assert held_out == pytest.approx(min(history), rel=1e-5)
+
+
 def test_too_few_segments_for_validation_warns():
     X = walking_segments(2, T, seed=0)
     with pytest.warns(UserWarning, match="too few for validation_fraction"):
