@@ -119,7 +119,10 @@ def track_keypoints(
             norfair.Detection(points=kp[i, :, :2].copy(), scores=kp[i, :, 2].copy(), data=int(i))
             for i in range(a, b)
         ]
-        objs = tracker.update(detections=dets, period=int(gap))
+        # frames without detections age the tracks (past max_age + 1 every track is gone)
+        for _ in range(min(gap - 1, int(max_age) + 1)):
+            tracker.update(detections=[])
+        objs = tracker.update(detections=dets)
         for obj in objs:
             last = obj.last_detection
             i = getattr(last, "data", None)
