@@ -37,7 +37,7 @@ def track_keypoints(
     keypoint_distance: float | None = None,
     min_confidence: float = 0.1,
     match_fraction: float = 0.25,
-    max_age: int = 15,
+    max_age: int = 30,
 ) -> np.ndarray:
     """Assign a person id to every detection by tracking keypoints over frames.
 
@@ -48,16 +48,17 @@ def track_keypoints(
     keypoints : ndarray of shape (n, V, 3)
         ``(x, y, confidence)`` in pixels.
     keypoint_distance : float or None, default=None
-        Pixels within which a keypoint votes for a match. None: 10 % of the
+        Pixels within which a keypoint votes for a match. None: 30 % of the
         median person height (the vertical extent of confident keypoints) in
         the clip, at least 5 px.
     min_confidence : float, default=0.1
         Keypoints below this confidence neither vote nor update the track.
     match_fraction : float, default=0.25
         Share of the V keypoints that must vote for a detection to join a track.
-    max_age : int, default=15
+    max_age : int, default=30
         Frames a track survives without a matching detection (Norfair's
-        ``hit_counter_max``); a person unseen for longer gets a new id.
+        ``hit_counter_max``; 1 s at 30 fps); a person unseen for longer gets a
+        new id.
 
     Returns
     -------
@@ -90,7 +91,7 @@ def track_keypoints(
         with np.errstate(invalid="ignore"), _quiet_warnings():
             heights = np.nanmax(y, axis=1) - np.nanmin(y, axis=1)
         heights = heights[np.isfinite(heights)]
-        keypoint_distance = max(5.0, 0.1 * float(np.median(heights))) if heights.size else 20.0
+        keypoint_distance = max(5.0, 0.3 * float(np.median(heights))) if heights.size else 20.0
     n_joints = kp.shape[1]
     # Norfair logs a warning on every Tracker built with a non-vectorised distance
     logging.getLogger().disabled, was = True, logging.getLogger().disabled
