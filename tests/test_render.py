@@ -115,6 +115,8 @@ def test_render_mp4(fitted, tmp_path):
     person, (a, b) = _person_and_range(clip, n=3)
     out = render_alert(det, clip, person, (a, b), tmp_path / "alert.mp4")
     assert out.suffix == ".mp4" and out.read_bytes()[4:8] == b"ftyp"
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == b - a
 
 
 def test_bad_arguments(fitted, tmp_path):
