@@ -410,3 +410,18 @@ def test_norfair_argument_checks():
     with pytest.raises(ValueError, match="max_age"):
         track_keypoints(np.array([0]), np.zeros((1, 17, 3)), max_age=0)
     assert track_keypoints(np.zeros(0, int), np.zeros((0, 17, 3))).shape == (0,)
+
+
+def test_folder_of_tracked_files_is_not_one_clip(tmp_path):
+    (tmp_path / "a_alphapose_tracked_person.json").write_text("{}")
+    with pytest.raises(ValueError, match="a folder of tracked-person files holds several clips"):
+        load_poses(tmp_path)
+
+
+def test_explicit_format_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match="expected a JSON list of detections"):
+        load_poses(MMPOSE_DEMO, format="alphapose")
+    with pytest.raises(ValueError, match=r"not an OpenPose \*_keypoints.json file"):
+        load_poses(ALPHAPOSE, format="openpose")
+    with pytest.raises(ValueError, match="expected an mmpose prediction file"):
+        load_poses(BODY25 / "walk_000000000000_keypoints.json", format="mmpose")

@@ -83,6 +83,7 @@ def read_alphapose(
             f"got {type(data).__name__}"
         )
     frames, rows, scores, persons, where = [], [], [], [], []
+    frame_of: dict[object, int] = {}  # image_id -> frame (a video has ~10 people per image)
     for k, item in enumerate(data):
         here = f"detection {k}"
         if not isinstance(item, dict):
@@ -90,8 +91,13 @@ def read_alphapose(
         for key in ("image_id", "keypoints"):
             if key not in item:
                 raise ValueError(f"{path}: {here}: missing field {key!r}")
-        frame = _frame(item["image_id"], here, path)
-        here = f"detection {k} (image_id {item['image_id']!r:.40}, frame {frame})"
+        image_id = item["image_id"]
+        frame = frame_of.get(image_id) if isinstance(image_id, str) else None
+        if frame is None:
+            frame = _frame(image_id, here, path)
+            if isinstance(image_id, str):
+                frame_of[image_id] = frame
+        here = f"detection {k} (image_id {image_id!r:.40}, frame {frame})"
         frames.append(frame)
         where.append(here)
         rows.append(item["keypoints"])

@@ -81,7 +81,10 @@ def _frames_of(data: object, path: Path) -> tuple[list[tuple[int, object]], int]
     offset = 0
     if isinstance(data, dict):
         if "instance_info" not in data:
-            raise ValueError(f"{path}: expected 'instance_info' (mmpose --save-predictions)")
+            raise ValueError(
+                f"{path}: expected an mmpose prediction file: a JSON list of frames or "
+                "instances, or an object with 'instance_info' (--save-predictions)"
+            )
         data = data["instance_info"]
         offset = 1  # the demo counts video frames from 1
         if isinstance(data, list) and (not data or _is_instance(data[0])):
