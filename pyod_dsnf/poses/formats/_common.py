@@ -10,6 +10,7 @@ with the file and names the frame and field, as in :mod:`pyod_dsnf.poses.tracks`
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from collections.abc import Callable
@@ -128,8 +129,8 @@ def keypoint_rows(
                         f"{value!r:.40}"
                         + (f" (beyond +-{_MAX_VALUE:.3g})" if _is_big_int(value) else "")
                     )
-    if not ok:  # pragma: no cover - every invalid row holds a value found above
-        raise ValueError(f"{path}: {field!r} could not be read")
+    if not ok:  # every value is a number: e.g. ints beyond int64, within float32 range
+        return np.array(rows, dtype=np.float64)
     return arr.astype(np.float64)
 
 
@@ -277,15 +278,19 @@ def to_clip(
 
 def parse_index(value: object, what: str, where: str, path: Path) -> int:
     """A non-negative integer id or frame given as a JSON number (7 or 7.0)."""
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and np.isfinite(value)
-        and float(value).is_integer()
-        and 0 <= value <= MAX_INDEX
-    )
-    if not ok:
+    if not is_index(value, 0):
         raise ValueError(
             f"{path}: {where}: {what} must be an integer in [0, {MAX_INDEX}], got {value!r:.40}"
         )
     return int(value)  # type: ignore[arg-type]
+
+
+def is_index(value: object, low: int) -> bool:
+    """An integer (or an integral float such as 7.0) in ``[low, MAX_INDEX]``; no bools."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return low <= value <= MAX_INDEX
+    return isinstance(value, float) and math.isfinite(value) and value.is_integer() and (
+        low <= value <= MAX_INDEX
+    )

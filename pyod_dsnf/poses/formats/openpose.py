@@ -57,6 +57,7 @@ import numpy as np
 from pyod_dsnf.poses.formats._common import (
     Detections,
     check_values,
+    is_index,
     keypoint_rows,
     read_json,
 )
@@ -170,14 +171,7 @@ def _person_id(value: object, where: str, path: Path) -> int:
     """OpenPose writes ``[-1]``; accept that, ``-1`` or a non-negative integer."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and np.isfinite(value)
-        and float(value).is_integer()
-        and -1 <= value <= MAX_INDEX
-    )
-    if not ok:
+    if not is_index(value, -1):
         raise ValueError(
             f"{path}: {where}: 'person_id' must be [-1] (no id) or an integer >= 0, got "
             f"{value!r:.40}"
