@@ -11,7 +11,8 @@ from PIL import Image  # Pillow comes with matplotlib
 
 from pyod_dsnf.cli import main
 from pyod_dsnf.datasets import make_pose_tracks, save_tracks
-from pyod_dsnf.poses import fill_gaps, segment_tracks
+from pyod_dsnf.graph import coco17_to_openpose18
+from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
 from pyod_dsnf.render import alert_data, parse_frames, render_alert
 from tests._skeletons import tiny_detector
 
@@ -134,6 +135,11 @@ def test_bad_arguments(fitted, tmp_path):
         render_alert(det, clip, person, (a, b), tmp_path / "x.avi")
     with pytest.raises(ValueError, match="fps must be"):
         render_alert(det, clip, person, (a, b), tmp_path / "x.gif", fps=0)
+    op18 = Clip(clip.clip_id, [Track(t.person, t.frames, coco17_to_openpose18(t.keypoints),
+                                     t.scores) for t in clip.tracks])  # fmt: skip
+    with pytest.raises(ValueError, match=r"the poses have 18 joints but the detector was fitted "
+                       r"on 17 \(coco17\); load them with layout='coco17'"):  # fmt: skip
+        render_alert(det, op18, person, (a, b), tmp_path / "x.gif")
     assert not list(tmp_path.iterdir())
 
 
