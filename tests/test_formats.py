@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -425,3 +426,17 @@ def test_explicit_format_mismatch_is_a_clear_error():
         load_poses(ALPHAPOSE, format="openpose")
     with pytest.raises(ValueError, match="expected an mmpose prediction file"):
         load_poses(BODY25 / "walk_000000000000_keypoints.json", format="mmpose")
+
+
+def test_poselift_files_load_as_tracked(poselift_path):
+    files = sorted((poselift_path / "pose" / "test").glob("*.json"))[:10]
+    assert files
+    for f in files:
+        assert detect_format(f) == "tracked"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # PoseLift's NaN confidences
+            ours, ref = load_poses(f), load_tracks(f)
+        assert ours.clip_id == ref.clip_id
+        for a, b in zip(ours.tracks, ref.tracks, strict=True):
+            np.testing.assert_array_equal(a.keypoints, b.keypoints)
+            np.testing.assert_array_equal(a.frames, b.frames)
