@@ -15,6 +15,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from pyod_dsnf.render_cli import add_render_parser, run_render
+
 __all__ = ["build_parser", "main"]
 
 # Estimator options of `fit`: flag -> (type, help). Unset flags keep the estimator's defaults.
@@ -107,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out-dir", default="benchmark_results")
     p.add_argument("--no-progress", action="store_true")
     _add_threads(p, None)
+
+    add_render_parser(sub)
     return parser
 
 
@@ -234,6 +238,7 @@ _COMMANDS = {
     "score": _score,
     "evaluate": _evaluate,
     "benchmark": _benchmark,
+    "render": run_render,
 }
 
 
