@@ -438,7 +438,7 @@ def segment_labels(
     if rule not in ("any", "centre"):
         raise ValueError(f"rule must be 'any' or 'centre', got {rule!r}")
     y = np.zeros(len(seg), dtype=np.int8)
-    for cid in np.unique(seg.clip):
+    for cid in map(str, np.unique(seg.clip)):
         if cid not in masks:
             raise ValueError(f"masks have no entry for clip {cid!r} of the segments")
         m = np.asarray(masks[cid], dtype=np.int64)
