@@ -38,7 +38,8 @@ from pyod_dsnf.compare import (
     reset_peak_rss,
 )
 from pyod_dsnf.datasets import load_dataset
-from pyod_dsnf.pipeline import SegmentSet, Windowing, cut, default_threads, torch_threads
+from pyod_dsnf.parallel import default_threads, torch_threads
+from pyod_dsnf.pipeline import SegmentSet, Windowing, cut
 
 __all__ = ["BenchmarkResult", "format_markdown", "peak_rss_mib", "run_benchmark"]
 

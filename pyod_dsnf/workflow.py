@@ -24,17 +24,8 @@ import numpy as np
 
 from pyod_dsnf.datasets import load_masks
 from pyod_dsnf.evaluation import MODES
-from pyod_dsnf.pipeline import (
-    FrameScores,
-    Windowing,
-    cut,
-    load,
-    load_model,
-    metrics,
-    release_models,
-    score_sources,
-    to_frames,
-)
+from pyod_dsnf.parallel import load_model, release_models, score_sources
+from pyod_dsnf.pipeline import FrameScores, Windowing, cut, load, metrics, to_frames
 from pyod_dsnf.poses import DEFAULT_FORMAT, Clip
 
 __all__ = [
