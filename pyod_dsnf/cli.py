@@ -161,7 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     _add_n_jobs(p, "seeds run in parallel processes")
     _add_threads(p, None)
+    _show_defaults(sub)
     return parser
+
+
+def _show_defaults(sub: argparse._SubParsersAction) -> None:
+    """Every option's help ends with its default (unless it already names one)."""
+    for p in sub.choices.values():
+        for action in p._actions:
+            if action.option_strings and action.nargs != 0 and action.default is not None:
+                text = action.help or ""
+                if "default" not in text:
+                    action.help = f"{text} (default: %(default)s)".strip()
 
 
 def _set_threads(n: int | None) -> None:

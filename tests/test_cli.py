@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -295,3 +297,39 @@ def test_fit_score_evaluate_give_the_benchmark_numbers(data_root, tmp_path, caps
     for key, bench_key in (("auc_roc_macro", "macro_auc"), ("auc_pr", "auc_pr"), ("eer", "eer")):
         assert cli["field"][key] == run[bench_key]
     assert cli["field"]["mode"] == "field" and cli["person"]["mode"] == "person"
+
+
+def _doc_tables() -> dict[str, dict[str, str]]:
+    """docs/cli.md: per subcommand, option -> the default its table quotes."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    out: dict[str, dict[str, str]] = {}
+    for section in text.split("\n## ")[1:]:
+        m = re.match(r"`pyod-dsnf (\w+)", section)
+        if m:
+            rows = re.findall(r"^\| `(--[\w-]+)` \| ([^|]*) \|", section, flags=re.MULTILINE)
+            out[m.group(1)] = {flag: default.strip() for flag, default in rows}
+    return out
+
+
+def _as_doc(action) -> str:
+    if action.default is None:
+        return "—"
+    if action.nargs == 0:
+        return "on" if action.default else "off"
+    if isinstance(action.default, list):
+        return " ".join(map(str, action.default))
+    return str(action.default)
+
+
+def test_every_default_quoted_in_docs_cli_is_the_commands():
+    from pyod_dsnf.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    tables = _doc_tables()
+    assert set(tables) == set(sub.choices)
+    for command, parser in sub.choices.items():
+        actions = {a.option_strings[-1]: a for a in parser._actions if a.option_strings}
+        actions.pop("--help")
+        assert set(tables[command]) == set(actions), command  # every option documented
+        for flag, quoted in tables[command].items():
+            assert quoted == _as_doc(actions[flag]), f"{command} {flag}: docs say {quoted!r}"
