@@ -8,6 +8,7 @@ bad option value) print one line on stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -72,6 +73,31 @@ def _add_n_jobs(p: argparse.ArgumentParser, what: str) -> None:
         default=1,
         help=f"{what}; -1: one per core (default: %(default)s)",
     )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the workers on the Dask cluster of this scheduler (tcp://host:8786); "
+        "needs the dask extra",
+    )
+
+
+def _on_cluster(address: str | None) -> contextlib.AbstractContextManager:
+    """joblib's Dask backend on the cluster at ``address``; nothing when None."""
+    stack = contextlib.ExitStack()
+    if address is None:
+        return stack
+    try:
+        from distributed import Client
+    except ImportError as err:
+        raise ImportError(
+            "--scheduler needs dask.distributed: pip install 'pyod-dsnf[dask]'"
+        ) from err
+    import joblib
+
+    stack.enter_context(Client(address))
+    stack.enter_context(joblib.parallel_config(backend="dask"))
+    return stack
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,10 +267,10 @@ def _fit(a: argparse.Namespace) -> None:
     )
 
 
-def _score(a: argparse.Namespace) -> None:
+def _score_dir(a: argparse.Namespace) -> Any:
     from pyod_dsnf.workflow import score_pose_dir
 
-    res = score_pose_dir(
+    return score_pose_dir(
         a.model,
         a.pose_dir,
         a.out_dir,
@@ -257,6 +283,11 @@ def _score(a: argparse.Namespace) -> None:
         n_jobs=a.n_jobs,
         threads=a.threads,
     )
+
+
+def _score(a: argparse.Namespace) -> None:
+    with _on_cluster(a.scheduler):
+        res = _score_dir(a)
     scores = res.frames.scores
     n = sum(len(s) for s in scores.values())
     p = res.paths
@@ -284,19 +315,13 @@ def _benchmark(a: argparse.Namespace) -> None:
     kw: dict[str, Any] = {}
     if a.methods:
         kw["methods"] = a.methods
-    res = run_benchmark(
-        a.data_dir,
-        seeds=a.seeds,
-        seg_len=a.seg_len,
-        train_stride=a.train_stride,
-        epochs=a.epochs,
-        max_train_segments=a.max_train_segments,
-        out_dir=a.out_dir,
-        progress=not a.no_progress,
-        n_jobs=a.n_jobs,
-        threads=a.threads,
-        **kw,
-    )
+    kw.update(seg_len=a.seg_len, train_stride=a.train_stride, epochs=a.epochs)
+    kw.update(max_train_segments=a.max_train_segments, out_dir=a.out_dir)
+    with _on_cluster(a.scheduler):
+        res = run_benchmark(
+            a.data_dir, seeds=a.seeds, progress=not a.no_progress, n_jobs=a.n_jobs,
+            threads=a.threads, **kw,
+        )  # fmt: skip
     print(res.markdown)
     print(f"written: {res.paths['markdown']} and {res.paths['json']}")
 

@@ -333,3 +333,20 @@ def test_every_default_quoted_in_docs_cli_is_the_commands():
         assert set(tables[command]) == set(actions), command  # every option documented
         for flag, quoted in tables[command].items():
             assert quoted == _as_doc(actions[flag]), f"{command} {flag}: docs say {quoted!r}"
+
+
+@pytest.mark.slow
+def test_score_on_a_dask_scheduler_gives_the_local_files(model, data_root, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    test_dir = str(data_root / "pose" / "test")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert main(["score", str(model), test_dir, "-o", str(local), "--threads", "1"]) == 0
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        args = ["score", str(model), test_dir, "-o", str(remote), "--n-jobs", "2"]
+        assert main([*args, "--threads", "1", "--scheduler", cluster.scheduler_address]) == 0
+    with np.load(local / "frame_scores.npz") as a, np.load(remote / "frame_scores.npz") as b:
+        assert list(a.files) == list(b.files)
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k])
