@@ -38,7 +38,7 @@ from pyod_dsnf.compare import (
     reset_peak_rss,
 )
 from pyod_dsnf.datasets import load_dataset
-from pyod_dsnf.parallel import default_threads, torch_threads
+from pyod_dsnf.parallel import check_n_jobs, default_threads, torch_threads
 from pyod_dsnf.pipeline import SegmentSet, Windowing, cut
 
 __all__ = ["BenchmarkResult", "format_markdown", "peak_rss_mib", "run_benchmark"]
@@ -182,8 +182,7 @@ def run_benchmark(
     BenchmarkResult
     """
     methods = _check_methods(methods)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
+    n_jobs = check_n_jobs(n_jobs)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got an empty list")

@@ -12,9 +12,9 @@ depend on ``n_jobs`` or on the backend: the same call runs on a Dask cluster ins
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,14 @@ from pyod_dsnf.pipeline import (
 from pyod_dsnf.poses import DEFAULT_FORMAT, Segments, get_format
 from pyod_dsnf.poses.sources import find_sources, warn_nan_confidence
 
-__all__ = ["default_threads", "load_model", "release_models", "score_sources", "torch_threads"]
+__all__ = [
+    "check_n_jobs",
+    "default_threads",
+    "load_model",
+    "release_models",
+    "score_sources",
+    "torch_threads",
+]
 
 
 @dataclass
@@ -77,20 +84,18 @@ def release_models() -> None:
     _WORKER_MODELS.clear()
 
 
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Set torch's CPU thread count to ``n`` inside the block (None: leave it)."""
-    if n is None:
-        yield
-        return
-    import torch
+def torch_threads(n: int | None) -> contextlib.AbstractContextManager:
+    """Set torch's CPU thread count to ``n`` inside the block (None: leave it); the estimator's."""
+    from pyod_dsnf.estimator import _torch_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return _torch_threads(n)
+
+
+def check_n_jobs(n_jobs: object) -> int:
+    """``n_jobs`` as an int; ValueError unless a non-zero integer."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
+    return int(n_jobs)
 
 
 def _score_source(
@@ -191,8 +196,7 @@ def score_sources(
     """
     from joblib import Parallel, delayed
 
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
+    n_jobs = check_n_jobs(n_jobs)
     if windowing.protocol not in MODES:
         raise ValueError(f"windowing must be a test windowing {MODES}, got {windowing.protocol!r}")
     sources = find_sources(pose_dir, fmt=fmt)

@@ -27,6 +27,7 @@ from pyod_dsnf.evaluation import MODES
 from pyod_dsnf.parallel import load_model, release_models, score_sources
 from pyod_dsnf.pipeline import FrameScores, Windowing, cut, load, metrics, to_frames
 from pyod_dsnf.poses import DEFAULT_FORMAT, Clip
+from pyod_dsnf.poses.windows import check_int
 
 __all__ = [
     "INFO_FILE",
@@ -98,12 +99,6 @@ def check_detector_params(**params: Any) -> Any:
     return det
 
 
-def _check_count(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def fit_pose_dir(
     pose_dir: str | os.PathLike,
     model_path: str | os.PathLike,
@@ -145,9 +140,9 @@ def fit_pose_dir(
         The fitted detector.
     """
     windowing = Windowing.train(
-        _check_count("seg_len", seg_len, 1),
-        _check_count("stride", stride, 1),
-        _check_count("max_gap", max_gap, 0),
+        check_int("seg_len", seg_len, 1),
+        check_int("stride", stride, 1),
+        check_int("max_gap", max_gap, 0),
     )
     det = check_detector_params(layout=layout, **params)
     check_output_file(model_path)
@@ -244,7 +239,7 @@ def score_pose_dir(
     try:
         det = load_model(model_path, device)  # the n_jobs=1 worker finds it loaded
         layout = det.layout if isinstance(det.layout, str) else "coco17"
-        gap = _check_count("max_gap", max_gap, 0)
+        gap = check_int("max_gap", max_gap, 0)
         windowing = Windowing.test(mode, int(det.input_shape_[0]), gap)
         seg_scores = score_sources(
             model_path, pose_dir, windowing, fmt=fmt, layout=layout, device=device,

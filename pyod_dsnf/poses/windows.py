@@ -75,7 +75,8 @@ class Segments:
         return out
 
 
-def _check_int(name: str, value: object, low: int) -> int:
+def check_int(name: str, value: object, low: int) -> int:
+    """``value`` as an int; ValueError naming ``name`` unless an integer >= ``low``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
@@ -123,8 +124,8 @@ def segment_tracks(
     >>> seg.X.shape[1:]
     (12, 17, 3)
     """
-    seg_len = _check_int("seg_len", seg_len, 1)
-    stride = _check_int("stride", stride, 1)
+    seg_len = check_int("seg_len", seg_len, 1)
+    stride = check_int("stride", stride, 1)
     seq = [clips] if isinstance(clips, Clip) else list(clips)
     blocks, run_clip, run_person, run_first, run_len = [], [], [], [], []
     n_joints = None
