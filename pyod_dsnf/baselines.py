@@ -21,7 +21,6 @@ __all__ = [
     "PYOD_METHODS",
     "PYOD_SETTINGS",
     "RandomScores",
-    "fit_isolated",
     "flat_segments",
     "isolated_rng",
     "make_pyod_detector",
@@ -119,7 +118,7 @@ def make_pyod_detector(
     BaseDetector
         An unfitted detector. The torch-based ones (AutoEncoder, DeepSVDD) seed
         torch's global generator themselves; fit them inside
-        :func:`torch.random.fork_rng` (as :func:`fit_isolated` does) to keep the
+        :func:`torch.random.fork_rng` (as :func:`isolated_rng` does) to keep the
         caller's state.
     """
     kw = dict(PYOD_SETTINGS.get(name, {}))
@@ -171,10 +170,3 @@ def isolated_rng() -> Iterator[None]:
             yield
     finally:
         np.random.set_state(np_state)  # noqa: NPY002
-
-
-def fit_isolated(detector: BaseDetector, X: np.ndarray) -> BaseDetector:
-    """``detector.fit(X)`` inside :func:`isolated_rng`."""
-    with isolated_rng():
-        detector.fit(X)
-    return detector

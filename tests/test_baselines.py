@@ -11,7 +11,6 @@ from pyod_dsnf import normalize_segments
 from pyod_dsnf.baselines import (
     PYOD_METHODS,
     RandomScores,
-    fit_isolated,
     flat_segments,
     isolated_rng,
     make_pyod_detector,
@@ -48,7 +47,7 @@ def test_every_detector_fits_and_keeps_global_rng_state(name):
     torch_before = torch.random.get_rng_state().clone()
     with isolated_rng():
         det = make_pyod_detector(name, n_features=8, n_samples=60, random_state=0)
-        s = fit_isolated(det, X).decision_function(X[:7])
+        s = det.fit(X).decision_function(X[:7])
     assert s.shape == (7,) and np.isfinite(s).all()
     np.testing.assert_array_equal(np.random.get_state()[1], np_before)  # noqa: NPY002
     assert torch.equal(torch.random.get_rng_state(), torch_before)

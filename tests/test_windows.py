@@ -27,7 +27,6 @@ def test_counts_and_contents():
     np.testing.assert_array_equal(seg.X[:, :, 0, 0], seg.start[:, None] + np.arange(4))
     assert seg.counts == {"n_runs": 3, "n_short_runs": 0, "n_short_padded": 0,
                           "n_short_skipped": 0, "n_frames_skipped": 0}  # fmt: skip
-    assert seg.meta["start"].tolist() == seg.start.tolist()
 
 
 def test_cover_tail():

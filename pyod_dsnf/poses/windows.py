@@ -58,22 +58,6 @@ class Segments:
     def __len__(self) -> int:
         return int(self.X.shape[0])
 
-    @property
-    def meta(self) -> np.ndarray:
-        """Structured array with fields ``clip``, ``person``, ``start``, ``length``."""
-        width = max((len(c) for c in self.clip), default=1)
-        out = np.empty(
-            len(self),
-            dtype=[("clip", f"U{width}"), ("person", "i8"), ("start", "i8"), ("length", "i8")],
-        )
-        out["clip"], out["person"], out["start"], out["length"] = (
-            self.clip,
-            self.person,
-            self.start,
-            self.length,
-        )
-        return out
-
 
 def check_int(name: str, value: object, low: int) -> int:
     """``value`` as an int; ValueError naming ``name`` unless an integer >= ``low``."""
