@@ -54,9 +54,6 @@ __all__ = [
     "to_frames",
 ]
 
-#: Protocol names: "train" (training windows), "field" and "person" (frame mappings).
-PROTOCOLS = ("train", *MODES)
-
 #: How each frame mapping is named in printed output.
 MAPPING_NAMES = {"field": "field mapping", "person": "person mapping"}
 
@@ -87,6 +84,10 @@ class Windowing:
     stride: int = 1
     max_gap: int | None = 2
     pad_short: bool = False
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("train", *MODES):
+            raise ValueError(f"protocol must be 'train' or one of {MODES}, got {self.protocol!r}")
 
     @classmethod
     def train(cls, seg_len: int = 24, stride: int = 6, max_gap: int = 2) -> Windowing:
@@ -132,7 +133,11 @@ class SegmentSet:
 def load(
     source: str | os.PathLike, *, fmt: str = DEFAULT_FORMAT, layout: str = "coco17"
 ) -> list[Clip]:
-    """Load step: every clip of a folder in pose format ``fmt`` (:func:`~pyod_dsnf.poses.load_folder`)."""  # noqa: E501
+    """Load step: every clip of a folder in pose format ``fmt``.
+
+    See :func:`pyod_dsnf.poses.load_folder` (the one folder loader) and
+    :func:`pyod_dsnf.poses.pose_formats`.
+    """
     return load_folder(source, fmt=fmt, layout=layout)
 
 
