@@ -351,7 +351,9 @@ def _flag_names(parser: argparse.ArgumentParser, command: str) -> dict[str, str]
 def _name_flags(message: str, names: dict[str, str]) -> str:
     """Write the library's parameter names in a message as the command line's flags."""
     for dest in sorted(names, key=len, reverse=True):
-        message = re.sub(rf"(?<![\w.-]){re.escape(dest)}(?=( must|=| =|: ))", names[dest], message)
+        flag = names[dest]
+        message = message.replace(f"The '{dest}' parameter", f"{flag}")  # scikit-learn's words
+        message = re.sub(rf"(?<![\w.-]){re.escape(dest)}(?=( must|=| =|: ))", flag, message)
     return message
 
 

@@ -350,3 +350,21 @@ def test_score_on_a_dask_scheduler_gives_the_local_files(model, data_root, tmp_p
         assert list(a.files) == list(b.files)
         for k in a.files:
             np.testing.assert_array_equal(a[k], b[k])
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("epochs must be an integer >= 1, got -1", "--epochs must be an integer >= 1, got -1"),
+        (
+            "The 'batch_size' parameter of DSNFDetector must be an int in the range [1, inf).",
+            "--batch-size of DSNFDetector must be an int in the range [1, inf).",
+        ),
+        ("pose_dir='x' does not exist", "POSE_DIR='x' does not exist"),
+        ("n_epochs_ must be set", "n_epochs_ must be set"),  # not a parameter: unchanged
+    ],
+)
+def test_library_names_become_flags(message, expected):
+    from pyod_dsnf.cli import _flag_names, _name_flags, build_parser
+
+    assert _name_flags(message, _flag_names(build_parser(), "fit")) == expected
