@@ -46,7 +46,7 @@ def _vm_hwm_mib() -> float:
 
 def _warm(_: int) -> int:
     """Start a worker: import torch and the package (timed apart from the scoring)."""
-    import pyod_dsnf.estimator  # noqa: F401  (imports torch)
+    import pyod_dsnf.estimator  # imports torch
     import pyod_dsnf.parallel  # noqa: F401
 
     time.sleep(0.2)
