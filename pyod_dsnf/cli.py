@@ -17,6 +17,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from pyod_dsnf.render_cli import add_render_parser, run_render
+
 __all__ = ["build_parser", "main"]
 
 # Estimator options of `fit`: flag -> (type, help). Unset flags keep the estimator's defaults.
@@ -187,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     _add_n_jobs(p, "seeds run in parallel processes")
     _add_threads(p, None)
+
+    add_render_parser(sub)
     _show_defaults(sub)
     return parser
 
@@ -197,7 +201,11 @@ def _show_defaults(sub: argparse._SubParsersAction) -> None:
         for action in p._actions:
             if action.option_strings and action.nargs != 0 and action.default is not None:
                 text = action.help or ""
-                if "default" not in text:
+                value = action.default
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                quoted = f"({value})"
+                if "default" not in text and quoted not in text:
                     action.help = f"{text} (default: %(default)s)".strip()
 
 
@@ -332,6 +340,7 @@ _COMMANDS = {
     "score": _score,
     "evaluate": _evaluate,
     "benchmark": _benchmark,
+    "render": run_render,
 }
 
 

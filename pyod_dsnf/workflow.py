@@ -129,7 +129,7 @@ def fit_pose_dir(
         Gaps of up to this many frames are filled (:func:`pyod_dsnf.poses.fill_gaps`).
     layout : {"coco17", "openpose18"}, default="coco17"
         Joint layout; also passed to the detector.
-    fmt : str, default="tracked-person"
+    fmt : str, default="tracked"
         Pose format of the files (:func:`pyod_dsnf.poses.pose_formats`).
     **params
         Other :class:`DSNFDetector` parameters.
@@ -214,7 +214,7 @@ def score_pose_dir(
     plot : bool, default=False
         One PNG per clip (needs matplotlib), with the mask shaded when ``gt_dir``
         is given.
-    fmt : str, default="tracked-person"
+    fmt : str, default="tracked"
         Pose format of the files.
     device : str, default="cpu"
         Where the model scores ("cpu", "cuda", "cuda:1", "auto").

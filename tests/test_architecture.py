@@ -24,7 +24,7 @@ def _named_in_picture() -> set[str]:
     text = DOC.read_text(encoding="utf-8")
     blocks = "\n".join(re.findall(r"```text\n(.*?)```", text, flags=re.DOTALL))
     names = set()
-    for folder, inner in re.findall(r"\b(\w+)/ \(([^)]*)\)", blocks):  # flow/ (model, ...)
+    for folder, inner in re.findall(r"\b([\w/]+)/ \(([^)]*)\)", blocks):  # flow/ (model, ...)
         names |= {f"{folder}/{n.strip()}" for n in inner.split(",")}
     names |= {m[:-3] for m in re.findall(r"\b[\w/]+\.py\b", blocks)}
     return names

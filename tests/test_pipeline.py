@@ -119,3 +119,20 @@ def test_a_format_plugs_in_by_name(tmp_path):
         load(tmp_path, fmt="nope")
     with pytest.raises(ValueError, match=r"holds no \*\.json tracked-person files"):
         load(tmp_path)
+
+
+def test_the_pose_estimator_formats_load_a_folder_of_clips(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    examples = Path(__file__).parent / "data" / "formats"
+    shutil.copytree(examples / "openpose_coco18", tmp_path / "op" / "walk")
+    shutil.copytree(examples / "openpose_coco18", tmp_path / "op" / "run")
+    (tmp_path / "ap" / "cam1").mkdir(parents=True)
+    shutil.copy(examples / "alphapose_tracked" / "alphapose-results.json", tmp_path / "ap" / "cam1")
+    op = load(tmp_path / "op", fmt="openpose")
+    assert [c.clip_id for c in op] == ["run", "walk"] and op[0].n_person_frames > 0
+    ap = load(tmp_path / "ap", fmt="alphapose")
+    assert [c.clip_id for c in ap] == ["cam1"] and ap[0].n_person_frames > 0
+    segset = cut(op, Windowing.test("person", seg_len=4))
+    assert segset.segments.X.shape[1:] == (4, 17, 3)

@@ -108,7 +108,7 @@ def load_dataset(
     nan_confidence : {"zero", "raise"}, default="zero"
         See :func:`load_tracks`; with ``"zero"`` one warning per folder gives
         the total count.
-    fmt : str, default="tracked-person"
+    fmt : str, default="tracked"
         Pose format of the clips (:func:`pyod_dsnf.poses.pose_formats`).
 
     Returns

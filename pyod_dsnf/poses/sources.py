@@ -3,7 +3,10 @@
 A format is a :class:`PoseFormat`: ``find`` lists the clip sources of a folder
 (files, or sub-folders for formats that write one file per frame), ``clip_id``
 names a source without reading it, and ``read`` turns one source into a
-:class:`~pyod_dsnf.poses.Clip`. The built-in format is ``"tracked-person"``
+:class:`~pyod_dsnf.poses.Clip`. Built in: ``"tracked"`` (our tracked-person JSON,
+one file per clip) and, read by :func:`pyod_dsnf.poses.formats.load_poses`,
+``"alphapose"`` (``<clip>.json`` or ``<clip>/alphapose-results.json``), ``"openpose"``
+(``<clip>/*_keypoints.json``) and ``"mmpose"`` (``<clip>.json`` or ``<clip>/``)
 (docs/data.md). Another format plugs in by name in one of two ways:
 
 * call :func:`register_format` with its :class:`PoseFormat`;
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 #: The format read when none is named.
-DEFAULT_FORMAT = "tracked-person"
+DEFAULT_FORMAT = "tracked"
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,42 @@ def _read_tracked_person(source: Path, *, layout: str, nan_confidence: str) -> C
     return _read_tracks(source, layout=layout, clip_id=None, nan_confidence=nan_confidence)
 
 
+def _clip_id_of(source: Path) -> str:
+    if source.name == "alphapose-results.json" and source.parent.name:
+        return source.parent.name
+    return source.name if source.is_dir() else source.stem
+
+
+def _find_files_and_folders(folder: Path, inner: str | None = None) -> list[Path]:
+    """``*.json`` files of a folder and its sub-folders (``inner`` file in them, if named)."""
+    out = list(folder.glob("*.json"))
+    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if inner is None:
+            out.append(d)
+        elif (d / inner).is_file():
+            out.append(d / inner)
+    return sorted(out, key=_clip_id_of)
+
+
+def _find_openpose(folder: Path) -> list[Path]:
+    return sorted(
+        d for d in folder.iterdir()
+        if d.is_dir() and any(f.name.endswith("_keypoints.json") for f in d.iterdir())
+    )  # fmt: skip
+
+
+def _estimator_format(name: str, find: Callable[[Path], list[Path]], what: str) -> PoseFormat:
+    """A format read by :func:`pyod_dsnf.poses.formats.load_poses` (formats without
+    person ids get them from the Norfair tracker, the ``[track]`` extra)."""
+
+    def read(source: Path, *, layout: str, nan_confidence: str) -> Clip:
+        from pyod_dsnf.poses.formats import load_poses
+
+        return load_poses(source, format=name, layout=layout, clip_id=_clip_id_of(source))
+
+    return PoseFormat(name=name, find=find, clip_id=_clip_id_of, read=read, description=what)
+
+
 _FORMATS: dict[str, PoseFormat] = {
     DEFAULT_FORMAT: PoseFormat(
         name=DEFAULT_FORMAT,
@@ -86,7 +125,20 @@ _FORMATS: dict[str, PoseFormat] = {
         clip_id=clip_id_from_path,
         read=_read_tracked_person,
         description="*.json tracked-person files (AlphaPose + PoseFlow, as STG-NF)",
-    )
+    ),
+    "alphapose": _estimator_format(
+        "alphapose",
+        lambda d: _find_files_and_folders(d, "alphapose-results.json"),
+        "AlphaPose results (<clip>.json or <clip>/alphapose-results.json)",
+    ),
+    "openpose": _estimator_format(
+        "openpose", _find_openpose, "OpenPose clip folders (<clip>/*_keypoints.json)"
+    ),
+    "mmpose": _estimator_format(
+        "mmpose",
+        _find_files_and_folders,
+        "MMPose predictions (<clip>.json or <clip>/ of per-image files)",
+    ),
 }
 
 
@@ -167,7 +219,7 @@ def load_folder(
     ----------
     folder : str or path
         A folder of clips in format ``fmt``.
-    fmt : str, default="tracked-person"
+    fmt : str, default="tracked"
         A format name (:func:`pose_formats`).
     layout : {"coco17", "openpose18"}, default="coco17"
         Joint layout of the returned keypoints.

@@ -1,0 +1,411 @@
+"""Seeing an alert: an animation of one person's skeleton, joints coloured by how abnormal.
+
+:func:`alert_data` scores every window of one person's track with a fitted
+:class:`~pyod_dsnf.DSNFDetector` and maps, frame by frame, the window scores
+and each joint's standardised NLL share ``z = (joint_nll - joint_nll_mean_) /
+joint_nll_std_`` (what ``anomaly_score="joint"`` takes the maximum of) to the
+frames the windows cover, averaging over the windows that cover a frame (the
+"person" frame mapping of ``docs/evaluation.md``). :func:`render_alert` draws
+it: the skeleton on the left with each joint coloured by its ``z`` (and the
+three highest named), the frame's anomaly score curve on the right with the
+detector's threshold and a cursor at the current frame. MP4 where ffmpeg is
+available (a system ffmpeg or the ``imageio-ffmpeg`` package of the
+``[render]`` extra), GIF otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pyod_dsnf.graph import SkeletonGraph, get_layout
+from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
+
+__all__ = ["AlertData", "alert_data", "parse_frames", "render_alert"]
+
+RENDER_EXTRA_HINT = "rendering needs matplotlib: pip install 'pyod-dsnf[render]'"
+
+
+@dataclass
+class AlertData:
+    """What an alert animation shows (one person, consecutive frames).
+
+    Attributes
+    ----------
+    person : int
+    frames : ndarray of shape (n,), int64
+        The rendered frames.
+    keypoints : ndarray of shape (n, V, 3)
+        ``(x, y, confidence)`` after gap filling; confidence 0 = undetected.
+    joint_z : ndarray of shape (n, V)
+        Standardised per-joint NLL share, averaged over the windows covering
+        each frame.
+    track_frames, track_scores : ndarray of shape (m,)
+        Every frame of the track piece holding the rendered frames and its
+        anomaly score (the curve).
+    threshold : float
+        The detector's ``threshold_``.
+    graph : SkeletonGraph
+        Layout (bones and joint names).
+    """
+
+    person: int
+    frames: np.ndarray
+    keypoints: np.ndarray
+    joint_z: np.ndarray
+    track_frames: np.ndarray
+    track_scores: np.ndarray
+    threshold: float
+    graph: SkeletonGraph
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Anomaly score of each rendered frame."""
+        return self.track_scores[np.searchsorted(self.track_frames, self.frames)]
+
+
+def parse_frames(text: str) -> tuple[int, int]:
+    """``"A:B"`` -> ``(A, B)``: frames A to B-1 (a half-open range, as a Python slice).
+
+    Raises
+    ------
+    ValueError
+        When the text is not two non-negative integers ``A < B`` joined by ``:``.
+    """
+    parts = str(text).split(":")
+    ok = len(parts) == 2 and all(p.strip().isdigit() for p in parts)
+    if ok:
+        a, b = (int(p) for p in parts)
+        ok = a < b
+    if not ok:
+        raise ValueError(
+            f"frames must be 'A:B' with integers 0 <= A < B (frames A to B-1), got {text!r}"
+        )
+    return a, b
+
+
+def _ranges(frames: np.ndarray) -> str:
+    cuts = np.flatnonzero(np.diff(frames) != 1) + 1
+    runs = np.split(frames, cuts)
+    return ", ".join(f"{int(r[0])}:{int(r[-1]) + 1}" for r in runs[:8]) + (
+        ", ..." if len(runs) > 8 else ""
+    )
+
+
+def _graph_of(detector) -> SkeletonGraph:
+    graph = getattr(detector, "graph_", None)
+    return graph if isinstance(graph, SkeletonGraph) else get_layout(detector.layout)
+
+
+def alert_data(
+    detector,
+    clip: Clip,
+    person: int,
+    frames: tuple[int, int] | None = None,
+    *,
+    max_gap: int = 2,
+) -> AlertData:
+    """Per-frame scores and joint z-scores of one person, ready to draw.
+
+    Parameters
+    ----------
+    detector : DSNFDetector
+        Fitted.
+    clip : Clip
+        Poses in the detector's layout (:func:`pyod_dsnf.poses.formats.load_poses`).
+    person : int
+        Person id in the clip.
+    frames : (A, B) or None
+        Frames A to B-1; they must all lie in one piece of the person's track
+        after gap filling. None: the ``2 * T`` frames around the person's
+        highest frame score (clipped to the piece).
+    max_gap : int, default=2
+        Gap filling before windowing, as in ``fit`` / ``score``.
+
+    Returns
+    -------
+    AlertData
+
+    Raises
+    ------
+    ValueError
+        For an unknown person (the message lists the clip's ids) or frames
+        outside the person's posed runs (the message lists them).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(detector, ["model_", "joint_nll_mean_"])
+    graph = _graph_of(detector)
+    seg_len, n_joints, channels = (int(v) for v in detector.input_shape_)
+    if isinstance(person, bool) or not isinstance(person, (int, np.integer)):
+        raise ValueError(f"person must be an integer id, got {person!r}")
+    ids = sorted({t.person for t in clip.tracks if len(t)})
+    if person not in ids:
+        shown = ", ".join(map(str, ids[:20])) + (", ..." if len(ids) > 20 else "")
+        raise ValueError(
+            f"person {person} is not in clip {clip.clip_id!r}; its person ids are: "
+            f"{shown or 'none (no tracks)'}"
+        )
+    tracks = [t for t in clip.tracks if t.person == person and len(t)]
+    if tracks[0].n_joints != n_joints:
+        raise ValueError(
+            f"the poses have {tracks[0].n_joints} joints but the detector was fitted on "
+            f"{n_joints} ({graph.name}); load them with layout={graph.name!r}"
+        )
+    filled, _ = fill_gaps(Clip(clip.clip_id, tracks, clip.path), max_gap=max_gap)
+    pieces = filled.tracks  # type: ignore[union-attr]
+    posed = np.concatenate([p.frames for p in pieces])
+    piece: Track | None = None
+    if frames is not None:
+        a, b = frames
+        if not (0 <= a < b):
+            raise ValueError(f"frames must satisfy 0 <= A < B, got {a}:{b}")
+        for p in pieces:
+            if p.frames[0] <= a and b - 1 <= p.frames[-1]:
+                piece = p
+        if piece is None:
+            raise ValueError(
+                f"frames {a}:{b} are not all posed for person {person} in clip "
+                f"{clip.clip_id!r}; after filling gaps of up to {max_gap} frames it is posed "
+                f"in frames {_ranges(posed)} (A:B = frames A to B-1)"
+            )
+        pieces = [piece]
+    curves = [_score_piece(detector, clip.clip_id, p, seg_len, n_joints, channels)
+              for p in pieces]  # fmt: skip
+    if frames is None:
+        k = int(np.argmax([c[1].max() for c in curves]))
+        piece, (fr, sc, z) = pieces[k], curves[k]
+        peak = int(fr[np.argmax(sc)])
+        a = max(int(fr[0]), peak - seg_len)
+        b = min(int(fr[-1]) + 1, a + 2 * seg_len)
+        a = max(int(fr[0]), b - 2 * seg_len)
+    else:
+        fr, sc, z = curves[0]
+    assert piece is not None
+    sel = slice(a - int(piece.frames[0]), b - int(piece.frames[0]))
+    return AlertData(
+        person=int(person),
+        frames=piece.frames[sel].copy(),
+        keypoints=piece.keypoints[sel].astype(np.float64),
+        joint_z=z[sel],
+        track_frames=fr,
+        track_scores=sc,
+        threshold=float(getattr(detector, "threshold_", np.nan)),
+        graph=graph,
+    )
+
+
+def _score_piece(detector, clip_id, piece: Track, seg_len, n_joints, channels):
+    """(frames, per-frame score, per-frame joint z) of one gap-free track piece."""
+    seg = segment_tracks(Clip(clip_id, [piece]), seg_len=seg_len, stride=1, pad_short=True)
+    X = seg.X[..., :channels]
+    joint = detector.joint_nll(X)
+    scores = detector.anomaly_scores_from_joint(joint)
+    with np.errstate(invalid="ignore", over="ignore"):
+        z = (joint - detector.joint_nll_mean_) / detector.joint_nll_std_
+    z = np.nan_to_num(z, nan=0.0, posinf=1e6, neginf=-1e6)
+    scores = np.nan_to_num(scores, nan=0.0, posinf=1e6, neginf=-1e6)
+    n = len(piece)
+    local = seg.start - piece.frames[0]
+    total = np.zeros(n)
+    count = np.zeros(n)
+    ztot = np.zeros((n, n_joints))
+    for s, ln, sc, zz in zip(local, seg.length, scores, z, strict=True):
+        total[s : s + ln] += sc
+        count[s : s + ln] += 1
+        ztot[s : s + ln] += zz
+    count = np.maximum(count, 1)
+    return piece.frames.copy(), total / count, ztot / count[:, None]
+
+
+def _ffmpeg_path() -> str | None:
+    exe = shutil.which("ffmpeg")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:
+        return None
+
+
+def render_alert(
+    detector,
+    clip: Clip,
+    person: int,
+    frames: tuple[int, int] | str | None,
+    output: str | os.PathLike,
+    *,
+    fps: float = 10.0,
+    max_gap: int = 2,
+    still: str | os.PathLike | None = None,
+    dpi: int = 80,
+) -> Path:
+    """Write the alert animation of one person (GIF or MP4) and optionally a still PNG.
+
+    Parameters
+    ----------
+    detector : DSNFDetector
+        Fitted.
+    clip : Clip
+        Poses in the detector's layout.
+    person : int
+        Person id.
+    frames : (A, B), "A:B" or None
+        Frames A to B-1 (see :func:`alert_data`); one animation frame each.
+    output : str or path-like
+        ``*.gif`` or ``*.mp4``. An MP4 needs ffmpeg (on the PATH or from
+        ``imageio-ffmpeg``); without it a GIF is written next to it (same name,
+        ``.gif``) with a warning.
+    fps : float, default=10
+        Animation frames per second.
+    max_gap : int, default=2
+        Gap filling before windowing.
+    still : str or path-like, optional
+        Also save the rendered frame with the highest score as a PNG.
+    dpi : int, default=80
+        Resolution (the figure is 10 x 4.2 inches).
+
+    Returns
+    -------
+    Path
+        The file written (the GIF when an MP4 fell back).
+
+    Raises
+    ------
+    ValueError
+        For a bad output suffix, frames or person (see :func:`alert_data`).
+    ImportError
+        When matplotlib is not installed.
+    """
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"output must end in .gif or .mp4, got {str(output)!r}")
+    if isinstance(frames, str):
+        frames = parse_frames(frames)
+    if not (isinstance(fps, (int, float)) and not isinstance(fps, bool) and 0 < fps <= 120):
+        raise ValueError(f"fps must be a number in (0, 120], got {fps!r}")
+    try:
+        import matplotlib
+        from matplotlib import animation
+    except ImportError as exc:
+        raise ImportError(f"{RENDER_EXTRA_HINT} ({exc})") from None
+    data = alert_data(detector, clip, person, frames, max_gap=max_gap)
+    ffmpeg = _ffmpeg_path() if suffix == ".mp4" else None
+    if suffix == ".mp4" and ffmpeg is None:
+        warnings.warn(
+            f"no ffmpeg found for {output.name} (pip install imageio-ffmpeg, or install "
+            f"ffmpeg); writing {output.with_suffix('.gif').name} instead",
+            UserWarning,
+            stacklevel=2,
+        )
+        output, suffix = output.with_suffix(".gif"), ".gif"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig, update = _figure(data, dpi)
+    if still is not None:
+        update(int(np.argmax(data.scores)))
+        fig.savefig(still, dpi=dpi)
+    # no pyplot: the figure is not registered anywhere and needs no closing
+    anim = animation.FuncAnimation(fig, update, frames=len(data.frames), blit=False)
+    if suffix == ".gif":
+        anim.save(output, writer=animation.PillowWriter(fps=fps), dpi=dpi)
+    else:
+        with matplotlib.rc_context({"animation.ffmpeg_path": ffmpeg}):
+            writer = animation.FFMpegWriter(fps=fps, codec="libx264",
+                                            extra_args=["-pix_fmt", "yuv420p"])  # fmt: skip
+            anim.save(output, writer=writer, dpi=dpi)
+    return output
+
+
+def _figure(data: AlertData, dpi: int):
+    """The figure and its per-frame update function."""
+    import matplotlib
+    from matplotlib import colors
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.figure import Figure
+
+    graph = data.graph
+    names = graph.joint_names or tuple(f"joint {v}" for v in range(graph.n_joints))
+    kp = data.keypoints
+    vmax = float(max(3.0, np.percentile(data.joint_z, 99)))
+    norm = colors.Normalize(vmin=0.0, vmax=vmax)
+    cmap = matplotlib.colormaps["YlOrRd"]
+
+    fig = Figure(figsize=(10, 4.2), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.5]})
+    # the view follows the person: a fixed-size box centred on each frame's pose
+    seen = kp[:, :, 2] > 0
+    centre = np.array([kp[i, seen[i], :2].mean(axis=0) if seen[i].any()
+                       else kp[i, :, :2].mean(axis=0) for i in range(len(kp))])  # fmt: skip
+    extent = np.abs(kp[:, :, :2] - centre[:, None, :])[seen] if seen.any() else np.ones((1, 2))
+    half = 1.15 * float(extent.max()) + 1.0
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ghosts = [ax.plot([], [], color="0.85", lw=1.5, zorder=0)[0] for _ in graph.edges]
+    bones = [ax.plot([], [], color="0.55", lw=2, zorder=1)[0] for _ in graph.edges]
+    dots = ax.scatter(kp[0, :, 0], kp[0, :, 1], s=60, c=np.zeros(graph.n_joints), cmap=cmap,
+                      norm=norm, edgecolors="k", linewidths=0.6, zorder=3)  # fmt: skip
+    ranking = ax.text(0.02, 0.98, "", transform=ax.transAxes, va="top", ha="left", fontsize=8,
+                      family="monospace", zorder=5,
+                      bbox={"boxstyle": "round,pad=0.3", "fc": "white", "alpha": 0.85, "lw": 0})
+    rings = ax.scatter([], [], s=260, facecolors="none", edgecolors="k", linewidths=1.2,
+                       zorder=4)  # fmt: skip
+    cbar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.046,
+                        pad=0.02)  # fmt: skip
+    cbar.set_label("joint z (standardised NLL share)")
+    title = ax.set_title("", fontsize=10)
+
+    bx.plot(data.track_frames, data.track_scores, color="C0", lw=1.5, label="frame score")
+    if np.isfinite(data.threshold):
+        bx.axhline(data.threshold, color="C3", ls="--", lw=1, label="threshold")
+    bx.axvspan(data.frames[0], data.frames[-1], color="0.9", zorder=0, label="rendered")
+    cursor = bx.axvline(data.frames[0], color="k", lw=1)
+    marker = bx.plot([], [], "o", color="C3", ms=6)[0]
+    bx.set_xlabel("frame")
+    bx.set_ylabel("anomaly score")
+    bx.set_title(f"person {data.person}", fontsize=10)
+    bx.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    scores = data.scores
+
+    def update(i: int):
+        pose = kp[i]
+        z = data.joint_z[i]
+        cx, cy = centre[i]
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy + half, cy - half)  # image coordinates: y down
+        before = kp[max(i - 3, 0)]  # a faint pose from 3 frames earlier shows the motion
+        for line, ghost, (p, q) in zip(bones, ghosts, graph.edges, strict=True):
+            line.set_data([pose[p, 0], pose[q, 0]], [pose[p, 1], pose[q, 1]])
+            ghost.set_data([before[p, 0], before[q, 0]], [before[p, 1], before[q, 1]])
+        dots.set_offsets(pose[:, :2])
+        dots.set_array(np.clip(z, 0, None))
+        dots.set_sizes(40 + 80 * np.clip(z / vmax, 0, 1))
+        # undetected joints (confidence 0) have a dashed grey edge
+        dots.set_edgecolors(["0.6" if c <= 0 else "k" for c in pose[:, 2]])
+        top = np.argsort(-z)[:3]  # the three most atypical joints: ringed and listed
+        rings.set_offsets(pose[top, :2])
+        width = max(len(names[v]) for v in top)
+        ranking.set_text("\n".join(f"{names[v]:<{width}} z {z[v]:5.1f}" for v in top))
+        above = np.isfinite(data.threshold) and scores[i] > data.threshold
+        title.set_text(f"frame {int(data.frames[i])}   score {scores[i]:.2f}"
+                       + ("   ALERT" if above else ""))  # fmt: skip
+        title.set_color("C3" if above else "k")
+        cursor.set_xdata([data.frames[i], data.frames[i]])
+        marker.set_data([data.frames[i]], [scores[i]])
+        return [*ghosts, *bones, dots, rings, ranking, title, cursor, marker]
+
+    update(0)
+    return fig, update
