@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import resource
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,54 +28,35 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from pyod_dsnf._device import torch_threads
 from pyod_dsnf.baselines import PYOD_SETTINGS, flat_segments
-from pyod_dsnf.compare import DSNF_VARIANTS, all_methods, run_method
+from pyod_dsnf.compare import (
+    DSNF_VARIANTS,
+    MethodResult,
+    all_methods,
+    evaluate_methods,
+    peak_rss_mib,
+    reset_peak_rss,
+)
 from pyod_dsnf.datasets import load_dataset
-from pyod_dsnf.evaluation import evaluate
-from pyod_dsnf.poses import fill_gaps, segment_tracks
+from pyod_dsnf.parallel import check_n_jobs, default_threads
+from pyod_dsnf.pipeline import SegmentSet, Windowing, cut
 
 __all__ = ["BenchmarkResult", "format_markdown", "peak_rss_mib", "run_benchmark"]
 
+#: (key, column title): every title names its frame mapping ("field" or "person").
 _METRICS = (
-    ("field_auc", "field AUC"),
-    ("person_frames_auc", "person-frames AUC"),
-    ("macro_auc", "macro AUC"),
-    ("auc_pr", "AUC-PR"),
-    ("eer", "EER"),
+    ("field_auc", "field AUC (all frames)"),
+    ("person_frames_auc", "person AUC (person frames)"),
+    ("macro_auc", "field macro AUC"),
+    ("auc_pr", "field AUC-PR"),
+    ("eer", "field EER"),
 )
 _COSTS = (
     ("fit_seconds", "fit s"),
     ("throughput", "segments/s"),
     ("peak_rss_mib", "peak RSS MiB"),
 )
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark of this process (Linux); False where unsupported."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process in MiB.
-
-    ``VmHWM`` from ``/proc/self/status`` (Linux; since the last reset by
-    ``/proc/self/clear_refs``), else ``resource.getrusage(RUSAGE_SELF).ru_maxrss``
-    (peak since the process started).
-    """
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 1024**2 if platform.system() == "Darwin" else rss / 1024
 
 
 @dataclass
@@ -135,8 +113,9 @@ def format_markdown(rows: Sequence[dict[str, Any]], setup: dict[str, Any]) -> st
             else ""
         )
         + f"); {setup['n_test_segments_field']} field / {setup['n_test_segments_person']} person "
-        "test segments. std over seeds (ddof=0). Throughput: test segments scored per second "
-        "(both sets). PyOD methods and the control get the normalized, flattened segments "
+        "test segments. field: the field (STG-NF) frame mapping; person: the person mapping "
+        "(docs/evaluation.md). std over seeds (ddof=0). Throughput: test segments scored per "
+        "second (both sets). PyOD methods and the control get the normalized, flattened segments "
         f"computed once ({setup['normalize_seconds']:.1f} s, not in their times; DSNF "
         "normalizes inside fit and scoring). Peak RSS: process peak during the method "
         f"({setup['memory_measure']})."
@@ -164,6 +143,8 @@ def run_benchmark(
     max_train_segments: int | None = None,
     out_dir: str | os.PathLike = "benchmark_results",
     progress: bool = True,
+    n_jobs: int = 1,
+    threads: int | None = None,
 ) -> BenchmarkResult:
     """Run every method over every seed on a dataset in the pose/train, pose/test, gt layout.
 
@@ -189,12 +170,20 @@ def run_benchmark(
         Receives ``benchmark.md`` and ``benchmark.json``.
     progress : bool, default=True
         A tqdm progress bar over (seed, method) runs.
+    n_jobs : int, default=1
+        Seeds run in this many joblib workers (processes; any joblib backend, e.g.
+        Dask). The figures do not depend on it (at a fixed ``threads``); the fit
+        times and peak memory are those of the worker.
+    threads : int, optional
+        Torch CPU threads in each worker (default: ``cpu_count // n_jobs``; with
+        ``n_jobs=1`` this process's setting is kept).
 
     Returns
     -------
     BenchmarkResult
     """
     methods = _check_methods(methods)
+    n_jobs = check_n_jobs(n_jobs)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got an empty list")
@@ -204,19 +193,17 @@ def run_benchmark(
     if not root.is_dir():
         raise ValueError(f"data_dir={str(root)!r} is not a folder")
     ds = load_dataset(root)
-    train, _ = fill_gaps(ds.train, max_gap=2)
-    tr = segment_tracks(train, seg_len=seg_len, stride=train_stride)
-    te_field = segment_tracks(ds.test, seg_len=seg_len, stride=1)
-    test_person, _ = fill_gaps(ds.test, max_gap=2)
-    te_person = segment_tracks(test_person, seg_len=seg_len, stride=1, pad_short=True)
+    tr = cut(ds.train, Windowing.train(seg_len, train_stride))
+    te_field = cut(ds.test, Windowing.test("field", seg_len))
+    te_person = cut(ds.test, Windowing.test("person", seg_len))
     if len(tr) < 2:
         raise ValueError(f"data_dir={str(root)!r} gives {len(tr)} training segments of T={seg_len}")
     dsnf_params: dict[str, Any] = {} if epochs is None else {"epochs": int(epochs)}
     t0 = time.perf_counter()
-    flat_tests = [flat_segments(te_field.X), flat_segments(te_person.X)]
-    flat_train_all = flat_segments(tr.X)
+    flat_tests = [flat_segments(te_field.segments.X), flat_segments(te_person.segments.X)]
+    flat_train_all = flat_segments(tr.segments.X)
     normalize_seconds = time.perf_counter() - t0
-    can_reset = _reset_peak_rss()
+    can_reset = reset_peak_rss()
     setup = {
         "data_dir": str(root),
         "seeds": seeds,
@@ -231,60 +218,27 @@ def run_benchmark(
         "dsnf_params": dsnf_params,
         "dsnf_variants": DSNF_VARIANTS,
         "pyod_settings": PYOD_SETTINGS,
+        "n_jobs": int(n_jobs),
         "memory_measure": "VmHWM of /proc/self/status, reset before each method"
         if can_reset
         else "ru_maxrss: process peak since start",
     }
-    runs: list[dict[str, Any]] = []
+    job = (methods, tr.segments.X, flat_train_all, [te_field, te_person], flat_tests, ds.masks,
+           dsnf_params, max_train_segments)  # fmt: skip
     bar = tqdm(total=len(seeds) * len(methods), desc="benchmark", disable=not progress)
-    for seed in seeds:
-        X, F = tr.X, flat_train_all
-        if max_train_segments is not None and len(X) > max_train_segments:
-            pick = np.sort(
-                np.random.default_rng(seed).choice(len(X), max_train_segments, replace=False)
-            )
-            X, F = X[pick], F[pick]
-        fitted: dict = {}  # dsnf and dsnf-nll share one fit per seed
-        for method in methods:
-            bar.set_postfix_str(f"seed {seed} {method}")
-            _reset_peak_rss()
-            run = run_method(
-                method,
-                X,
-                [te_field.X, te_person.X],
-                random_state=seed,
-                dsnf_params=dsnf_params,
-                flat=(F, flat_tests),
-                fitted=fitted,
-            )
-            mem = peak_rss_mib()
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*only one class.*")
-                warnings.filterwarnings("ignore", message=".*no clip holds both classes.*")
-                ef = evaluate(run.scores[0], te_field, ds.masks, ds.test, mode="field", n_random=0)
-                ep = evaluate(
-                    run.scores[1], te_person, ds.masks, test_person, mode="person", n_random=0
-                )
-            runs.append(
-                {
-                    "method": method,
-                    "seed": seed,
-                    "n_train_segments": len(X),
-                    "field_auc": ef.auc_roc,
-                    "person_frames_auc": ep.auc_roc_person_frames,
-                    "macro_auc": ef.auc_roc_macro,
-                    "auc_pr": ef.auc_pr,
-                    "eer": ef.eer,
-                    "fit_seconds": run.fit_seconds,
-                    "score_seconds": run.score_seconds,
-                    "throughput": run.throughput,
-                    "peak_rss_mib": mem,
-                    "params": run.params,
-                    "field": _clean(ef.as_dict()),
-                    "person": _clean(ep.as_dict()),
-                }
-            )
-            bar.update(1)
+    if n_jobs == 1:
+        per_seed = [_run_seed(seed, *job, bar=bar) for seed in seeds]
+    else:
+        from joblib import Parallel, delayed
+
+        n_threads = default_threads(n_jobs) if threads is None else threads
+        per_seed = []
+        for runs_of_seed in Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_run_seed)(seed, *job, threads=n_threads) for seed in seeds
+        ):
+            per_seed.append(runs_of_seed)
+            bar.update(len(methods))
+    runs = [r for seed_runs in per_seed for r in seed_runs]
     bar.close()
     rows = []
     for method in methods:
@@ -309,6 +263,56 @@ def run_benchmark(
         encoding="utf-8",
     )
     return BenchmarkResult(rows=rows, runs=runs, setup=setup, markdown=markdown, paths=paths)
+
+
+def _run_seed(
+    seed: int,
+    methods: Sequence[str],
+    X_train: np.ndarray,
+    flat_train: np.ndarray,
+    tests: Sequence[SegmentSet],
+    flat_tests: Sequence[np.ndarray],
+    masks: dict[str, np.ndarray],
+    dsnf_params: dict[str, Any],
+    max_train_segments: int | None,
+    *,
+    threads: int | None = None,
+    bar: Any = None,
+) -> list[dict[str, Any]]:
+    """Every method on one seed: the unit of work of a benchmark worker."""
+    X, F = X_train, flat_train
+    if max_train_segments is not None and len(X) > max_train_segments:
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(len(X), max_train_segments, replace=False))
+        X, F = X[pick], F[pick]
+    with torch_threads(threads):
+        results = evaluate_methods(
+            methods, X, tests, masks, random_state=seed, dsnf_params=dsnf_params,
+            flat=(F, flat_tests), bar=bar,
+        )  # fmt: skip
+    return [_run_record(r, seed, len(X)) for r in results]
+
+
+def _run_record(res: MethodResult, seed: int, n_train: int) -> dict[str, Any]:
+    field_m, person_m = res.metrics
+    run = res.run
+    return {
+        "method": run.method,
+        "seed": seed,
+        "n_train_segments": n_train,
+        "field_auc": field_m.auc_roc,
+        "person_frames_auc": person_m.auc_roc_person_frames,
+        "macro_auc": field_m.auc_roc_macro,
+        "auc_pr": field_m.auc_pr,
+        "eer": field_m.eer,
+        "fit_seconds": run.fit_seconds,
+        "score_seconds": run.score_seconds,
+        "throughput": run.throughput,
+        "peak_rss_mib": res.peak_rss_mib,
+        "params": run.params,
+        "field": _clean(field_m.as_dict()),
+        "person": _clean(person_m.as_dict()),
+    }
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:

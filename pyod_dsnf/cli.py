@@ -8,7 +8,9 @@ bad option value) print one line on stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import re
 import sys
 import time
 import warnings
@@ -46,6 +48,60 @@ def _add_threads(p: argparse.ArgumentParser, default: int | None) -> None:
     )
 
 
+def _add_max_gap(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-gap",
+        type=int,
+        default=2,
+        help="fill gaps of up to this many missing frames (default: %(default)s)",
+    )
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    from pyod_dsnf.poses import DEFAULT_FORMAT
+
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        default=DEFAULT_FORMAT,
+        help="pose file format (default: %(default)s)",
+    )
+
+
+def _add_n_jobs(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=1,
+        help=f"{what}; -1: one per core (default: %(default)s)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the workers on the Dask cluster of this scheduler (tcp://host:8786); "
+        "needs the dask extra",
+    )
+
+
+def _on_cluster(address: str | None) -> contextlib.AbstractContextManager:
+    """joblib's Dask backend on the cluster at ``address``; nothing when None."""
+    stack = contextlib.ExitStack()
+    if address is None:
+        return stack
+    try:
+        from distributed import Client
+    except ImportError as err:
+        raise ImportError(
+            "--scheduler needs dask.distributed: pip install 'pyod-dsnf[dask]'"
+        ) from err
+    import joblib
+
+    stack.enter_context(Client(address))
+    stack.enter_context(joblib.parallel_config(backend="dask"))
+    return stack
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pyod-dsnf``."""
     from pyod_dsnf import __version__
@@ -72,15 +128,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     _add_threads(p, 1)
 
-    p = sub.add_parser("fit", help="train DSNF on a folder of tracked-person JSON files")
+    p = sub.add_parser("fit", help="train DSNF on a folder of pose files")
     p.add_argument("pose_dir", metavar="POSE_DIR")
     p.add_argument("-o", "--output", required=True, help="model file to write (model.dsnf)")
-    p.add_argument("--seg-len", type=int, default=24, help="segment length T (default 24)")
-    p.add_argument("--stride", type=int, default=6, help="training window stride (default 6)")
-    p.add_argument("--max-gap", type=int, default=2, help="fill gaps up to this many frames")
-    p.add_argument("--layout", default="coco17", choices=("coco17", "openpose18"))
+    p.add_argument(
+        "--seg-len", type=int, default=24, help="segment length T (default: %(default)s)"
+    )
+    p.add_argument(
+        "--stride", type=int, default=6, help="training window stride (default: %(default)s)"
+    )
+    _add_max_gap(p)
+    _add_format(p)
+    p.add_argument(
+        "--layout",
+        default="coco17",
+        choices=("coco17", "openpose18"),
+        help="joint layout (default: %(default)s)",
+    )
     for flag, (typ, text) in _ESTIMATOR_OPTIONS.items():
-        p.add_argument(f"--{flag}", type=typ, default=None, help=text)
+        p.add_argument(f"--{flag}", type=typ, default=None, help=f"{text} (default: estimator's)")
     p.add_argument("--verbose", action="store_true", help="progress bar over epochs")
     _add_threads(p, None)
 
@@ -88,9 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL")
     p.add_argument("pose_dir", metavar="POSE_DIR")
     p.add_argument("-o", "--out-dir", required=True, help="folder for the CSV/NPZ files")
-    p.add_argument("--mode", default="person", choices=("person", "field"))
+    p.add_argument(
+        "--mode",
+        default="person",
+        choices=("person", "field"),
+        help="frame mapping (default: %(default)s)",
+    )
+    _add_max_gap(p)
+    _add_format(p)
     p.add_argument("--gt", default=None, metavar="GT_DIR", help="masks: clip lengths, plots")
     p.add_argument("--plot", action="store_true", help="one PNG per clip")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="where the model scores: 'cpu', 'cuda', 'cuda:1', 'auto' (default: %(default)s)",
+    )
+    _add_n_jobs(p, "clips scored in parallel processes")
     _add_threads(p, None)
 
     p = sub.add_parser("evaluate", help="frame metrics of scores against frame masks")
@@ -108,10 +187,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train-segments", type=int, default=None)
     p.add_argument("-o", "--out-dir", default="benchmark_results")
     p.add_argument("--no-progress", action="store_true")
+    _add_n_jobs(p, "seeds run in parallel processes")
     _add_threads(p, None)
 
     add_render_parser(sub)
+    _show_defaults(sub)
     return parser
+
+
+def _show_defaults(sub: argparse._SubParsersAction) -> None:
+    """Every option's help ends with its default (unless it already names one)."""
+    for p in sub.choices.values():
+        for action in p._actions:
+            if action.option_strings and action.nargs != 0 and action.default is not None:
+                text = action.help or ""
+                value = action.default
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                quoted = f"({value})"
+                if "default" not in text and quoted not in text:
+                    action.help = f"{text} (default: %(default)s)".strip()
 
 
 def _set_threads(n: int | None) -> None:
@@ -170,6 +265,7 @@ def _fit(a: argparse.Namespace) -> None:
         stride=a.stride,
         max_gap=a.max_gap,
         layout=a.layout,
+        fmt=a.fmt,
         verbose=int(a.verbose),
         **params,
     )
@@ -179,36 +275,46 @@ def _fit(a: argparse.Namespace) -> None:
     )
 
 
-def _score(a: argparse.Namespace) -> None:
-    from pyod_dsnf.workflow import SCORES_FILE, score_pose_dir
+def _score_dir(a: argparse.Namespace) -> Any:
+    from pyod_dsnf.workflow import score_pose_dir
 
-    scores = score_pose_dir(a.model, a.pose_dir, a.out_dir, mode=a.mode, gt_dir=a.gt, plot=a.plot)
-    n = sum(len(s) for s in scores.values())
-    print(
-        f"scored {len(scores)} clips ({n} frames): {a.out_dir}/<clip>.csv and "
-        f"{a.out_dir}/{SCORES_FILE}"
+    return score_pose_dir(
+        a.model,
+        a.pose_dir,
+        a.out_dir,
+        mode=a.mode,
+        max_gap=a.max_gap,
+        gt_dir=a.gt,
+        plot=a.plot,
+        fmt=a.fmt,
+        device=a.device,
+        n_jobs=a.n_jobs,
+        threads=a.threads,
     )
 
 
+def _score(a: argparse.Namespace) -> None:
+    with _on_cluster(a.scheduler):
+        res = _score_dir(a)
+    scores = res.frames.scores
+    n = sum(len(s) for s in scores.values())
+    p = res.paths
+    print(f"scored {len(scores)} clips ({n} frames), {a.mode} mapping:")
+    print(f"  per clip: {p['csv'] / '<clip>.csv'}")
+    print(f"  all clips: {p['scores']}, {p['tracked']}, {p['info']}")
+    if "plots" in p:
+        print(f"  plots: {p['plots'] / '<clip>.png'}")
+
+
 def _evaluate(a: argparse.Namespace) -> None:
+    from pyod_dsnf.pipeline import FrameMetrics
     from pyod_dsnf.workflow import evaluate_scores
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = evaluate_scores(a.scores, a.gt_dir)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+    res = evaluate_scores(a.scores, a.gt_dir)
     if a.json:
         print(json.dumps(res, indent=2))
         return
-    print(f"{res['n_frames']} frames ({res['n_anomalous']} anomalous), "
-          f"{res['n_person_frames']} with a tracked person")  # fmt: skip
-    print(f"AUC-ROC (all frames)     {100 * res['auc_roc']:.2f}")
-    print(f"AUC-ROC (person frames)  {100 * res['auc_roc_person_frames']:.2f}")
-    print(f"macro AUC-ROC            {100 * res['auc_roc_macro']:.2f} "
-          f"({res['n_macro_clips']} clips)")  # fmt: skip
-    print(f"AUC-PR                   {100 * res['auc_pr']:.2f}")
-    print(f"EER                      {res['eer']:.3f}")
+    print("\n".join(FrameMetrics(**res).lines()))
 
 
 def _benchmark(a: argparse.Namespace) -> None:
@@ -217,17 +323,13 @@ def _benchmark(a: argparse.Namespace) -> None:
     kw: dict[str, Any] = {}
     if a.methods:
         kw["methods"] = a.methods
-    res = run_benchmark(
-        a.data_dir,
-        seeds=a.seeds,
-        seg_len=a.seg_len,
-        train_stride=a.train_stride,
-        epochs=a.epochs,
-        max_train_segments=a.max_train_segments,
-        out_dir=a.out_dir,
-        progress=not a.no_progress,
-        **kw,
-    )
+    kw.update(seg_len=a.seg_len, train_stride=a.train_stride, epochs=a.epochs)
+    kw.update(max_train_segments=a.max_train_segments, out_dir=a.out_dir)
+    with _on_cluster(a.scheduler):
+        res = run_benchmark(
+            a.data_dir, seeds=a.seeds, progress=not a.no_progress, n_jobs=a.n_jobs,
+            threads=a.threads, **kw,
+        )  # fmt: skip
     print(res.markdown)
     print(f"written: {res.paths['markdown']} and {res.paths['json']}")
 
@@ -242,17 +344,51 @@ _COMMANDS = {
 }
 
 
+def _flag_names(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
+    """Parameter name -> how the command line spells it (``epochs`` -> ``--epochs``)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    names = {}
+    for action in sub.choices[command]._actions:
+        if action.option_strings:
+            names[action.dest] = action.option_strings[-1]
+        elif action.metavar:
+            names[action.dest] = str(action.metavar)
+    names.pop("help", None)
+    return names
+
+
+def _name_flags(message: str, names: dict[str, str]) -> str:
+    """Write the library's parameter names in a message as the command line's flags."""
+    for dest in sorted(names, key=len, reverse=True):
+        flag = names[dest]
+        message = message.replace(f"The '{dest}' parameter", f"{flag}")  # scikit-learn's words
+        message = re.sub(rf"(?<![\w.-]){re.escape(dest)}(?=( must|=| =|: ))", flag, message)
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+    """Run the command line; returns the exit status (0 ok, 2 bad input).
+
+    Warnings print as one line each (``pyod-dsnf COMMAND: warning: ...``), and
+    errors in the input as one line naming the command-line flag.
+    """
     parser = build_parser()
     a = parser.parse_args(argv)
-    try:
-        _set_threads(getattr(a, "threads", None))
-        _COMMANDS[a.command](a)
-    except (ValueError, FileNotFoundError, NotADirectoryError, ImportError) as exc:
-        msg = " ".join(str(exc).split())
-        print(f"pyod-dsnf {a.command}: error: {msg}", file=sys.stderr)
-        return 2
+    names = _flag_names(parser, a.command)
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = _name_flags(" ".join(str(message).split()), names)
+        print(f"pyod-dsnf {a.command}: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            _set_threads(getattr(a, "threads", None))
+            _COMMANDS[a.command](a)
+        except (ValueError, FileNotFoundError, NotADirectoryError, ImportError) as exc:
+            msg = _name_flags(" ".join(str(exc).split()), names)
+            print(f"pyod-dsnf {a.command}: error: {msg}", file=sys.stderr)
+            return 2
     return 0
 
 

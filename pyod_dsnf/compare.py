@@ -1,13 +1,16 @@
-"""Fit and score one method (a DSNF variant, a PyOD detector or the random control).
+"""Fit and score methods (DSNF variants, PyOD detectors, the random control) and evaluate them.
 
-The demo and the benchmark share this: DSNF gets the 4-D segments (it normalizes them
-itself), every other method the same segments through
-:func:`pyod_dsnf.baselines.flat_segments`, so all methods see identical inputs and
-their segment scores go through identical frame mappings.
+The demo and the benchmark share this: :func:`evaluate_methods` is their one loop over
+methods. DSNF gets the 4-D segments (it normalizes them itself), every other method the
+same segments through :func:`pyod_dsnf.baselines.flat_segments`, so all methods see
+identical inputs, and their segment scores go through the pipeline's frame mapping and
+metrics (:mod:`pyod_dsnf.pipeline`).
 """
 
 from __future__ import annotations
 
+import platform
+import resource
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -18,8 +21,26 @@ import numpy as np
 
 from pyod_dsnf.baselines import PYOD_METHODS, flat_segments, isolated_rng, make_pyod_detector
 from pyod_dsnf.estimator import DSNFDetector
+from pyod_dsnf.pipeline import (
+    FrameMetrics,
+    FrameScores,
+    SegmentSet,
+    metrics,
+    rank_safe,
+    segment_scores,
+    to_frames,
+)
 
-__all__ = ["DSNF_VARIANTS", "MethodRun", "all_methods", "run_method"]
+__all__ = [
+    "DSNF_VARIANTS",
+    "MethodResult",
+    "MethodRun",
+    "all_methods",
+    "evaluate_methods",
+    "peak_rss_mib",
+    "reset_peak_rss",
+    "run_method",
+]
 
 #: DSNF and its ablations: parameters set on top of the caller's DSNF parameters.
 DSNF_VARIANTS: dict[str, dict[str, Any]] = {
@@ -67,23 +88,6 @@ class MethodRun:
     def throughput(self) -> float:
         """Scored segments per second."""
         return self.n_scored / self.score_seconds if self.score_seconds > 0 else float("inf")
-
-
-def _rank_safe(method: str, s: np.ndarray) -> np.ndarray:
-    """NaN raises; +inf (a segment far outside the training data) becomes max finite + 1."""
-    s = np.asarray(s, dtype=np.float64)
-    if np.isnan(s).any() or np.isneginf(s).any():
-        raise FloatingPointError(f"{method} returned NaN or -inf segment scores")
-    inf = np.isposinf(s)
-    if inf.any():
-        top = s[~inf].max() if (~inf).any() else 0.0
-        warnings.warn(
-            f"{method}: {int(inf.sum())} segment score(s) are +inf; ranked as the most "
-            f"abnormal (set to {top + 1.0:.4g}) for the frame mapping",
-            stacklevel=3,
-        )
-        s = np.where(inf, top + 1.0, s)
-    return s
 
 
 def run_method(
@@ -157,7 +161,7 @@ def run_method(
             F_tests = [flat_segments(X) for X in X_tests] if flat is None else list(flat[1])
             scores = [np.asarray(det.decision_function(G), float) for G in F_tests]
         score_s = time.perf_counter() - t0
-    scores = [_rank_safe(method, s) for s in scores]
+    scores = [rank_safe(s, method) for s in scores]
     return MethodRun(
         method=method,
         fit_seconds=fit_s,
@@ -166,3 +170,115 @@ def run_method(
         scores=scores,
         params=params,
     )
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process in MiB.
+
+    ``VmHWM`` from ``/proc/self/status`` (Linux; since the last reset by
+    ``/proc/self/clear_refs``), else ``resource.getrusage(RUSAGE_SELF).ru_maxrss``
+    (peak since the process started).
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024**2 if platform.system() == "Darwin" else rss / 1024
+
+
+@dataclass
+class MethodResult:
+    """One method evaluated on every test segment set by :func:`evaluate_methods`.
+
+    Attributes
+    ----------
+    run : MethodRun
+        Segment scores and costs.
+    frames : list of FrameScores
+        Per test set, the per-frame scores under that set's mapping.
+    metrics : list of FrameMetrics
+        Per test set, the frame metrics.
+    peak_rss_mib : float
+        Peak RSS of the process while the method was fitted and scored.
+    """
+
+    run: MethodRun
+    frames: list[FrameScores] = field(repr=False)
+    metrics: list[FrameMetrics]
+    peak_rss_mib: float
+
+
+def evaluate_methods(
+    methods: Sequence[str],
+    X_train: np.ndarray,
+    tests: Sequence[SegmentSet],
+    masks: Mapping[str, np.ndarray],
+    *,
+    random_state: int = 0,
+    dsnf_params: Mapping[str, Any] | None = None,
+    flat: tuple[np.ndarray, Sequence[np.ndarray]] | None = None,
+    bar: Any = None,
+) -> list[MethodResult]:
+    """Fit, score, map to frames and evaluate every method: the one loop over methods.
+
+    Parameters
+    ----------
+    methods : sequence of str
+        Names of :func:`all_methods`.
+    X_train : ndarray of shape (n, T, V, 3)
+        Training segments.
+    tests : sequence of SegmentSet
+        Test segments cut for a frame mapping (:meth:`Windowing.test`), e.g. one
+        for "field" and one for "person".
+    masks : mapping of str to ndarray
+        Frame labels of every test clip.
+    random_state, dsnf_params, flat
+        As in :func:`run_method` (one cache of fitted DSNF flows serves all methods).
+    bar : tqdm, optional
+        Updated once per method.
+
+    Returns
+    -------
+    list of MethodResult
+        In the order of ``methods``.
+    """
+    fitted: dict = {}  # dsnf and dsnf-nll share one fit
+    out = []
+    for method in methods:
+        if bar is not None:
+            bar.set_postfix_str(f"seed {random_state} {method}")
+        reset_peak_rss()
+        run = run_method(
+            method,
+            X_train,
+            [t.segments.X for t in tests],
+            random_state=random_state,
+            dsnf_params=dsnf_params,
+            flat=flat,
+            fitted=fitted,
+        )
+        mem = peak_rss_mib()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*only one class.*")
+            warnings.filterwarnings("ignore", message=".*no clip holds both classes.*")
+            pairs = zip(run.scores, tests, strict=True)
+            frames = [to_frames(segment_scores(s, t), masks) for s, t in pairs]
+            mets = [metrics(f, masks) for f in frames]
+        out.append(MethodResult(run=run, frames=frames, metrics=mets, peak_rss_mib=mem))
+        if bar is not None:
+            bar.update(1)
+    return out

@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from pyod_dsnf.compare import MethodRun, run_method
+from pyod_dsnf.compare import evaluate_methods
 from pyod_dsnf.datasets import make_pose_tracks
-from pyod_dsnf.evaluation import evaluate
 from pyod_dsnf.evaluation.plot import anomalous_intervals
-from pyod_dsnf.poses import fill_gaps, segment_tracks
+from pyod_dsnf.pipeline import Windowing, cut
 
 __all__ = ["DEMO_DSNF_PARAMS", "DEMO_METHODS", "DemoResult", "format_table", "run_demo"]
 
@@ -67,7 +66,10 @@ class DemoResult:
 
 def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """A Markdown table of the demo rows (AUCs in percent)."""
-    head = "| method | AUC-ROC all frames | AUC-ROC person frames | AUC-PR | fit s |"
+    head = (
+        "| method | AUC-ROC person mapping, all frames | AUC-ROC person mapping, person frames "
+        "| AUC-PR person mapping, all frames | fit s |"
+    )
     lines = [head, "|---|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
@@ -165,31 +167,29 @@ def run_demo(
     if not methods:
         raise ValueError("methods must name at least one method, got an empty list")
     ds = make_pose_tracks(n_train_clips, n_test_clips, random_state=random_state)
-    train, _ = fill_gaps(ds.train, max_gap=2)
-    test, _ = fill_gaps(ds.test, max_gap=2)
-    tr = segment_tracks(train, seg_len=seg_len, stride=train_stride)
-    te = segment_tracks(test, seg_len=seg_len, stride=1, pad_short=True)
+    tr = cut(ds.train, Windowing.train(seg_len, train_stride))
+    te = cut(ds.test, Windowing.test("person", seg_len))
     params = dict(DEMO_DSNF_PARAMS if dsnf_params is None else dsnf_params)
+    bar = tqdm(total=len(methods), desc="demo", unit="method", disable=not progress)
+    results = evaluate_methods(
+        methods, tr.segments.X, [te], ds.masks, random_state=random_state, dsnf_params=params,
+        bar=bar,
+    )  # fmt: skip
+    bar.close()
     rows, per_frame = [], {}
-    bar = tqdm(methods, desc="demo", unit="method", disable=not progress)
-    for method in bar:
-        bar.set_postfix_str(method)
-        run: MethodRun = run_method(
-            method, tr.X, [te.X], random_state=random_state, dsnf_params=params
-        )
-        res = evaluate(run.scores[0], te, ds.masks, test, mode="person", n_random=0)
-        per_frame[method] = res.frame_scores
+    for res in results:
+        m, run = res.metrics[0], res.run
+        per_frame[run.method] = res.frames[0].scores
         rows.append(
             {
-                "method": method,
-                "auc_roc": res.auc_roc,
-                "auc_roc_person_frames": res.auc_roc_person_frames,
-                "auc_pr": res.auc_pr,
+                "method": run.method,
+                "auc_roc": m.auc_roc,
+                "auc_roc_person_frames": m.auc_roc_person_frames,
+                "auc_pr": m.auc_pr,
                 "fit_seconds": run.fit_seconds,
                 "score_seconds": run.score_seconds,
             }
         )
-    bar.close()
     plot_path = None
     if plot:
         abnormal = [c for c, m in ds.masks.items() if np.any(m)][:n_plot_clips]

@@ -1,43 +1,47 @@
-"""Folder in, files out: the library side of ``pyod-dsnf fit``, ``score`` and ``evaluate``.
+"""Folders in, files out: the library side of ``pyod-dsnf fit``, ``score`` and ``evaluate``.
+
+Thin callers of :mod:`pyod_dsnf.pipeline` that add the files:
 
 * :func:`fit_pose_dir` trains a :class:`~pyod_dsnf.DSNFDetector` on a folder of
-  tracked-person JSON files and saves it;
+  pose files and saves it (the output is checked before anything is loaded);
 * :func:`score_pose_dir` writes per-frame anomaly scores of every clip of a folder
-  (one CSV per clip and one NPZ for all);
+  (one CSV per clip, one NPZ for all, and :data:`INFO_FILE` naming the mapping),
+  scoring clips in parallel processes with ``n_jobs``;
 * :func:`evaluate_scores` computes the frame metrics of such scores against a folder
-  of ``<clip>.npy`` frame masks.
+  of ``<clip>.npy`` frame masks, each figure named with its mapping.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
-import warnings
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pyod_dsnf.datasets import load_mask
-from pyod_dsnf.estimator import DSNFDetector
-from pyod_dsnf.evaluation import (
-    MODES,
-    auc_pr,
-    auc_roc,
-    equal_error_rate,
-    frame_scores,
-    macro_auc_roc,
-)
-from pyod_dsnf.poses import Clip, fill_gaps, load_tracks, segment_tracks
+from pyod_dsnf._checks import check_int
+from pyod_dsnf.datasets import load_masks
+from pyod_dsnf.evaluation import MODES
+from pyod_dsnf.graph import get_layout
+from pyod_dsnf.parallel import load_model, release_models, score_sources
+from pyod_dsnf.pipeline import FrameScores, Windowing, cut, load, metrics, to_frames
+from pyod_dsnf.poses import DEFAULT_FORMAT, Clip
 
 __all__ = [
+    "INFO_FILE",
     "SCORES_FILE",
     "TRACKED_FILE",
+    "ScoredFolder",
+    "check_detector_params",
+    "check_output_file",
     "evaluate_scores",
     "fit_pose_dir",
     "load_masks_dir",
     "load_pose_dir",
+    "read_scores",
     "score_pose_dir",
 ]
 
@@ -45,68 +49,60 @@ __all__ = [
 SCORES_FILE = "frame_scores.npz"
 #: Per clip, True where at least one person is tracked (NPZ, bool arrays).
 TRACKED_FILE = "tracked_frames.npz"
+#: How the scores were made: mapping, model, segment length (JSON).
+INFO_FILE = "scores.json"
 
 
-def _existing_dir(path: str | os.PathLike, name: str) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise ValueError(f"{name}={str(p)!r} does not exist")
-    if not p.is_dir():
-        raise ValueError(f"{name}={str(p)!r} is not a folder")
-    return p
-
-
-def load_pose_dir(pose_dir: str | os.PathLike, *, layout: str = "coco17") -> list[Clip]:
-    """Load every ``*.json`` tracked-person file of a folder (not recursive).
-
-    Parameters
-    ----------
-    pose_dir : str or path
-        Folder of ``<clip>_alphapose_tracked_person.json`` files (docs/data.md).
-    layout : {"coco17", "openpose18"}, default="coco17"
-        Joint layout of the returned keypoints.
-
-    Returns
-    -------
-    list of Clip
-        Sorted by file name. NaN joint confidences are set to 0 and counted in
-        one warning for the folder.
-
-    Raises
-    ------
-    ValueError
-        When the folder is missing, holds no ``*.json`` file (the message says
-        where the files of the pose/train, pose/test layout live), or a file is
-        invalid.
-    """
-    d = _existing_dir(pose_dir, "pose_dir")
-    files = sorted(d.glob("*.json"))
-    if not files:
-        hint = ""
-        if (d / "pose").is_dir() or (d / "train").is_dir():
-            hint = " (for a dataset root, pass its pose/train or pose/test folder)"
-        raise ValueError(f"pose_dir={str(d)!r} holds no *.json tracked-person files{hint}")
-    clips = []
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*NaN joint confidences set to 0")
-        for f in files:
-            clips.append(load_tracks(f, layout=layout))
-    n_nan = sum(c.n_nan_confidence for c in clips)
-    if n_nan:
-        warnings.warn(f"{d}: {n_nan} NaN joint confidences set to 0", stacklevel=2)
-    ids = [c.clip_id for c in clips]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"pose_dir={str(d)!r}: several files give the same clip id")
-    return clips
+def load_pose_dir(
+    pose_dir: str | os.PathLike, *, layout: str = "coco17", fmt: str = DEFAULT_FORMAT
+) -> list[Clip]:
+    """Every clip of a folder (:func:`pyod_dsnf.pipeline.load`), sorted by file name."""
+    return load(pose_dir, fmt=fmt, layout=layout)
 
 
 def load_masks_dir(gt_dir: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read every ``<clip>.npy`` frame mask (0 normal, 1 anomalous) of a folder."""
-    d = _existing_dir(gt_dir, "gt_dir")
-    files = sorted(d.glob("*.npy"))
-    if not files:
-        raise ValueError(f"gt_dir={str(d)!r} holds no <clip>.npy frame masks")
-    return {f.stem: load_mask(f) for f in files}
+    return load_masks(gt_dir, name="gt_dir")
+
+
+def check_output_file(path: str | os.PathLike, name: str = "output") -> Path:
+    """Check that a file can be written at ``path`` before any work is done.
+
+    Raises
+    ------
+    ValueError
+        When ``path`` is a folder, its folder does not exist (the message names
+        it), or the folder is not writable.
+    """
+    p = Path(path)
+    folder = p.parent
+    if p.is_dir():
+        raise ValueError(f"{name}={str(p)!r} is a folder; give a file name in it")
+    if not folder.is_dir():
+        raise ValueError(
+            f"{name}={str(p)!r}: the folder {str(folder)!r} does not exist; create it first "
+            "(nothing was trained)"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}={str(p)!r}: the folder {str(folder)!r} is not writable")
+    return p
+
+
+def check_detector_params(n_frames: int, **params: Any) -> Any:
+    """A :class:`DSNFDetector` with ``params``, validated before any data is read.
+
+    The parameter table is checked, then the flow is built once for segments of
+    ``n_frames`` frames (a small model, discarded), so the rules that
+    :class:`~pyod_dsnf.flow.DSNFlow` owns (space, curvature, sizes) fail here too
+    rather than after loading. Nothing is fitted.
+    """
+    from pyod_dsnf._params import check_params
+    from pyod_dsnf.estimator import DSNFDetector
+
+    det = DSNFDetector(**params)
+    check_params(det.get_params(deep=False))
+    det._build_model(get_layout(det.layout), n_frames, 0)
+    return det
 
 
 def fit_pose_dir(
@@ -117,16 +113,20 @@ def fit_pose_dir(
     stride: int = 6,
     max_gap: int = 2,
     layout: str = "coco17",
+    fmt: str = DEFAULT_FORMAT,
     **params: Any,
-) -> DSNFDetector:
+) -> Any:
     """Train a detector on the clips of a folder and save it to ``model_path``.
+
+    Everything is checked before the data is loaded: the windowing, the detector's
+    parameters, and that ``model_path`` can be written.
 
     Parameters
     ----------
     pose_dir : str or path
-        Folder of tracked-person JSON files of normal activity.
+        Folder of pose files of normal activity.
     model_path : str or path
-        Where :meth:`DSNFDetector.save` writes the model.
+        Where :meth:`DSNFDetector.save` writes the model (its folder must exist).
     seg_len : int, default=24
         Segment length T.
     stride : int, default=6
@@ -135,6 +135,8 @@ def fit_pose_dir(
         Gaps of up to this many frames are filled (:func:`pyod_dsnf.poses.fill_gaps`).
     layout : {"coco17", "openpose18"}, default="coco17"
         Joint layout; also passed to the detector.
+    fmt : str, default="tracked"
+        Pose format of the files (:func:`pyod_dsnf.poses.pose_formats`).
     **params
         Other :class:`DSNFDetector` parameters.
 
@@ -143,16 +145,40 @@ def fit_pose_dir(
     DSNFDetector
         The fitted detector.
     """
-    clips, _ = fill_gaps(load_pose_dir(pose_dir, layout=layout), max_gap=max_gap)
-    seg = segment_tracks(clips, seg_len=seg_len, stride=stride)
-    if len(seg) < 2:
+    windowing = Windowing.train(
+        check_int("seg_len", seg_len, 1),
+        check_int("stride", stride, 1),
+        check_int("max_gap", max_gap, 0),
+    )
+    det = check_detector_params(windowing.seg_len, layout=layout, **params)
+    check_output_file(model_path)
+    segset = cut(load(pose_dir, fmt=fmt, layout=layout), windowing)
+    if len(segset) < 2:
         raise ValueError(
-            f"pose_dir={str(pose_dir)!r} gives {len(seg)} segment(s) of seg_len={seg_len} "
+            f"pose_dir={str(pose_dir)!r} gives {len(segset)} segment(s) of seg_len={seg_len} "
             f"frames; need at least 2 (lower seg_len or add clips)"
         )
-    det = DSNFDetector(layout=layout, **params).fit(seg.X)
+    det.fit(segset.segments.X)
     det.save(model_path)
     return det
+
+
+@dataclass
+class ScoredFolder:
+    """What :func:`score_pose_dir` computed and wrote.
+
+    Attributes
+    ----------
+    frames : FrameScores
+        Per clip, the per-frame scores (``frames.scores``), the tracked flags and
+        the mapping.
+    paths : dict of str to Path
+        ``"csv"`` (the folder of the per-clip CSVs), ``"scores"``, ``"tracked"``,
+        ``"info"`` and, with plots, ``"plots"`` (the folder of the PNGs).
+    """
+
+    frames: FrameScores
+    paths: dict[str, Path]
 
 
 def score_pose_dir(
@@ -164,7 +190,11 @@ def score_pose_dir(
     max_gap: int = 2,
     gt_dir: str | os.PathLike | None = None,
     plot: bool = False,
-) -> dict[str, np.ndarray]:
+    fmt: str = DEFAULT_FORMAT,
+    device: str = "cpu",
+    n_jobs: int = 1,
+    threads: int | None = None,
+) -> ScoredFolder:
     """Per-frame anomaly scores of every clip of a folder, written to ``out_dir``.
 
     Parameters
@@ -172,11 +202,11 @@ def score_pose_dir(
     model_path : str or path
         A model saved by :meth:`DSNFDetector.save` (e.g. by :func:`fit_pose_dir`).
     pose_dir : str or path
-        Folder of tracked-person JSON files to score.
+        Folder of pose files to score.
     out_dir : str or path
         Created if needed. Receives ``<clip>.csv`` (columns ``frame``, ``score``,
-        ``tracked``), :data:`SCORES_FILE` and :data:`TRACKED_FILE`, and with
-        ``plot=True`` ``plots/<clip>.png``.
+        ``tracked``), :data:`SCORES_FILE`, :data:`TRACKED_FILE`, :data:`INFO_FILE`
+        and with ``plot=True`` ``plots/<clip>.png``.
     mode : {"person", "field"}, default="person"
         Frame mapping (docs/evaluation.md). "person": gaps of up to ``max_gap``
         frames filled, short tracks padded, every tracked frame scored; "field":
@@ -190,67 +220,79 @@ def score_pose_dir(
     plot : bool, default=False
         One PNG per clip (needs matplotlib), with the mask shaded when ``gt_dir``
         is given.
+    fmt : str, default="tracked"
+        Pose format of the files.
+    device : str, default="cpu"
+        Where the model scores ("cpu", "cuda", "cuda:1", "auto").
+    n_jobs : int, default=1
+        Clips scored in this many joblib workers (processes; any joblib backend,
+        e.g. Dask). The output does not depend on it (at a fixed ``threads``).
+    threads : int, optional
+        Torch CPU threads per worker (default: keep this process's setting for
+        one job, ``cpu_count // n_jobs`` otherwise).
 
     Returns
     -------
-    dict of str to ndarray
-        Per clip, the per-frame scores (higher = more abnormal).
+    ScoredFolder
+        ``frames.scores``: per clip, the per-frame scores (higher = more abnormal).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     model_path = Path(model_path)
     if not model_path.is_file():
         raise ValueError(f"model={str(model_path)!r} is not a file")
-    det = DSNFDetector.load(model_path)
-    layout = det.layout if isinstance(det.layout, str) else "coco17"
-    clips = load_pose_dir(pose_dir, layout=layout)
-    seg_len = int(det.input_shape_[0])
-    if mode == "person":
-        clips, _ = fill_gaps(clips, max_gap=max_gap)
-        seg = segment_tracks(clips, seg_len=seg_len, stride=1, pad_short=True)
-    else:
-        seg = segment_tracks(clips, seg_len=seg_len, stride=1)
     masks = load_masks_dir(gt_dir) if gt_dir is not None else None
+    try:
+        det = load_model(model_path, device)  # the n_jobs=1 worker finds it loaded
+        layout = det.layout if isinstance(det.layout, str) else "coco17"
+        gap = check_int("max_gap", max_gap, 0)
+        windowing = Windowing.test(mode, int(det.input_shape_[0]), gap)
+        seg_scores = score_sources(
+            model_path, pose_dir, windowing, fmt=fmt, layout=layout, device=device,
+            n_jobs=n_jobs, threads=threads,
+        )  # fmt: skip
+    finally:
+        release_models()
     if masks is not None:
-        missing = [c.clip_id for c in clips if c.clip_id not in masks]
+        missing = [c for c in seg_scores.clip_ids if c not in masks]
         if missing:
             raise ValueError(f"gt_dir={str(gt_dir)!r} has no mask for clip(s) {missing[:5]}")
-        n_frames: Mapping[str, Any] = masks
-    else:
-        n_frames = {c.clip_id: c.last_frame + 1 for c in clips}
-    seg_scores = det.decision_function(seg.X) if len(seg) else np.zeros(0)
-    if np.isposinf(seg_scores).any():
-        finite = seg_scores[np.isfinite(seg_scores)]
-        seg_scores = np.where(
-            np.isposinf(seg_scores), (finite.max() if finite.size else 0) + 1, seg_scores
-        )
-    scores = frame_scores(seg_scores, seg, n_frames, mode=mode)
-    by_id = {c.clip_id: c for c in clips}
-    tracked = {
-        cid: by_id[cid].tracked_frames(len(s)) if cid in by_id else np.zeros(len(s), bool)
-        for cid, s in scores.items()
-    }
-    out = Path(out_dir)
+    frames = to_frames(seg_scores, masks)
+    info = {"mode": mode, "model": str(model_path), "seg_len": windowing.seg_len,
+            "max_gap": windowing.max_gap,
+            "clip_lengths": "masks" if masks is not None else "last posed frame"}  # fmt: skip
+    paths = _write_scores(frames, Path(out_dir), info)
+    if plot:
+        paths["plots"] = _plot(frames, masks, Path(out_dir) / "plots")
+    return ScoredFolder(frames=frames, paths=paths)
+
+
+def _write_scores(frames: FrameScores, out: Path, info: dict[str, Any]) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / SCORES_FILE, **scores)
-    np.savez(out / TRACKED_FILE, **tracked)
-    for cid, s in scores.items():
+    paths = {"csv": out, "scores": out / SCORES_FILE, "tracked": out / TRACKED_FILE,
+             "info": out / INFO_FILE}  # fmt: skip
+    np.savez(paths["scores"], **frames.scores)
+    np.savez(paths["tracked"], **frames.tracked)
+    paths["info"].write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    for cid, s in frames.scores.items():
         with open(out / f"{cid}.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["frame", "score", "tracked"])
-            for i, (v, t) in enumerate(zip(s, tracked[cid], strict=True)):
+            for i, (v, t) in enumerate(zip(s, frames.tracked[cid], strict=True)):
                 w.writerow([i, f"{v:.6g}", int(t)])
-    if plot:
-        from pyod_dsnf.evaluation import plot_frame_scores
+    return paths
 
-        (out / "plots").mkdir(exist_ok=True)
-        for cid, s in scores.items():
-            mask = masks[cid] if masks is not None else None
-            fig = plot_frame_scores(s, mask, out / "plots" / f"{cid}.png", title=cid)
-            import matplotlib.pyplot as plt
 
-            plt.close(fig)
-    return scores
+def _plot(frames: FrameScores, masks: dict[str, np.ndarray] | None, folder: Path) -> Path:
+    from pyod_dsnf.evaluation import plot_frame_scores
+
+    folder.mkdir(parents=True, exist_ok=True)
+    import matplotlib.pyplot as plt
+
+    for cid, s in frames.scores.items():
+        mask = masks[cid] if masks is not None else None
+        plt.close(plot_frame_scores(s, mask, folder / f"{cid}.png", title=cid))
+    return folder
 
 
 def _load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
@@ -261,7 +303,32 @@ def _load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
         raise ValueError(f"{what}={str(path)!r} is not a readable .npz file ({exc})") from None
 
 
-def evaluate_scores(scores: str | os.PathLike, gt_dir: str | os.PathLike) -> dict[str, float | int]:
+def read_scores(scores: str | os.PathLike) -> FrameScores:
+    """Read the output of :func:`score_pose_dir` back (the folder or its :data:`SCORES_FILE`)."""
+    p = Path(scores)
+    if not p.exists():
+        raise ValueError(f"scores={str(p)!r} does not exist")
+    folder = p if p.is_dir() else p.parent
+    score_file = p / SCORES_FILE if p.is_dir() else p
+    if not score_file.is_file():
+        raise ValueError(
+            f"scores={str(p)!r} holds no {SCORES_FILE}; pass the output folder of 'pyod-dsnf score'"
+        )
+    raw = _load_npz(score_file, "scores")
+    if not raw:
+        raise ValueError(f"scores={str(p)!r} holds no clip")
+    tracked_file = folder / TRACKED_FILE
+    tracked = _load_npz(tracked_file, "tracked") if tracked_file.is_file() else None
+    mode = "unknown"
+    if (folder / INFO_FILE).is_file():
+        try:
+            mode = str(json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))["mode"])
+        except (ValueError, KeyError, TypeError):
+            mode = "unknown"
+    return FrameScores(mode=mode, scores=raw, tracked=tracked)
+
+
+def evaluate_scores(scores: str | os.PathLike, gt_dir: str | os.PathLike) -> dict[str, Any]:
     """Frame metrics of per-frame scores written by :func:`score_pose_dir`.
 
     Parameters
@@ -274,9 +341,12 @@ def evaluate_scores(scores: str | os.PathLike, gt_dir: str | os.PathLike) -> dic
     Returns
     -------
     dict
-        ``auc_roc`` (all frames), ``auc_roc_person_frames``, ``auc_roc_macro``,
-        ``n_macro_clips``, ``auc_pr``, ``eer``, ``n_frames``, ``n_anomalous``,
-        ``n_person_frames``.
+        The fields of :class:`~pyod_dsnf.pipeline.FrameMetrics`: ``mode`` (the
+        mapping the scores were made with; ``"unknown"`` for scores without
+        :data:`INFO_FILE`), ``auc_roc`` (all frames), ``auc_roc_person_frames``
+        (NaN without :data:`TRACKED_FILE`), ``auc_roc_macro``, ``n_macro_clips``,
+        ``auc_pr``, ``eer`` and frame counts. ``FrameMetrics(**result).lines()``
+        prints them, each named with its mapping.
 
     Notes
     -----
@@ -285,49 +355,9 @@ def evaluate_scores(scores: str | os.PathLike, gt_dir: str | os.PathLike) -> dic
     set, the rule of :func:`pyod_dsnf.evaluation.frame_scores`. Scores longer
     than their mask, or scores of a clip without a mask, raise ``ValueError``.
     """
-    p = Path(scores)
-    if not p.exists():
-        raise ValueError(f"scores={str(p)!r} does not exist")
-    folder = p if p.is_dir() else p.parent
-    score_file = p / SCORES_FILE if p.is_dir() else p
-    if not score_file.is_file():
-        raise ValueError(
-            f"scores={str(p)!r} holds no {SCORES_FILE}; pass the output folder of 'pyod-dsnf score'"
-        )
-    raw = _load_npz(score_file, "scores")
-    tracked_file = folder / TRACKED_FILE
-    tracked_raw = _load_npz(tracked_file, "tracked") if tracked_file.is_file() else None
+    frames = read_scores(scores)
     masks = load_masks_dir(gt_dir)
-    extra = sorted(set(raw) - set(masks))
+    extra = sorted(set(frames.scores) - set(masks))
     if extra:
         raise ValueError(f"gt_dir={str(gt_dir)!r} has no mask for scored clip(s) {extra[:5]}")
-    if not raw:
-        raise ValueError(f"scores={str(p)!r} holds no clip")
-    low = min(float(np.min(s)) if s.size else np.inf for s in raw.values())
-    low = 0.0 if not np.isfinite(low) else low
-    full, tracked = {}, {}
-    for cid, m in masks.items():
-        s = np.asarray(raw.get(cid, np.zeros(0)), dtype=np.float64)
-        if s.ndim != 1 or len(s) > len(m):
-            raise ValueError(
-                f"scores of clip {cid!r} have shape {s.shape} but its mask has {len(m)} frames"
-            )
-        full[cid] = np.concatenate([s, np.full(len(m) - len(s), low)])
-        t = np.zeros(len(m), bool)
-        if tracked_raw is not None and cid in tracked_raw:
-            t[: len(tracked_raw[cid])] = tracked_raw[cid]
-        tracked[cid] = t
-    macro, n_macro = macro_auc_roc(full, masks)
-    return {
-        "auc_roc": auc_roc(full, masks),
-        "auc_roc_person_frames": auc_roc(full, masks, tracked)
-        if tracked_raw is not None
-        else float("nan"),
-        "auc_roc_macro": macro,
-        "n_macro_clips": n_macro,
-        "auc_pr": auc_pr(full, masks),
-        "eer": equal_error_rate(full, masks),
-        "n_frames": int(sum(len(m) for m in masks.values())),
-        "n_anomalous": int(sum(int(m.sum()) for m in masks.values())),
-        "n_person_frames": int(sum(int(t.sum()) for t in tracked.values())),
-    }
+    return metrics(frames, masks).as_dict()

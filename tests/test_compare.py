@@ -1,11 +1,11 @@
-"""run_method: every method on the same segments; +inf scores rank as most abnormal."""
+"""run_method: every method on the same segments; dsnf and dsnf-nll share a fit."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pyod_dsnf.compare import _rank_safe, all_methods, run_method
+from pyod_dsnf.compare import all_methods, run_method
 from tests._skeletons import walking_segments
 
 
@@ -32,14 +32,6 @@ def test_unknown_method():
     with pytest.raises(ValueError, match="method must be one of"):
         run_method("svm", np.zeros((2, 8, 17, 2)), [])
     assert "dsnf-noawam" in all_methods() and "random" in all_methods()
-
-
-def test_infinite_scores_rank_highest_with_a_warning():
-    with pytest.warns(UserWarning, match="1 segment score"):
-        s = _rank_safe("m", np.array([0.5, np.inf, 2.0]))
-    np.testing.assert_array_equal(s, [0.5, 3.0, 2.0])
-    with pytest.raises(FloatingPointError):
-        _rank_safe("m", np.array([0.5, np.nan]))
 
 
 def test_dsnf_and_dsnf_nll_share_one_fit():

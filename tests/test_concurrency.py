@@ -89,14 +89,20 @@ def test_process_workers_score_like_serial_on_the_detectors_threads(fitted, X):
 
 
 @pytest.mark.slow
-def test_grid_search_with_two_jobs(X):
+def test_grid_search_with_two_jobs_equals_one_job(X):
     before = torch.get_num_threads()
-    search = GridSearchCV(tiny(), {"curvature": [0.1, 1.0]}, cv=2, n_jobs=2).fit(X)
-    assert search.best_params_["curvature"] in (0.1, 1.0)
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-    # the refit on all data equals a fit in this process
-    best = tiny(curvature=search.best_params_["curvature"]).fit(X)
+    grid = {"curvature": [0.1, 1.0]}
+    two = GridSearchCV(tiny(n_threads=1), grid, cv=2, n_jobs=2).fit(X)
+    one = GridSearchCV(tiny(n_threads=1), grid, cv=2, n_jobs=1).fit(X)
+    assert np.isfinite(two.cv_results_["mean_test_score"]).all()
+    # training in another process agreed to the last bit in most runs; once to 8e-6
+    # (float32 kernels may take another path there), so compare to 1e-4
+    for key in ("split0_test_score", "split1_test_score"):
+        np.testing.assert_allclose(two.cv_results_[key], one.cv_results_[key], rtol=1e-4)
+    assert two.best_params_ == one.best_params_
     np.testing.assert_allclose(
-        search.best_estimator_.decision_function(X[:5]), best.decision_function(X[:5]), rtol=1e-5
+        two.best_estimator_.decision_function(X[:5]),
+        one.best_estimator_.decision_function(X[:5]),
+        rtol=1e-4,
     )
     assert torch.get_num_threads() == before

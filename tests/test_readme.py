@@ -9,11 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from tests._skeletons import limb_swapped, walking_segments
-
 README = Path(__file__).resolve().parents[1] / "README.md"
-# The only edit: the README's training length becomes a tiny model for a fast test.
-SMALL = {"epochs=20": "epochs=2, n_flow_steps=2, hidden_channels=4, batch_size=32"}
+# The only edits: smaller data and a tiny model for a fast test.
+TINY = "epochs=2, n_flow_steps=2, hidden_channels=4, batch_size=32, n_threads=1"
+SMALL = {
+    "n_train_clips=16, n_test_clips=8": "n_train_clips=2, n_test_clips=3, n_frames=80",
+    "seg_len=24": "seg_len=8",
+    "stride=6": "stride=4",
+    "n_jobs=2": "n_jobs=1",  # GridSearchCV(n_jobs=2) is tested in tests/test_concurrency.py
+    "epochs=20": TINY,
+    "epochs=5": TINY,
+}
 
 
 def usage_blocks() -> list[str]:
@@ -22,24 +28,20 @@ def usage_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
 
 
-def test_readme_has_the_three_usages():
+def test_readme_has_the_four_usages():
     blocks = usage_blocks()
-    assert len(blocks) == 3
-    assert "det.fit(X_train)" in blocks[0]
-    assert "GridSearchCV" in blocks[1] and '"curvature"' in blocks[1]
-    assert "pyod.models" in blocks[2]
+    assert len(blocks) == 4
+    assert "segment_labels(test, ds.masks)" in blocks[0]
+    assert "det.fit(X_train)" in blocks[1]
+    assert "GridSearchCV" in blocks[2] and '"curvature"' in blocks[2]
+    assert "pyod.models" in blocks[3]
 
 
 def test_readme_usage_blocks_run(tmp_path, monkeypatch, capsys):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    monkeypatch.chdir(tmp_path)  # the first block saves model.dsnf
-    normal = walking_segments(36, 8, seed=10)
-    namespace = {
-        "X_train": walking_segments(48, 8, seed=11),
-        "X_test": np.concatenate([normal, limb_swapped(walking_segments(12, 8, seed=12))]),
-        "y_test": np.r_[np.zeros(36), np.ones(12)].astype(int),
-    }
+    monkeypatch.chdir(tmp_path)  # the second block saves model.dsnf
+    namespace: dict = {}
     try:
         for block in usage_blocks():
             for old, new in SMALL.items():
@@ -47,7 +49,9 @@ def test_readme_usage_blocks_run(tmp_path, monkeypatch, capsys):
             exec(compile(block, str(README), "exec"), namespace)
     finally:
         torch.set_num_threads(before)
-    assert namespace["scores"].shape == (48,)
+    y, X_test = namespace["y_test"], namespace["X_test"]
+    assert X_test.shape[1] == 8 and namespace["scores"].shape == (len(X_test),)
+    assert set(np.unique(y)) == {0, 1}  # labels from the masks: both classes present
     assert (tmp_path / "model.dsnf").is_file()
     out = capsys.readouterr().out
     assert "best curvature by held-out likelihood" in out
@@ -56,7 +60,7 @@ def test_readme_usage_blocks_run(tmp_path, monkeypatch, capsys):
         assert old in README.read_text(encoding="utf-8"), f"README no longer contains {old!r}"
 
 
-@pytest.mark.parametrize("block", range(3))
+@pytest.mark.parametrize("block", range(4))
 def test_readme_blocks_are_valid_python(block):
     compile(usage_blocks()[block], "README", "exec")
 

@@ -1,7 +1,7 @@
 """Labelled pose datasets: dataset folders on disk (PoseLift layout), synthetic data, export."""
 
 from pyod_dsnf.datasets.export import save_pose_dataset, save_tracks
-from pyod_dsnf.datasets.folder import PoseDataset, load_dataset, load_mask
+from pyod_dsnf.datasets.folder import PoseDataset, load_dataset, load_mask, load_masks
 from pyod_dsnf.datasets.synthetic import BEHAVIOURS, make_pose_tracks
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "PoseDataset",
     "load_dataset",
     "load_mask",
+    "load_masks",
     "make_pose_tracks",
     "save_pose_dataset",
     "save_tracks",

@@ -12,15 +12,17 @@ This is the STG-NF layout of ShanghaiTech and of the PoseLift release. See
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from pyod_dsnf.poses.tracks import Clip, _read_tracks
+from pyod_dsnf.poses.sources import DEFAULT_FORMAT, existing_dir, load_folder
+from pyod_dsnf.poses.tracks import Clip
 
-__all__ = ["PoseDataset", "load_dataset", "load_mask"]
+__all__ = ["PoseDataset", "load_dataset", "load_mask", "load_masks"]
 
 
 @dataclass
@@ -73,24 +75,16 @@ def load_mask(path: str | Path) -> np.ndarray:
     return mask.astype(np.int8)
 
 
-def _load_dir(directory: Path, layout: str, nan_confidence: str) -> list[Clip]:
-    files = sorted(directory.glob("*.json"))
-    clips = [
-        _read_tracks(f, layout=layout, clip_id=None, nan_confidence=nan_confidence) for f in files
-    ]
-    n_nan = sum(c.n_nan_confidence for c in clips)
-    if n_nan:
-        n_files = sum(1 for c in clips if c.n_nan_confidence)
-        warnings.warn(
-            f"{directory}: {n_nan} NaN joint confidences in {n_files} file(s) set to 0 "
-            "(see Clip.n_nan_confidence)",
-            stacklevel=3,
-        )
-    ids = [c.clip_id for c in clips]
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        raise ValueError(f"{directory}: clip ids {dup} occur in more than one file")
-    return clips
+def load_masks(gt_dir: str | os.PathLike, *, name: str = "gt_dir") -> dict[str, np.ndarray]:
+    """Read every ``<clip>.npy`` frame mask of a folder (:func:`load_mask`), by clip id.
+
+    Raises ``ValueError`` naming ``name`` when the folder is missing or holds no mask.
+    """
+    d = existing_dir(gt_dir, name)
+    files = sorted(d.glob("*.npy"))
+    if not files:
+        raise ValueError(f"{name}={str(d)!r} holds no <clip>.npy frame masks")
+    return {f.stem: load_mask(f) for f in files}
 
 
 def load_dataset(
@@ -99,6 +93,7 @@ def load_dataset(
     layout: str = "coco17",
     masks_dir: str = "gt/test_frame_mask",
     nan_confidence: str = "zero",
+    fmt: str = DEFAULT_FORMAT,
 ) -> PoseDataset:
     """Load ``pose/train``, ``pose/test`` and the test frame masks under ``root``.
 
@@ -113,6 +108,8 @@ def load_dataset(
     nan_confidence : {"zero", "raise"}, default="zero"
         See :func:`load_tracks`; with ``"zero"`` one warning per folder gives
         the total count.
+    fmt : str, default="tracked"
+        Pose format of the clips (:func:`pyod_dsnf.poses.pose_formats`).
 
     Returns
     -------
@@ -141,10 +138,10 @@ def load_dataset(
     for sub in ("pose/train", "pose/test", masks_dir):
         if not (root / sub).is_dir():
             raise ValueError(f"root={str(root)!r} has no folder {sub!r}")
-    train = _load_dir(root / "pose" / "train", layout, nan_confidence)
-    test = _load_dir(root / "pose" / "test", layout, nan_confidence)
-    mask_files = sorted((root / masks_dir).glob("*.npy"))
-    masks = {f.stem: load_mask(f) for f in mask_files}
+    kw = {"fmt": fmt, "layout": layout, "nan_confidence": nan_confidence}
+    train = load_folder(root / "pose" / "train", name="pose/train", **kw)
+    test = load_folder(root / "pose" / "test", name="pose/test", **kw)
+    masks = load_masks(root / masks_dir, name=masks_dir)
     by_id = {c.clip_id: c for c in test}
     missing = sorted(set(by_id) - set(masks))
     if missing:

@@ -6,7 +6,9 @@ from pyod_dsnf.evaluation.metrics import (
     auc_pr,
     auc_roc,
     equal_error_rate,
+    frame_metrics,
     macro_auc_roc,
+    pad_to_masks,
     pool_frames,
 )
 from pyod_dsnf.evaluation.plot import anomalous_intervals, plot_frame_scores
@@ -21,9 +23,11 @@ __all__ = [
     "auc_roc",
     "equal_error_rate",
     "evaluate",
+    "frame_metrics",
     "frame_scores",
     "gaussian_smooth",
     "macro_auc_roc",
+    "pad_to_masks",
     "plot_frame_scores",
     "pool_frames",
 ]

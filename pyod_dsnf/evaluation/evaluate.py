@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from pyod_dsnf.evaluation.frame_scores import FIELD_SIGMAS, map_scores
-from pyod_dsnf.evaluation.metrics import auc_pr, auc_roc, equal_error_rate, macro_auc_roc
-from pyod_dsnf.poses.tracks import Clip
+from pyod_dsnf.evaluation.metrics import auc_roc, frame_metrics
+from pyod_dsnf.poses.tracks import Clip, tracked_frames
 from pyod_dsnf.poses.windows import Segments
 
 __all__ = ["Evaluation", "evaluate"]
@@ -144,11 +144,7 @@ def evaluate(
     kw = {"mode": mode, "reduce": reduce, "sigma": sigma, "field_sigmas": field_sigmas}
     scores, scored = map_scores(segment_scores, segments, masks, **kw)
     if clips is not None:
-        by_id = {c.clip_id: c for c in clips}
-        tracked = {
-            cid: by_id[cid].tracked_frames(len(m)) if cid in by_id else np.zeros(len(m), bool)
-            for cid, m in masks.items()
-        }
+        tracked = tracked_frames(clips, masks)
     else:
         _, tracked = map_scores(np.zeros(len(segments)), segments, masks, mode="person")
     rng = np.random.default_rng(random_state)
@@ -157,28 +153,15 @@ def evaluate(
         r, _ = map_scores(rng.uniform(size=len(segments)), segments, masks, **kw)
         rand_all.append(auc_roc(r, masks))
         rand_person.append(auc_roc(r, masks, tracked))
-    macro, n_macro = macro_auc_roc(scores, masks)
-    n_person = int(sum(int(t.sum()) for t in tracked.values()))
     nan = float("nan")
     return Evaluation(
         mode=mode,
-        auc_roc=auc_roc(scores, masks),
-        auc_roc_person_frames=auc_roc(scores, masks, tracked),
-        auc_roc_macro=macro,
-        auc_pr=auc_pr(scores, masks),
-        eer=equal_error_rate(scores, masks),
+        **frame_metrics(scores, masks, tracked),
         random_auc_roc=float(np.mean(rand_all)) if rand_all else nan,
         random_auc_roc_std=float(np.std(rand_all)) if rand_all else nan,
         random_auc_roc_person_frames=float(np.mean(rand_person)) if rand_person else nan,
         random_auc_roc_person_frames_std=float(np.std(rand_person)) if rand_person else nan,
         n_random=int(n_random),
-        n_frames=int(sum(len(m) for m in masks.values())),
-        n_anomalous=int(sum(int(np.sum(m)) for m in masks.values())),
-        n_person_frames=n_person,
-        n_anomalous_person_frames=int(
-            sum(int(np.sum(np.asarray(masks[c])[tracked[c]])) for c in masks)
-        ),
         n_scored_frames=int(sum(int(s.sum()) for s in scored.values())),
-        n_macro_clips=n_macro,
         frame_scores=scores,
     )

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-__all__ = ["auc_pr", "auc_roc", "equal_error_rate", "macro_auc_roc", "pool_frames"]
+__all__ = [
+    "auc_pr",
+    "auc_roc",
+    "equal_error_rate",
+    "frame_metrics",
+    "macro_auc_roc",
+    "pad_to_masks",
+    "pool_frames",
+]
 
 
 def pool_frames(
@@ -108,3 +116,81 @@ def macro_auc_roc(scores, masks, frames=None) -> tuple[float, int]:
         warnings.warn("macro_auc_roc: no clip holds both classes; returning NaN", stacklevel=2)
         return float("nan"), 0
     return float(np.mean(aucs)), len(aucs)
+
+
+def frame_metrics(
+    scores: Mapping[str, np.ndarray],
+    masks: Mapping[str, np.ndarray],
+    tracked: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, float | int]:
+    """Every frame-level figure we report, from per-frame scores: the one metric bundle.
+
+    Parameters
+    ----------
+    scores, masks : mapping of str to ndarray
+        Per clip, the per-frame scores and labels (1 = anomalous), of equal lengths.
+    tracked : mapping of str to ndarray, optional
+        Per clip, True where a person is tracked; without it the person-frame
+        figures are NaN / 0.
+
+    Returns
+    -------
+    dict
+        ``auc_roc`` (all frames), ``auc_roc_person_frames``, ``auc_roc_macro`` and
+        ``n_macro_clips``, ``auc_pr``, ``eer`` (all frames), ``n_frames``,
+        ``n_anomalous``, ``n_person_frames``, ``n_anomalous_person_frames``.
+    """
+    macro, n_macro = macro_auc_roc(scores, masks)
+    if tracked is not None:
+        person = auc_roc(scores, masks, tracked)
+        n_person = int(sum(int(np.sum(tracked[c])) for c in masks))
+        n_anom_person = int(
+            sum(int(np.sum(np.asarray(m)[np.asarray(tracked[c], bool)])) for c, m in masks.items())
+        )
+    else:
+        person, n_person, n_anom_person = float("nan"), 0, 0
+    return {
+        "auc_roc": auc_roc(scores, masks),
+        "auc_roc_person_frames": person,
+        "auc_roc_macro": macro,
+        "n_macro_clips": n_macro,
+        "auc_pr": auc_pr(scores, masks),
+        "eer": equal_error_rate(scores, masks),
+        "n_frames": int(sum(len(m) for m in masks.values())),
+        "n_anomalous": int(sum(int(np.sum(m)) for m in masks.values())),
+        "n_person_frames": n_person,
+        "n_anomalous_person_frames": n_anom_person,
+    }
+
+
+def pad_to_masks(
+    scores: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Scores of every clip of ``masks``, as long as its mask.
+
+    A clip without scores (nobody detected) and the frames of a mask beyond a
+    clip's scores get the lowest score of the whole set, the rule of
+    :func:`pyod_dsnf.evaluation.frame_scores` for frames without a person.
+
+    Raises
+    ------
+    ValueError
+        For scores of a clip without a mask, scores longer than their mask, or
+        no scores at all.
+    """
+    extra = sorted(set(scores) - set(masks))
+    if extra:
+        raise ValueError(f"masks have no entry for scored clip(s) {extra[:5]}")
+    if not scores:
+        raise ValueError("scores holds no clip")
+    low = min(float(np.min(s)) if np.size(s) else np.inf for s in scores.values())
+    low = 0.0 if not np.isfinite(low) else low
+    out = {}
+    for cid, m in masks.items():
+        s = np.asarray(scores.get(cid, np.zeros(0)), dtype=np.float64)
+        if s.ndim != 1 or len(s) > len(m):
+            raise ValueError(
+                f"scores of clip {cid!r} have shape {s.shape} but its mask has {len(m)} frames"
+            )
+        out[cid] = np.concatenate([s, np.full(len(m) - len(s), low)])
+    return out

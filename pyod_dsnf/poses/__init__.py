@@ -1,6 +1,15 @@
-"""Per-person pose tracks: read them, fill their gaps, cut them into segments (docs/data.md)."""
+"""Per-person pose tracks: read them (any registered format), fill their gaps, cut them into
+segments (docs/data.md)."""
 
 from pyod_dsnf.poses.gaps import GapReport, fill_gaps
+from pyod_dsnf.poses.sources import (
+    DEFAULT_FORMAT,
+    PoseFormat,
+    get_format,
+    load_folder,
+    pose_formats,
+    register_format,
+)
 from pyod_dsnf.poses.tracks import (
     MAX_INDEX,
     TRACK_FILE_SUFFIX,
@@ -8,18 +17,26 @@ from pyod_dsnf.poses.tracks import (
     Track,
     clip_id_from_path,
     load_tracks,
+    tracked_frames,
 )
 from pyod_dsnf.poses.windows import Segments, segment_tracks
 
 __all__ = [
+    "DEFAULT_FORMAT",
     "MAX_INDEX",
     "TRACK_FILE_SUFFIX",
     "Clip",
     "GapReport",
+    "PoseFormat",
     "Segments",
     "Track",
     "clip_id_from_path",
     "fill_gaps",
+    "get_format",
+    "load_folder",
     "load_tracks",
+    "pose_formats",
+    "register_format",
     "segment_tracks",
+    "tracked_frames",
 ]

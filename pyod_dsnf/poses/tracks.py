@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,15 @@ import numpy as np
 
 from pyod_dsnf.graph import coco17_to_openpose18, get_layout
 
-__all__ = ["MAX_INDEX", "TRACK_FILE_SUFFIX", "Clip", "Track", "clip_id_from_path", "load_tracks"]
+__all__ = [
+    "MAX_INDEX",
+    "TRACK_FILE_SUFFIX",
+    "Clip",
+    "Track",
+    "clip_id_from_path",
+    "load_tracks",
+    "tracked_frames",
+]
 
 TRACK_FILE_SUFFIX = "_alphapose_tracked_person.json"
 
@@ -140,6 +149,22 @@ class Clip:
         for t in self.tracks:
             out[t.frames] = True
         return out
+
+
+def tracked_frames(
+    clips: Sequence[Clip], n_frames: Mapping[str, int | np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Per clip of ``n_frames``: True where at least one person is tracked.
+
+    ``n_frames`` gives each clip's frame count or its frame mask (its length is
+    used); a clip of ``n_frames`` that ``clips`` lacks (nobody detected) is all False.
+    """
+    by_id = {c.clip_id: c for c in clips}
+    out = {}
+    for cid, value in n_frames.items():
+        n = len(value) if np.ndim(value) else int(value)
+        out[cid] = by_id[cid].tracked_frames(n) if cid in by_id else np.zeros(n, dtype=bool)
+    return out
 
 
 def clip_id_from_path(path: str | Path) -> str:

@@ -16,7 +16,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from pyod_dsnf._checks import check_int as _check_int
+from pyod_dsnf._checks import check_int
 from pyod_dsnf.poses.tracks import Clip
 
 __all__ = ["Segments", "segment_tracks"]
@@ -102,8 +102,8 @@ def segment_tracks(
     >>> seg.X.shape[1:]
     (12, 17, 3)
     """
-    seg_len = _check_int("seg_len", seg_len, 1)
-    stride = _check_int("stride", stride, 1)
+    seg_len = check_int("seg_len", seg_len, 1)
+    stride = check_int("stride", stride, 1)
     seq = [clips] if isinstance(clips, Clip) else list(clips)
     blocks, run_clip, run_person, run_first, run_len = [], [], [], [], []
     n_joints = None
