@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pyod_dsnf._device import torch_threads
 from pyod_dsnf.evaluation import MODES
 from pyod_dsnf.pipeline import (
     SegmentScores,
@@ -37,7 +38,6 @@ __all__ = [
     "load_model",
     "release_models",
     "score_sources",
-    "torch_threads",
 ]
 
 
