@@ -15,6 +15,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from pyod_dsnf.stream.cli import COMMANDS as STREAM_COMMANDS
+from pyod_dsnf.stream.cli import add_parsers as add_stream_parsers
+
 __all__ = ["build_parser", "main"]
 
 # Estimator options of `fit`: flag -> (type, help). Unset flags keep the estimator's defaults.
@@ -107,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out-dir", default="benchmark_results")
     p.add_argument("--no-progress", action="store_true")
     _add_threads(p, None)
+
+    add_stream_parsers(sub)  # stream, replay: pyod_dsnf/stream/cli.py
     return parser
 
 
@@ -234,6 +239,7 @@ _COMMANDS = {
     "score": _score,
     "evaluate": _evaluate,
     "benchmark": _benchmark,
+    **STREAM_COMMANDS,
 }
 
 

@@ -24,7 +24,14 @@ import numpy as np
 
 from pyod_dsnf.poses import Clip
 
-__all__ = ["CAMERA_MODES", "camera_of", "format_record", "parse_line", "replay_lines"]
+__all__ = [
+    "CAMERA_MODES",
+    "camera_of",
+    "format_record",
+    "parse_line",
+    "replay_frames",
+    "replay_lines",
+]
 
 CAMERA_MODES = ("clip", "prefix")
 
@@ -90,12 +97,12 @@ def format_record(record: Any) -> str:
     """One output line (no newline) for a :class:`~pyod_dsnf.stream.ScoreRecord`.
 
     An infinite score (a window far outside the training data) is written as the
-    largest float, since JSON has no infinity.
+    largest float, since JSON has no infinity; joint z values are rounded to 3 decimals.
     """
     d = record.as_dict()
     d["score"] = _finite(d["score"])
     for j in d["joints"]:
-        j["z"] = _finite(j["z"])
+        j["z"] = round(_finite(j["z"]), 3)
     return json.dumps(d, allow_nan=False)
 
 
@@ -109,6 +116,14 @@ def camera_of(clip_id: str, mode: str = "clip") -> str:
 def replay_lines(
     clips: Sequence[Clip], *, camera: str = "clip", clip_gap: int = 1000
 ) -> Iterator[str]:
+    """:func:`replay_frames` as JSON lines (no newline)."""
+    for d in replay_frames(clips, camera=camera, clip_gap=clip_gap):
+        yield json.dumps(d, allow_nan=False)
+
+
+def replay_frames(
+    clips: Sequence[Clip], *, camera: str = "clip", clip_gap: int = 1000
+) -> Iterator[dict[str, Any]]:
     """Input lines that replay recorded clips, cameras interleaved by frame.
 
     Parameters
@@ -126,8 +141,8 @@ def replay_lines(
 
     Yields
     ------
-    str
-        One JSON line (no newline) per camera and frame, from frame 0 (or the
+    dict
+        One input frame (a JSON line once dumped) per camera and frame, from frame 0 (or the
         clip's offset) to the clip's last posed frame; frames without people
         carry ``"people": {}`` so that the camera's clock advances. Each line
         also names its ``clip`` and the frame in the clip (``clip_frame``).
@@ -156,6 +171,5 @@ def replay_lines(
     for frame, i, local in events:
         cam, _, clip = plays[i]
         people: Mapping[str, list[float]] = per_play[i].get(local, {})
-        yield json.dumps(
-            {"camera": cam, "frame": frame, "people": people, "clip": clip.clip_id,
-             "clip_frame": local}, allow_nan=False)  # fmt: skip
+        yield {"camera": cam, "frame": frame, "people": people, "clip": clip.clip_id,
+               "clip_frame": local}  # fmt: skip
