@@ -36,7 +36,7 @@ __all__ = ["ScoreRecord", "StreamScorer"]
 _MAX_VALUE = float(np.finfo(np.float32).max)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ScoreRecord:
     """The score of one person in one frame.
 
@@ -217,29 +217,30 @@ class StreamScorer:
         return slot
 
     # ------------------------------------------------------------- validation
-    def _pose(self, value: object, where: str) -> np.ndarray:
-        try:
-            arr = np.asarray(value)
-        except (TypeError, ValueError, OverflowError):
-            arr = np.asarray(None)
+    def _pose(self, value: object, camera: str, frame: int, pid: Hashable) -> np.ndarray:
+        """One person's keypoints as float32 (V, 3); finiteness is checked per frame."""
+        arr = value if type(value) is np.ndarray else None
+        if arr is None:
+            try:
+                arr = np.asarray(value)
+            except (TypeError, ValueError, OverflowError):
+                arr = np.asarray(None)
+        v = self.n_joints
         if arr.dtype.kind not in "fiu":
             raise TypeError(
-                f"{where}: keypoints must be numbers, shape ({self.n_joints}, 3) or "
-                f"({self.n_joints}, 2) or flat, got {type(value).__name__} {value!r:.60}"
+                f"camera {camera!r} frame {frame} person {pid!r}: keypoints must be numbers, "
+                f"shape ({v}, 3) or ({v}, 2) or flat, got {type(value).__name__} {value!r:.60}"
             )
-        arr = arr.astype(np.float64)
-        v = self.n_joints
-        if arr.shape in ((v * 3,), (v * 2,)):
+        shape = arr.shape
+        if shape == (v, 3):
+            return arr.astype(np.float32)
+        if shape in ((v * 3,), (v * 2,)):
             arr = arr.reshape(v, -1)
-        if arr.shape not in ((v, 3), (v, 2)):
+        elif shape != (v, 2):
             raise ValueError(
-                f"{where}: keypoints must have shape ({v}, 3) or ({v}, 2) (or {3 * v} / "
-                f"{2 * v} numbers x, y[, c] per joint), got shape {arr.shape}"
-            )
-        if not np.isfinite(arr).all() or (np.abs(arr) > _MAX_VALUE).any():
-            raise ValueError(
-                f"{where}: keypoints must be finite numbers within the float32 range, got "
-                f"{arr[~(np.isfinite(arr) & (np.abs(arr) <= _MAX_VALUE))][0]!r}"
+                f"camera {camera!r} frame {frame} person {pid!r}: keypoints must have shape "
+                f"({v}, 3) or ({v}, 2) (or {3 * v} / {2 * v} numbers x, y[, c] per joint), "
+                f"got shape {shape}"
             )
         out = np.ones((v, 3), dtype=np.float32)
         out[:, : arr.shape[1]] = arr
@@ -247,7 +248,7 @@ class StreamScorer:
 
     def _check_frame(
         self, camera: object, frame: object, people: object, last: dict[str, int]
-    ) -> tuple[str, int, list[tuple[Hashable, np.ndarray]]]:
+    ) -> tuple[str, int, list[Hashable], np.ndarray]:
         if not isinstance(camera, str):
             raise TypeError(f"camera must be a str, got {type(camera).__name__} {camera!r:.40}")
         if isinstance(frame, bool) or not isinstance(frame, numbers.Integral):
@@ -269,17 +270,29 @@ class StreamScorer:
                 f"people of camera {camera!r} frame {frame} must be a mapping person id -> "
                 f"keypoints, got {type(people).__name__}"
             )
-        poses = []
-        for pid, value in people.items():
-            if isinstance(pid, bool) or not isinstance(pid, (str, int)):
-                raise TypeError(
-                    f"camera {camera!r} frame {frame}: person ids must be str or int, got "
-                    f"{type(pid).__name__} {pid!r:.40}"
-                )
-            where = f"camera {camera!r} frame {frame} person {pid!r}"
-            poses.append((pid, self._pose(value, where)))
+        ids, poses = [], []
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is caught below
+            for pid, value in people.items():
+                if isinstance(pid, bool) or not isinstance(pid, (str, int)):
+                    raise TypeError(
+                        f"camera {camera!r} frame {frame}: person ids must be str or int, got "
+                        f"{type(pid).__name__} {pid!r:.40}"
+                    )
+                ids.append(pid)
+                poses.append(self._pose(value, camera, frame, pid))
+        stacked = (np.stack(poses) if poses
+                   else np.zeros((0, self.n_joints, 3), np.float32))  # fmt: skip
+        ok = np.isfinite(stacked).all(axis=(1, 2))
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raw = np.asarray(people[ids[i]], dtype=np.float64).ravel()
+            bad = raw[~(np.isfinite(raw) & (np.abs(raw) <= _MAX_VALUE))]
+            raise ValueError(
+                f"camera {camera!r} frame {frame} person {ids[i]!r}: keypoints must be finite "
+                f"numbers within the float32 range, got {bad[0] if bad.size else 'inf'!r}"
+            )
         last[camera] = frame
-        return camera, frame, poses
+        return camera, frame, ids, stacked
 
     # ---------------------------------------------------------------- updates
     def update(self, camera: str, frame: int, people: Mapping[Hashable, Any]) -> list[ScoreRecord]:
@@ -350,8 +363,8 @@ class StreamScorer:
             checked.append(self._check_frame(*item, last))
         pending: list[tuple[str, int, Hashable, bool, int, np.ndarray]] = []
         try:
-            for camera, frame, poses in checked:
-                self._apply(camera, frame, poses, pending)
+            for camera, frame, ids, poses in checked:
+                self._apply(camera, frame, ids, poses, pending)
             return self._score(pending)
         finally:
             # slots of forgotten people are reused only after their last records are out
@@ -365,29 +378,35 @@ class StreamScorer:
             idx = (n - self.seg_len + np.arange(self.seg_len)) % self.seg_len
             pending.append((*key, slot, self._buf[slot, idx]))
 
-    def _apply(self, camera: str, frame: int, poses: list, pending: list) -> None:
+    def _apply(self, camera: str, frame: int, ids: list, poses: np.ndarray,
+               pending: list) -> None:  # fmt: skip
         t = self.seg_len
         people = self._cameras.setdefault(camera, {})
         self._last_frame[camera] = frame
         self.stats["n_updates"] += 1
-        self.stats["n_poses"] += len(poses)
-        fast_slots, fast_ids, fast_poses = [], [], []
-        for pid, pose in poses:
-            slot = people.get(pid)
-            if slot is None:
-                slot = people[pid] = self._alloc()
-            elif self._count[slot] and 1 <= frame - self._seen[slot] - 1 <= self.max_gap:
-                self._fill(camera, pid, slot, frame, pose, pending)
-                continue
-            elif self._count[slot] and frame - self._seen[slot] > 1:
-                self._count[slot] = 0  # a long gap: a new track, as fill_gaps splits
-                self.stats["n_new_tracks"] += 1
-            fast_slots.append(slot)
-            fast_ids.append(pid)
-            fast_poses.append(pose)
-        if fast_slots:
-            slots = np.asarray(fast_slots, dtype=np.int64)
-            self._buf[slots, self._count[slots] % t] = np.stack(fast_poses)
+        self.stats["n_poses"] += len(ids)
+        if ids:
+            get = people.get
+            slot_list = [get(pid, -1) for pid in ids]
+            if -1 in slot_list:
+                for i, pid in enumerate(ids):
+                    if slot_list[i] == -1:
+                        slot_list[i] = people[pid] = self._alloc()
+            slots = np.asarray(slot_list, dtype=np.int64)
+            count = self._count[slots]
+            gap = frame - self._seen[slots] - 1  # missing frames since the last pose
+            fill = (count > 0) & (gap >= 1) & (gap <= self.max_gap)
+            restart = (count > 0) & (gap > self.max_gap)
+            if restart.any():  # a long gap: a new track, as fill_gaps splits
+                self._count[slots[restart]] = 0
+                self.stats["n_new_tracks"] += int(restart.sum())
+            if fill.any():  # short gaps: interpolate, push and queue frame by frame
+                for i in np.flatnonzero(fill):
+                    self._fill(camera, ids[i], int(slots[i]), frame, poses[i], pending)
+                keep = ~fill
+                slots, poses = slots[keep], poses[keep]
+                ids = [pid for pid, k in zip(ids, keep.tolist(), strict=True) if k]
+            self._buf[slots, self._count[slots] % t] = poses
             self._count[slots] += 1
             self._seen[slots] = frame
             n = self._count[slots]
@@ -396,8 +415,8 @@ class StreamScorer:
                 ds = slots[due]
                 idx = (n[due, None] - t + np.arange(t)[None, :]) % t
                 windows = self._buf[ds[:, None], idx]
-                for k, j in enumerate(np.flatnonzero(due)):
-                    pending.append((camera, frame, fast_ids[j], False, int(ds[k]), windows[k]))
+                for k, j in enumerate(np.flatnonzero(due).tolist()):
+                    pending.append((camera, frame, ids[j], False, int(ds[k]), windows[k]))
         self._forget(camera, frame, people)
 
     def _fill(self, camera: str, pid: Hashable, slot: int, frame: int, pose: np.ndarray,
@@ -447,16 +466,21 @@ class StreamScorer:
         z = np.where(np.isnan(z), np.inf, z)  # an infinite share of an infinite NLL
         k = min(self.top_joints, self.n_joints)
         top = np.argsort(-z, axis=1, kind="stable")[:, :k]
+        top_z = np.take_along_axis(z, top, axis=1).tolist()
+        names = self.joint_names
+        top_names = [[names[j] for j in row] for row in top.tolist()]
         records = []
         step = self.rule.step
+        active, ep_last = self._active, self._ep_last
+        n_alerts = 0
         for i, (camera, frame, pid, filled, slot, _) in enumerate(pending):
             score = float(scores[i])
-            alert, active, last = step(
-                bool(self._active[slot]), int(self._ep_last[slot]), frame, score
-            )
-            self._active[slot], self._ep_last[slot] = active, last
-            joints = tuple((self.joint_names[j], float(z[i, j])) for j in top[i])
-            records.append(ScoreRecord(camera, frame, pid, score, alert, joints, filled))
-            self.stats["n_alerts"] += alert
+            alert, act, last = step(bool(active[slot]), int(ep_last[slot]), frame, score)
+            active[slot], ep_last[slot] = act, last
+            n_alerts += alert
+            records.append(ScoreRecord(camera, frame, pid, score, alert,
+                                       tuple(zip(top_names[i], top_z[i], strict=True)),
+                                       filled))  # fmt: skip
+        self.stats["n_alerts"] += n_alerts
         self.stats["n_scored"] += len(records)
         return records
