@@ -175,6 +175,10 @@ def _stream(a: argparse.Namespace) -> None:
                     return
                 except (TypeError, ValueError):
                     pass  # nothing applied: find the bad line(s) one by one
+                except FloatingPointError as exc:  # the model gave NaN: the batch is lost
+                    for lineno, _ in group:
+                        bad(lineno, exc)
+                    return
             for lineno, g in group:
                 try:
                     write(scorer.update(*g))

@@ -199,7 +199,7 @@ class StreamScorer:
 
     @property
     def capacity(self) -> int:
-        """Ring buffers allocated (grows by doubling; never above the peak of people)."""
+        """Ring buffers allocated (doubled when full: under twice the peak of people remembered)."""
         return int(self._buf.shape[0])
 
     def _alloc(self) -> int:
