@@ -11,13 +11,17 @@ detector on ``DATA_DIR/pose/train`` and reports, on ``DATA_DIR/pose/test``:
 * **person**: gaps of up to 2 frames filled. Centred = short tracks padded, every
   covered frame gets the mean of its windows; causal = the stream's windows
   (:func:`pyod_dsnf.stream.causal_segments`: no whole-track joint filling, no
-  padding), each to its last frame.
+  padding), each to its last frame; "+ warm-up" adds the stream's ``--warm-up``
+  windows, which score a track's first T - 1 frames with the missing beginning
+  filled by the track's first pose.
 
 AUC-ROC over all frames and over the frames with a tracked person (the person
 protocol's filled tracks), as ``pyod-dsnf benchmark`` reports them::
 
     python benchmarks/causal_auc.py ../shared/data/poselift --seed 0 --threads 1
-    python benchmarks/causal_auc.py ../shared/data/poselift --train-stride 24 --epochs 4
+    python benchmarks/causal_auc.py ../shared/data/poselift --train-stride 24 --epochs 4 \
+        --save poselift.dsnf
+    python benchmarks/causal_auc.py ../shared/data/poselift --model poselift.dsnf
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=None, help="default: the estimator's")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None)
+    p.add_argument("--save", default=None, metavar="MODEL", help="also save the fitted model")
+    p.add_argument("--model", default=None, help="score with this saved model instead of fitting")
     a = p.parse_args(argv)
     import torch
 
@@ -60,9 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     tr = segment_tracks(train, seg_len=a.seg_len, stride=a.train_stride)
     params = {} if a.epochs is None else {"epochs": a.epochs}
     t0 = time.perf_counter()
-    det = DSNFDetector(random_state=a.seed, n_threads=a.threads, device="cpu", **params)
-    det.fit(tr.X)
+    if a.model:
+        det = DSNFDetector.load(a.model)
+        det.n_threads = a.threads
+    else:
+        det = DSNFDetector(random_state=a.seed, n_threads=a.threads, device="cpu", **params)
+        det.fit(tr.X)
     fit_s = time.perf_counter() - t0
+    if a.save:
+        det.save(a.save)
 
     test_person, _ = fill_gaps(ds.test, max_gap=2)
     tracked = {c.clip_id: c.tracked_frames(len(ds.masks[c.clip_id])) for c in test_person}
@@ -71,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     field = segment_tracks(ds.test, seg_len=a.seg_len, stride=1)
     person = segment_tracks(test_person, seg_len=a.seg_len, stride=1, pad_short=True)
     causal = causal_segments(ds.test, a.seg_len, max_gap=2)
-    score = {name: det.decision_function(s.X) for name, s in
-             (("field", field), ("person", person), ("causal", causal))}  # fmt: skip
+    warm = causal_segments(ds.test, a.seg_len, max_gap=2, warm_up=True)
+    sets = {"field": field, "person": person, "causal": causal, "warm": warm}
+    score = {name: det.decision_function(s.X) for name, s in sets.items()}
     for s in score.values():  # an infinite score ranks first, as score_pose_dir does
         finite = s[np.isfinite(s)]
         s[np.isposinf(s)] = (finite.max() if finite.size else 0) + 1
@@ -84,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         "person, centred": frame_scores(score["person"], person, ds.masks, mode="person"),
         "person, causal (stream)": frame_scores(score["causal"], causal, ds.masks,
                                                 mode="person", alignment="causal"),
+        "person, causal + warm-up (stream --warm-up)": frame_scores(
+            score["warm"], warm, ds.masks, mode="person", alignment="causal"),
     }  # fmt: skip
     res = {
         "seed": a.seed,
@@ -92,12 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         "n_train_segments": len(tr),
         "fit_s": fit_s,
         "threads": a.threads,
-        "n_segments": {"field": len(field), "person": len(person), "causal": len(causal)},
+        "n_segments": {name: len(s) for name, s in sets.items()},
+        "model": a.model,
         "auc": {},
     }
     print(
-        f"fit: {len(tr)} windows (T={a.seg_len}, stride {a.train_stride}), {det.n_epochs_} "
-        f"epochs, seed {a.seed}, {fit_s:.0f} s on {a.threads} thread(s)"
+        f"{'loaded ' + a.model if a.model else 'fit'}: {len(tr)} windows (T={a.seg_len}, "
+        f"stride {a.train_stride}), {det.n_epochs_} epochs, seed {a.seed}, {fit_s:.0f} s on "
+        f"{a.threads} thread(s)"
     )
     print("| frame mapping | AUC-ROC (all frames) | AUC-ROC (person frames) |")
     print("|---|---:|---:|")

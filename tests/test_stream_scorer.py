@@ -42,12 +42,12 @@ def _with_gaps(clip: Clip) -> Clip:
     return Clip(clip.clip_id, tracks)
 
 
-@pytest.mark.parametrize("stride", [1, 3])
-def test_streamed_scores_equal_offline_causal_scores(stride):
+@pytest.mark.parametrize(("stride", "warm_up"), [(1, False), (3, False), (1, True), (3, True)])
+def test_streamed_scores_equal_offline_causal_scores(stride, warm_up):
     det = detector()
     clips = [_with_gaps(c) for c in dataset().test]
-    off = _offline(det, clips, stride=stride)
-    got = _streamed(det, clips, stride=stride)
+    off = _offline(det, clips, stride=stride, warm_up=warm_up)
+    got = _streamed(det, clips, stride=stride, warm_up=warm_up)
     assert len(off) > 100 and got.keys() == off.keys()
     np.testing.assert_allclose([got[k] for k in off], list(off.values()), rtol=0, atol=1e-6)
 
@@ -72,10 +72,11 @@ def test_poselift_test_clips_stream_as_offline(poselift_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PoseLift's NaN confidences, set to 0
         clips = [load_tracks(f) for f in files]
-    off = _offline(det, clips)
-    got = _streamed(det, clips)
-    assert len(off) > 100 and got.keys() == off.keys()
-    np.testing.assert_allclose([got[k] for k in off], list(off.values()), rtol=0, atol=1e-6)
+    for warm_up in (False, True):
+        off = _offline(det, clips, warm_up=warm_up)
+        got = _streamed(det, clips, warm_up=warm_up)
+        assert len(off) > 100 and got.keys() == off.keys()
+        np.testing.assert_allclose([got[k] for k in off], list(off.values()), atol=1e-6)
 
 
 def _pose(rng, v=17, c=3):
@@ -218,6 +219,20 @@ def test_short_gap_is_filled_and_scored_late_long_gap_restarts():
                                                    (SEG_LEN + 2, False)]  # fmt: skip
     assert scorer.stats["n_filled"] == 2
     assert scorer.update("c", SEG_LEN + 6, {7: _pose(rng)}) == []  # 3 missing: a new track
+
+
+def test_warm_up_scores_from_the_first_frame_with_a_start_padded_window():
+    det = detector()
+    rng = np.random.default_rng(5)
+    poses = [_pose(rng) for _ in range(SEG_LEN)]
+    scorer = StreamScorer(det, warm_up=True)
+    got = [scorer.update("c", f, {0: p}) for f, p in enumerate(poses)]
+    assert [len(r) for r in got] == [1] * SEG_LEN
+    # frame 2's window: the first pose repeated T - 3 times, then frames 0, 1, 2
+    window = np.stack([poses[0]] * (SEG_LEN - 3) + poses[:3])
+    assert got[2][0].score == pytest.approx(det.decision_function(window[None])[0], abs=1e-6)
+    with pytest.raises(TypeError, match="warm_up must be a bool"):
+        StreamScorer(det, warm_up="yes")
 
 
 def test_window_without_any_detected_joint_is_counted_not_scored():

@@ -51,6 +51,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--max-gap", type=int, default=2, help="fill gaps up to this many frames")
     p.add_argument("--stride", type=int, default=1, help="score every n-th window of a track")
     p.add_argument("--top-joints", type=int, default=3, help="joints reported per score (3)")
+    p.add_argument("--warm-up", action="store_true",
+                   help="score a track's first T-1 frames too (windows padded at the start)")
     p.add_argument("--batch", type=int, default=1,
                    help="lines scored together in one batch (default 1: lowest latency)")
     p.add_argument("--device", default="cpu", help="'cpu' (default), 'cuda', 'auto', ...")
@@ -119,8 +121,8 @@ def _scorer(a: argparse.Namespace) -> Any:
             raise ValueError("--budget needs --normal POSE_DIR (footage of normal activity)")
         layout = det.layout if isinstance(det.layout, str) else "coco17"
         tracks, n_frames = causal_tracks(
-            det, _load_dir(a.normal, layout), max_gap=a.max_gap, stride=a.stride
-        )
+            det, _load_dir(a.normal, layout), max_gap=a.max_gap, stride=a.stride,
+            warm_up=a.warm_up)  # fmt: skip
         threshold = budget_threshold(
             tracks, n_frames, alerts_per_hour=a.budget, fps=a.fps, min_gap=a.min_gap,
             hysteresis=a.hysteresis)  # fmt: skip
@@ -140,7 +142,7 @@ def _scorer(a: argparse.Namespace) -> Any:
     return StreamScorer(
         det, threshold=threshold, min_gap=a.min_gap, hysteresis=a.hysteresis,
         max_gap=a.max_gap, forget_after=a.forget_after, stride=a.stride,
-        top_joints=a.top_joints)  # fmt: skip
+        top_joints=a.top_joints, warm_up=a.warm_up)  # fmt: skip
 
 
 def _stream(a: argparse.Namespace) -> None:

@@ -114,6 +114,11 @@ class StreamScorer:
         times less compute, alerts up to ``stride - 1`` frames later.
     top_joints : int, default=3
         Joints reported per record.
+    warm_up : bool, default=False
+        Also score a track's first ``seg_len - 1`` frames, each with a window
+        whose missing beginning repeats the track's first pose (at counts 1,
+        1 + stride, ...): a score from the first frame on, from less history.
+        Offline: ``causal_segments(..., warm_up=True)``.
 
     Attributes
     ----------
@@ -147,6 +152,7 @@ class StreamScorer:
         forget_after: int = 60,
         stride: int = 1,
         top_joints: int = 3,
+        warm_up: bool = False,
     ) -> None:
         check_is_fitted(detector, ["input_shape_", "joint_nll_mean_", "joint_nll_std_"])
         self.detector = detector
@@ -160,6 +166,9 @@ class StreamScorer:
             )
         self.stride = _int("stride", stride, 1)
         self.top_joints = _int("top_joints", top_joints, 0)
+        if not isinstance(warm_up, (bool, np.bool_)):
+            raise TypeError(f"warm_up must be a bool, got {warm_up!r}")
+        self.warm_up = bool(warm_up)
         if isinstance(threshold, AlertBudget):
             value = threshold.threshold
         elif isinstance(threshold, str):
@@ -371,11 +380,29 @@ class StreamScorer:
             self._free.extend(self._released)
             self._released.clear()
 
+    def _due(self, n: np.ndarray) -> np.ndarray:
+        """Which track lengths ``n`` (frames pushed) complete a window to score."""
+        t, k = self.seg_len, self.stride
+        due = (n >= t) & ((n - t) % k == 0)
+        if self.warm_up:
+            due |= (n < t) & ((n - 1) % k == 0)
+        return due
+
+    def _window_index(self, n: np.ndarray) -> np.ndarray:
+        """Ring positions (len(n), T) of the window ending at each slot's newest frame.
+
+        Before T frames, the missing beginning repeats the track's first frame
+        (position 0: a track's first frame always goes there).
+        """
+        t = self.seg_len
+        steps = np.arange(t)[None, :] + n[:, None] - t
+        return np.where(n[:, None] >= t, steps % t, np.maximum(steps, 0))
+
     def _push_window(self, slot: int, pending: list, key: tuple) -> None:
         """After a push: queue the window ending at the slot's newest frame if due."""
-        n = int(self._count[slot])
-        if n >= self.seg_len and (n - self.seg_len) % self.stride == 0:
-            idx = (n - self.seg_len + np.arange(self.seg_len)) % self.seg_len
+        n = self._count[slot : slot + 1]
+        if self._due(n)[0]:
+            idx = self._window_index(n)[0]
             pending.append((*key, slot, self._buf[slot, idx]))
 
     def _apply(self, camera: str, frame: int, ids: list, poses: np.ndarray,
@@ -410,11 +437,10 @@ class StreamScorer:
             self._count[slots] += 1
             self._seen[slots] = frame
             n = self._count[slots]
-            due = (n >= t) & ((n - t) % self.stride == 0)
+            due = self._due(n)
             if due.any():
                 ds = slots[due]
-                idx = (n[due, None] - t + np.arange(t)[None, :]) % t
-                windows = self._buf[ds[:, None], idx]
+                windows = self._buf[ds[:, None], self._window_index(n[due])]
                 for k, j in enumerate(np.flatnonzero(due).tolist()):
                     pending.append((camera, frame, ids[j], False, int(ds[k]), windows[k]))
         self._forget(camera, frame, people)
