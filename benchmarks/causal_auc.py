@@ -11,9 +11,9 @@ detector on ``DATA_DIR/pose/train`` and reports, on ``DATA_DIR/pose/test``:
 * **person**: gaps of up to 2 frames filled. Centred = short tracks padded, every
   covered frame gets the mean of its windows; causal = the stream's windows
   (:func:`pyod_dsnf.stream.causal_segments`: no whole-track joint filling, no
-  padding), each to its last frame; "+ warm-up" adds the stream's ``--warm-up``
-  windows, which score a track's first T - 1 frames with the missing beginning
-  filled by the track's first pose.
+  padding), each to its last frame, with and without the stream's warm-up windows
+  (its default), which score a track's first T - 1 frames with the missing
+  beginning filled by the track's first pose.
 
 AUC-ROC over all frames and over the frames with a tracked person (the person
 protocol's filled tracks), as ``pyod-dsnf benchmark`` reports them::
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         tracked.setdefault(cid, np.zeros(len(m), bool))
     field = segment_tracks(ds.test, seg_len=a.seg_len, stride=1)
     person = segment_tracks(test_person, seg_len=a.seg_len, stride=1, pad_short=True)
-    causal = causal_segments(ds.test, a.seg_len, max_gap=2)
+    causal = causal_segments(ds.test, a.seg_len, max_gap=2, warm_up=False)
     warm = causal_segments(ds.test, a.seg_len, max_gap=2, warm_up=True)
     sets = {"field": field, "person": person, "causal": causal, "warm": warm}
     score = {name: det.decision_function(s.X) for name, s in sets.items()}
@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         "field, causal": frame_scores(score["field"], field, ds.masks, mode="field",
                                       field_sigmas=(), alignment="causal"),
         "person, centred": frame_scores(score["person"], person, ds.masks, mode="person"),
-        "person, causal (stream)": frame_scores(score["causal"], causal, ds.masks,
-                                                mode="person", alignment="causal"),
-        "person, causal + warm-up (stream --warm-up)": frame_scores(
+        "person, causal, no warm-up (stream --no-warm-up)": frame_scores(
+            score["causal"], causal, ds.masks, mode="person", alignment="causal"),
+        "person, causal with warm-up (stream default)": frame_scores(
             score["warm"], warm, ds.masks, mode="person", alignment="causal"),
     }  # fmt: skip
     res = {

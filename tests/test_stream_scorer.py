@@ -88,7 +88,7 @@ def _pose(rng, v=17, c=3):
 
 def test_one_forward_per_update_many_for_all_cameras(monkeypatch):
     det = detector()
-    scorer = StreamScorer(det)
+    scorer = StreamScorer(det, warm_up=False)
     calls = []
     real = type(det).joint_nll
 
@@ -102,6 +102,9 @@ def test_one_forward_per_update_many_for_all_cameras(monkeypatch):
              for f in range(SEG_LEN) for c in range(3)]  # fmt: skip
     records = scorer.update_many(batch)
     assert calls == [12] and len(records) == 12  # 3 cameras x 4 people, ready at frame T-1
+    calls.clear()
+    warm = StreamScorer(det).update_many(batch)  # with warm-up: every frame, still one forward
+    assert calls == [12 * SEG_LEN] and len(warm) == 12 * SEG_LEN
     assert {(r.camera, r.person) for r in records} == {(f"cam{c}", p) for c in range(3)
                                                         for p in range(4)}  # fmt: skip
     calls.clear()
@@ -197,7 +200,7 @@ def test_top_joints_are_the_standardised_joint_shares():
 
 
 def test_forgetting_bounds_memory_and_a_returning_id_starts_a_new_track():
-    scorer = StreamScorer(detector(), forget_after=5)
+    scorer = StreamScorer(detector(), forget_after=5, warm_up=False)
     rng = np.random.default_rng(3)
     pose = _pose(rng)
     for f in range(5000):  # a new person every 2 frames, each seen for 4 frames (< T: unscored)
@@ -210,7 +213,7 @@ def test_forgetting_bounds_memory_and_a_returning_id_starts_a_new_track():
 
 
 def test_short_gap_is_filled_and_scored_late_long_gap_restarts():
-    scorer = StreamScorer(detector(), max_gap=2)
+    scorer = StreamScorer(detector(), max_gap=2, warm_up=False)
     rng = np.random.default_rng(4)
     for f in range(SEG_LEN):
         scorer.update("c", f, {7: _pose(rng)})
@@ -225,7 +228,7 @@ def test_warm_up_scores_from_the_first_frame_with_a_start_padded_window():
     det = detector()
     rng = np.random.default_rng(5)
     poses = [_pose(rng) for _ in range(SEG_LEN)]
-    scorer = StreamScorer(det, warm_up=True)
+    scorer = StreamScorer(det)  # warm_up=True is the default
     got = [scorer.update("c", f, {0: p}) for f, p in enumerate(poses)]
     assert [len(r) for r in got] == [1] * SEG_LEN
     # frame 2's window: the first pose repeated T - 3 times, then frames 0, 1, 2
@@ -236,7 +239,7 @@ def test_warm_up_scores_from_the_first_frame_with_a_start_padded_window():
 
 
 def test_window_without_any_detected_joint_is_counted_not_scored():
-    scorer = StreamScorer(detector())
+    scorer = StreamScorer(detector(), warm_up=False)
     blank = np.zeros((17, 3), np.float32)
     for f in range(SEG_LEN + 2):
         assert scorer.update("c", f, {0: blank}) == []

@@ -51,8 +51,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--max-gap", type=int, default=2, help="fill gaps up to this many frames")
     p.add_argument("--stride", type=int, default=1, help="score every n-th window of a track")
     p.add_argument("--top-joints", type=int, default=3, help="joints reported per score (3)")
-    p.add_argument("--warm-up", action="store_true",
-                   help="score a track's first T-1 frames too (windows padded at the start)")
+    p.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                   help="score a track only once T frames are in (default: from its first "
+                   "frame, the window's missing start padded with the first pose)")
     p.add_argument("--batch", type=int, default=1,
                    help="lines scored together in one batch (default 1: lowest latency)")
     p.add_argument("--device", default="cpu", help="'cpu' (default), 'cuda', 'auto', ...")

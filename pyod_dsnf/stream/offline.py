@@ -55,7 +55,7 @@ def causal_segments(
     *,
     max_gap: int = 2,
     stride: int = 1,
-    warm_up: bool = False,
+    warm_up: bool = True,
 ) -> Segments:
     """Windows of the live scorer: ``seg_len`` consecutive frames ending at each scored frame.
 
@@ -68,7 +68,7 @@ def causal_segments(
         Gaps of at most this many frames are interpolated.
     stride : int, default=1
         As ``StreamScorer(stride=...)``.
-    warm_up : bool, default=False
+    warm_up : bool, default=True
         As ``StreamScorer(warm_up=...)``: add windows ending at each run's
         first ``seg_len - 1`` frames (0, stride, ...), their missing beginning
         filled with the run's first pose; ``length`` counts their real frames.
@@ -110,7 +110,7 @@ def causal_scores(
     *,
     max_gap: int = 2,
     stride: int = 1,
-    warm_up: bool = False,
+    warm_up: bool = True,
 ) -> tuple[Segments, np.ndarray]:
     """Causal windows of ``clips`` and the detector's scores of them.
 
@@ -140,7 +140,7 @@ def causal_tracks(
     *,
     max_gap: int = 2,
     stride: int = 1,
-    warm_up: bool = False,
+    warm_up: bool = True,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
     """Per (clip, person) scored frames and scores, for :func:`budget_threshold`.
 

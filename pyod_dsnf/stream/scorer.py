@@ -114,11 +114,11 @@ class StreamScorer:
         times less compute, alerts up to ``stride - 1`` frames later.
     top_joints : int, default=3
         Joints reported per record.
-    warm_up : bool, default=False
+    warm_up : bool, default=True
         Also score a track's first ``seg_len - 1`` frames, each with a window
         whose missing beginning repeats the track's first pose (at counts 1,
         1 + stride, ...): a score from the first frame on, from less history.
-        Offline: ``causal_segments(..., warm_up=True)``.
+        False: a track is first scored once ``seg_len`` frames are in.
 
     Attributes
     ----------
@@ -152,7 +152,7 @@ class StreamScorer:
         forget_after: int = 60,
         stride: int = 1,
         top_joints: int = 3,
-        warm_up: bool = False,
+        warm_up: bool = True,
     ) -> None:
         check_is_fitted(detector, ["input_shape_", "joint_nll_mean_", "joint_nll_std_"])
         self.detector = detector
