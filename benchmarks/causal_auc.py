@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pyod_dsnf import DSNFDetector
 from pyod_dsnf.datasets import load_dataset
 from pyod_dsnf.evaluation import auc_roc, frame_scores
+from pyod_dsnf.evaluation.frame_scores import map_scores
 from pyod_dsnf.poses import fill_gaps, segment_tracks
 from pyod_dsnf.stream import causal_segments
 
@@ -122,6 +123,27 @@ def main(argv: list[str] | None = None) -> int:
         all_f, pers = auc_roc(fs, ds.masks), auc_roc(fs, ds.masks, tracked)
         res["auc"][name] = {"all_frames": all_f, "person_frames": pers}
         print(f"| {name} | {100 * all_f:.2f} | {100 * pers:.2f} |")
+    # which tracked frames a window ending at them exists for (no warm-up)
+    _, scored = map_scores(np.zeros(len(causal)), causal, ds.masks, alignment="causal")
+    n_tr = sum(int(t.sum()) for t in tracked.values())
+    n_sc = sum(int((scored[c] & tracked[c]).sum()) for c in ds.masks)
+    ab = {c: np.asarray(m, bool) & tracked[c] for c, m in ds.masks.items()}
+    n_ab = sum(int(v.sum()) for v in ab.values())
+    n_ab_sc = sum(int((v & scored[c]).sum()) for c, v in ab.items())
+    median = float(np.median([len(m) for m in ds.masks.values()]))
+    res["coverage"] = {
+        "tracked": n_tr,
+        "tracked_scored_no_warm_up": n_sc,
+        "anomalous_tracked": n_ab,
+        "anomalous_tracked_scored_no_warm_up": n_ab_sc,
+        "median_clip_frames": median,
+    }
+    print(
+        f"without warm-up, {n_tr - n_sc} of {n_tr} tracked frames "
+        f"({100 * (n_tr - n_sc) / n_tr:.0f} %) and {n_ab - n_ab_sc} of {n_ab} anomalous tracked "
+        f"frames ({100 * (n_ab - n_ab_sc) / n_ab:.0f} %) have no window ending at them; median "
+        f"clip length {median:.0f} frames"
+    )
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=2))
     return 0
