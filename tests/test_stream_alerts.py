@@ -110,7 +110,9 @@ def test_streamed_alerts_follow_the_rule_on_the_streamed_scores():
     records = [r for f, p in frames_of(clip).items() for r in scorer.update("c", f, p)]
     assert len(records) > 50
     for person in {r.person for r in records}:
-        mine = [r for r in records if r.person == person]
+        # warm-up windows shorter than alert_after are scored but never alert
+        assert not any(r.alert for r in records if r.history < scorer.alert_after)
+        mine = [r for r in records if r.person == person and r.history >= scorer.alert_after]
         expected = _run(scorer.rule, [r.frame for r in mine], [r.score for r in mine])
         assert [r.alert for r in mine] == expected
     assert scorer.stats["n_alerts"] == sum(r.alert for r in records)
@@ -119,9 +121,25 @@ def test_streamed_alerts_follow_the_rule_on_the_streamed_scores():
 
 
 @pytest.mark.usefixtures("one_torch_thread")
+def test_young_tracks_alert_only_from_alert_after_frames():
+    det = detector()
+    clip = dataset().test[0]
+    for after in (1, 4, det.input_shape_[0]):
+        scorer = StreamScorer(det, threshold=-1e9, min_gap=10**6, alert_after=after)
+        recs = [r for f, p in frames_of(clip).items() for r in scorer.update("c", f, p)]
+        first = {}
+        for r in recs:
+            if r.alert:
+                first.setdefault(r.person, r.history)
+        assert set(first.values()) == {after}  # the first window long enough alerts
+    with pytest.raises(ValueError, match="alert_after must be <= seg_len"):
+        StreamScorer(det, alert_after=det.input_shape_[0] + 1)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
 def test_budget_from_normal_clips_drives_the_scorer():
     det = detector()
-    tracks, n_frames = causal_tracks(det, dataset().train)
+    tracks, n_frames = causal_tracks(det, dataset().train, alert_after=det.input_shape_[0] // 2)
     budget = budget_threshold(tracks, n_frames, alerts_per_hour=500.0, fps=15.0, min_gap=5)
     assert budget.n_allowed >= 1 and budget.n_alerts <= budget.n_allowed
     scorer = StreamScorer(det, threshold=budget, min_gap=5)

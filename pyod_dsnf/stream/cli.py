@@ -51,6 +51,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--max-gap", type=int, default=2, help="fill gaps up to this many frames")
     p.add_argument("--stride", type=int, default=1, help="score every n-th window of a track")
     p.add_argument("--top-joints", type=int, default=3, help="joints reported per score (3)")
+    p.add_argument("--alert-after", type=int, default=None,
+                   help="windows with fewer real frames never alert (default: T // 2)")
     p.add_argument("--no-warm-up", dest="warm_up", action="store_false",
                    help="score a track only once T frames are in (default: from its first "
                    "frame, the window's missing start padded with the first pose)")
@@ -121,9 +123,10 @@ def _scorer(a: argparse.Namespace) -> Any:
         if a.normal is None:
             raise ValueError("--budget needs --normal POSE_DIR (footage of normal activity)")
         layout = det.layout if isinstance(det.layout, str) else "coco17"
+        after = det.input_shape_[0] // 2 if a.alert_after is None else a.alert_after
         tracks, n_frames = causal_tracks(
             det, _load_dir(a.normal, layout), max_gap=a.max_gap, stride=a.stride,
-            warm_up=a.warm_up)  # fmt: skip
+            warm_up=a.warm_up, alert_after=after)  # fmt: skip
         threshold = budget_threshold(
             tracks, n_frames, alerts_per_hour=a.budget, fps=a.fps, min_gap=a.min_gap,
             hysteresis=a.hysteresis)  # fmt: skip
@@ -143,7 +146,7 @@ def _scorer(a: argparse.Namespace) -> Any:
     return StreamScorer(
         det, threshold=threshold, min_gap=a.min_gap, hysteresis=a.hysteresis,
         max_gap=a.max_gap, forget_after=a.forget_after, stride=a.stride,
-        top_joints=a.top_joints, warm_up=a.warm_up)  # fmt: skip
+        top_joints=a.top_joints, warm_up=a.warm_up, alert_after=a.alert_after)  # fmt: skip
 
 
 def _stream(a: argparse.Namespace) -> None:

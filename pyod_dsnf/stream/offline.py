@@ -141,10 +141,13 @@ def causal_tracks(
     max_gap: int = 2,
     stride: int = 1,
     warm_up: bool = True,
+    alert_after: int = 1,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
     """Per (clip, person) scored frames and scores, for :func:`budget_threshold`.
 
-    ``max_gap``, ``stride`` and ``warm_up`` as :func:`causal_segments`.
+    ``max_gap``, ``stride`` and ``warm_up`` as :func:`causal_segments`;
+    windows with fewer than ``alert_after`` real frames are left out, as
+    ``StreamScorer(alert_after=...)`` never lets them alert.
 
     Returns
     -------
@@ -154,9 +157,13 @@ def causal_tracks(
     """
     seq = [clips] if isinstance(clips, Clip) else list(clips)
     seg, scores = causal_scores(detector, seq, max_gap=max_gap, stride=stride, warm_up=warm_up)
-    frame = seg.start + seg.length - 1
+    keep = seg.length >= alert_after
+    frame = (seg.start + seg.length - 1)[keep]
+    seg = Segments(seg.X[:0], seg.clip[keep], seg.person[keep], seg.start[keep],
+                   seg.length[keep], seg.seg_len)  # fmt: skip
+    scores = scores[keep]
     out = []
-    if len(seg):
+    if len(seg.clip):
         order = np.lexsort((frame, seg.person, seg.clip))
         key = np.char.add(seg.clip[order], np.char.mod("/%d", seg.person[order]))
         cuts = np.flatnonzero(key[1:] != key[:-1]) + 1

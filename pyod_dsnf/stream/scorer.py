@@ -57,6 +57,9 @@ class ScoreRecord:
     filled : bool
         True for a frame interpolated across a short gap (scored late, when the
         person reappeared).
+    history : int
+        Real frames of the track in the window (``seg_len`` once the track is
+        that long; fewer for warm-up windows). Not written by ``as_dict``.
     """
 
     camera: str
@@ -66,6 +69,7 @@ class ScoreRecord:
     alert: bool
     joints: tuple[tuple[str, float], ...]
     filled: bool = False
+    history: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The record as a dict (``joints`` as a list of ``{"joint", "z"}``)."""
@@ -119,6 +123,11 @@ class StreamScorer:
         whose missing beginning repeats the track's first pose (at counts 1,
         1 + stride, ...): a score from the first frame on, from less history.
         False: a track is first scored once ``seg_len`` frames are in.
+    alert_after : int, optional
+        Windows with fewer real frames than this (warm-up windows of a young
+        track) are scored but never alert. Default ``seg_len // 2``: a window
+        that repeats one pose many times scores high, and alerting on it raises
+        false alarms at track starts (docs/streaming.md). 1 to ``seg_len``.
 
     Attributes
     ----------
@@ -153,6 +162,7 @@ class StreamScorer:
         stride: int = 1,
         top_joints: int = 3,
         warm_up: bool = True,
+        alert_after: int | None = None,
     ) -> None:
         check_is_fitted(detector, ["input_shape_", "joint_nll_mean_", "joint_nll_std_"])
         self.detector = detector
@@ -169,6 +179,13 @@ class StreamScorer:
         if not isinstance(warm_up, (bool, np.bool_)):
             raise TypeError(f"warm_up must be a bool, got {warm_up!r}")
         self.warm_up = bool(warm_up)
+        self.alert_after = self.seg_len // 2 if alert_after is None else _int(
+            "alert_after", alert_after, 1)  # fmt: skip
+        if self.alert_after > self.seg_len:
+            raise ValueError(
+                f"alert_after must be <= seg_len ({self.seg_len}), got {alert_after!r}"
+            )
+        self.alert_after = max(self.alert_after, 1)
         if isinstance(threshold, AlertBudget):
             value = threshold.threshold
         elif isinstance(threshold, str):
@@ -403,7 +420,7 @@ class StreamScorer:
         n = self._count[slot : slot + 1]
         if self._due(n)[0]:
             idx = self._window_index(n)[0]
-            pending.append((*key, slot, self._buf[slot, idx]))
+            pending.append((*key, slot, self._buf[slot, idx], min(int(n[0]), self.seg_len)))
 
     def _apply(self, camera: str, frame: int, ids: list, poses: np.ndarray,
                pending: list) -> None:  # fmt: skip
@@ -441,8 +458,9 @@ class StreamScorer:
             if due.any():
                 ds = slots[due]
                 windows = self._buf[ds[:, None], self._window_index(n[due])]
+                hist = np.minimum(n[due], t).tolist()
                 for k, j in enumerate(np.flatnonzero(due).tolist()):
-                    pending.append((camera, frame, ids[j], False, int(ds[k]), windows[k]))
+                    pending.append((camera, frame, ids[j], False, int(ds[k]), windows[k], hist[k]))
         self._forget(camera, frame, people)
 
     def _fill(self, camera: str, pid: Hashable, slot: int, frame: int, pose: np.ndarray,
@@ -499,14 +517,17 @@ class StreamScorer:
         step = self.rule.step
         active, ep_last = self._active, self._ep_last
         n_alerts = 0
-        for i, (camera, frame, pid, filled, slot, _) in enumerate(pending):
+        after = self.alert_after
+        for i, (camera, frame, pid, filled, slot, _, hist) in enumerate(pending):
             score = float(scores[i])
-            alert, act, last = step(bool(active[slot]), int(ep_last[slot]), frame, score)
-            active[slot], ep_last[slot] = act, last
+            alert = False
+            if hist >= after:  # shorter warm-up windows are scored but do not alert
+                alert, act, last = step(bool(active[slot]), int(ep_last[slot]), frame, score)
+                active[slot], ep_last[slot] = act, last
             n_alerts += alert
             records.append(ScoreRecord(camera, frame, pid, score, alert,
                                        tuple(zip(top_names[i], top_z[i], strict=True)),
-                                       filled))  # fmt: skip
+                                       filled, hist))  # fmt: skip
         self.stats["n_alerts"] += n_alerts
         self.stats["n_scored"] += len(records)
         return records
