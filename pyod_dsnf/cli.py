@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyod_dsnf.render_cli import add_render_parser, run_render
+from pyod_dsnf.stream.cli import COMMANDS as STREAM_COMMANDS
+from pyod_dsnf.stream.cli import add_parsers as add_stream_parsers
 
 __all__ = ["build_parser", "main"]
 
@@ -191,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_threads(p, None)
 
     add_render_parser(sub)
+    add_stream_parsers(sub)  # stream, replay: pyod_dsnf/stream/cli.py
     _show_defaults(sub)
     return parser
 
@@ -341,6 +344,7 @@ _COMMANDS = {
     "evaluate": _evaluate,
     "benchmark": _benchmark,
     "render": run_render,
+    **STREAM_COMMANDS,
 }
 
 

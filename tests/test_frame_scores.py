@@ -55,12 +55,32 @@ def test_padded_segment_covers_only_its_real_frames():
     np.testing.assert_array_equal(field, [1, 1, 9, 1, 1, 1])  # centres 1 + 2 // 2 and 2 + 2
 
 
+def test_causal_alignment_by_hand():
+    # windows of 4 frames starting at 0, 1 (person 0) and 1 (person 1, padded to 2 real frames)
+    seg = _segments(["a"] * 3, [0, 0, 1], [0, 1, 1], length=[4, 4, 2])
+    for mode in ("person", "field"):
+        out = frame_scores([5.0, 3.0, 7.0], seg, {"a": 8}, mode=mode, field_sigmas=(),
+                           alignment="causal")["a"]  # fmt: skip
+        # last real frames: 3 <- 5, 4 <- 3, 2 <- 7; the rest <- the lowest score, 3
+        np.testing.assert_array_equal(out, [3, 3, 7, 5, 3, 3, 3, 3])
+    centre = frame_scores([5.0, 3.0, 7.0], seg, {"a": 8})["a"]
+    assert centre[0] == 5.0  # the default still looks ahead: frame 0 gets the window 0-3
+
+
+def test_causal_alignment_uses_no_later_window():
+    # two windows of one person ending at frames 5 and 6: frame 5 keeps only its own score
+    seg = _segments(["a", "a"], [0, 0], [2, 3])
+    out = frame_scores([1.0, 100.0], seg, {"a": 8}, alignment="causal")["a"]
+    assert out[5] == 1.0 and out[6] == 100.0
+
+
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
         ({"mode": "frame"}, ValueError, "mode must be one of"),
         ({"reduce": "median"}, ValueError, "reduce must be 'mean' or 'max'"),
         ({"sigma": -1.0}, ValueError, "sigma must be None or a number >= 0"),
+        ({"alignment": "end"}, ValueError, "alignment must be one of"),
         ({"scores": [1.0]}, ValueError, r"segment_scores has shape \(1,\) but there are 2"),
         ({"scores": [1.0, np.nan]}, ValueError, "1 non-finite value"),
         ({"n_frames": {"b": 5}}, ValueError, r"clip\(s\) \['a'\] that n_frames does not list"),
@@ -107,16 +127,20 @@ def test_every_mask_frame_gets_a_finite_score(problem, mode, sigma):
 
 
 @settings(max_examples=60, deadline=None)
-@given(problem=_problem(), mode=st.sampled_from(["field", "person"]), data=st.data())
-def test_a_segment_reaches_exactly_the_frames_it_covers(problem, mode, data):
+@given(problem=_problem(), mode=st.sampled_from(["field", "person"]), data=st.data(),
+       alignment=st.sampled_from(["centre", "causal"]))  # fmt: skip
+def test_a_segment_reaches_exactly_the_frames_it_covers(problem, mode, data, alignment):
     seg, _, lengths = problem
     i = data.draw(st.integers(0, len(seg) - 1))
     scores = np.zeros(len(seg))
     scores[i] = 1.0
-    out, scored = map_scores(scores, seg, lengths, mode=mode, reduce="max", field_sigmas=())
+    out, scored = map_scores(scores, seg, lengths, mode=mode, reduce="max", field_sigmas=(),
+                             alignment=alignment)  # fmt: skip
     s, n = int(seg.start[i]), int(seg.length[i])
     expected = {(seg.clip[i], s + n // 2)} if mode == "field" else {
         (seg.clip[i], f) for f in range(s, s + n)}  # fmt: skip
+    if alignment == "causal":
+        expected = {(seg.clip[i], s + n - 1)}
     reached = {(c, int(f)) for c, a in out.items() for f in np.flatnonzero((a == 1) & scored[c])}
     assert reached == expected
     # frames no segment reached hold the lowest directly given score

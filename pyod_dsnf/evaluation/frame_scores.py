@@ -15,6 +15,15 @@ Two protocols (``docs/evaluation.md``), both with higher = more abnormal:
     by several segments gets their mean (``reduce="mean"``) or max; persons
     combine by max; frames with no tracked person get the lowest score of the
     test set; optional smoothing with one Gaussian of ``sigma`` frames.
+
+Both protocols look ahead: a frame receives scores of windows that end after it.
+``alignment="causal"`` instead gives a segment's score to its last real frame
+only (``start + length - 1``): the score of frame t then comes from the window
+that ends at t, which is what a live system can compute when frame t arrives
+(:mod:`pyod_dsnf.stream` streams exactly these scores). Persons still combine by
+max and unscored frames still get the lowest score; smoothing, when asked for
+(``sigma``, or ``field_sigmas`` in ``"field"`` mode), is centred and so looks
+ahead again: pass ``sigma=None`` or ``field_sigmas=()`` for causal frame scores.
 """
 
 from __future__ import annotations
@@ -26,9 +35,10 @@ import numpy as np
 from pyod_dsnf.evaluation.smoothing import gaussian_smooth
 from pyod_dsnf.poses.windows import Segments
 
-__all__ = ["FIELD_SIGMAS", "MODES", "frame_scores"]
+__all__ = ["ALIGNMENTS", "FIELD_SIGMAS", "MODES", "frame_scores"]
 
 MODES = ("field", "person")
+ALIGNMENTS = ("centre", "causal")
 FIELD_SIGMAS = (1, 2, 3, 4, 5, 6)  # STG-NF: for sig in range(1, 7): gaussian_filter1d(sig)
 
 
@@ -71,12 +81,15 @@ def map_scores(
     reduce: str = "mean",
     sigma: float | None = None,
     field_sigmas: Sequence[float] = FIELD_SIGMAS,
+    alignment: str = "centre",
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """:func:`frame_scores` plus, per clip, which frames received a segment score."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if reduce not in ("mean", "max"):
         raise ValueError(f"reduce must be 'mean' or 'max', got {reduce!r}")
+    if alignment not in ALIGNMENTS:
+        raise ValueError(f"alignment must be one of {ALIGNMENTS}, got {alignment!r}")
     if sigma is not None and (not np.isfinite(sigma) or sigma < 0):
         raise ValueError(f"sigma must be None or a number >= 0, got {sigma!r}")
     scores = _check_scores(segment_scores, segments)
@@ -96,7 +109,10 @@ def map_scores(
     clip_off = np.array([offset[str(c)] for c in uniq], dtype=np.int64)[inv]
     clip_len = np.array([lengths[str(c)] for c in uniq], dtype=np.int64)[inv]
     length = segments.length
-    if mode == "field":
+    if alignment == "causal":
+        seg_idx = np.arange(len(segments))
+        frame = segments.start + length - 1
+    elif mode == "field":
         seg_idx = np.arange(len(segments))
         frame = segments.start + length // 2
     else:
@@ -151,6 +167,7 @@ def frame_scores(
     reduce: str = "mean",
     sigma: float | None = None,
     field_sigmas: Sequence[float] = FIELD_SIGMAS,
+    alignment: str = "centre",
 ) -> dict[str, np.ndarray]:
     """Map per-segment anomaly scores to per-frame scores, one array per clip.
 
@@ -173,6 +190,12 @@ def frame_scores(
         ``"person"`` mode: one Gaussian smoothing of this many frames.
     field_sigmas : sequence of float, default=(1, 2, 3, 4, 5, 6)
         ``"field"`` mode: the cascade of Gaussian smoothings.
+    alignment : {"centre", "causal"}, default="centre"
+        Which frame(s) a segment's score goes to. ``"centre"``: the mode's
+        rule above (the centre frame, or every covered frame), which uses
+        windows that end after the frame. ``"causal"``: only the segment's last
+        real frame, so frame t is scored by the window ending at t (the live
+        score of :class:`pyod_dsnf.stream.StreamScorer`); see the module notes.
 
     Returns
     -------
@@ -199,4 +222,5 @@ def frame_scores(
         reduce=reduce,
         sigma=sigma,
         field_sigmas=field_sigmas,
+        alignment=alignment,
     )[0]

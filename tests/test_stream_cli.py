@@ -1,0 +1,131 @@
+"""`pyod-dsnf replay` and `pyod-dsnf stream` through main([...])."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pyod_dsnf.cli import main
+from pyod_dsnf.datasets import save_pose_dataset
+from pyod_dsnf.poses import load_tracks
+from pyod_dsnf.stream import causal_scores
+from tests._stream_helpers import dataset, detector
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    root = save_pose_dataset(dataset(), tmp_path_factory.mktemp("data"))
+    model = root / "model.dsnf"
+    detector().save(model)
+    lines = root / "test.jsonl"
+    assert main(["replay", str(root / "pose" / "test"), "-o", str(lines)]) == 0
+    return {"root": root, "model": model, "lines": lines, "test": root / "pose" / "test"}
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(t) for t in path.read_text().splitlines()]
+
+
+def test_replay_then_stream_gives_the_offline_causal_scores(files, tmp_path, capsys):
+    out = tmp_path / "scores.jsonl"
+    assert main(["stream", str(files["model"]), str(files["lines"]), "-o", str(out)]) == 0
+    got = {(r["camera"], r["person"], r["frame"]): r["score"] for r in _records(out)}
+    clips = [load_tracks(f) for f in sorted(files["test"].glob("*.json"))]
+    seg, scores = causal_scores(detector(), clips)
+    end = seg.start + seg.length - 1
+    off = {(str(c), str(p), int(f)): s
+           for c, p, f, s in zip(seg.clip, seg.person, end, scores, strict=True)}  # fmt: skip
+    assert got.keys() == off.keys()
+    np.testing.assert_allclose([got[k] for k in off], list(off.values()), atol=1e-6)
+    err = capsys.readouterr().err
+    assert f"{len(off)} scores" in err and "(0 bad)" in err
+
+
+def test_bad_lines_are_reported_and_skipped_nothing_is_lost(files, tmp_path, capsys):
+    clean = tmp_path / "clean.jsonl"
+    assert main(["stream", str(files["model"]), str(files["lines"]), "-o", str(clean)]) == 0
+    lines = files["lines"].read_text().splitlines()
+    first = json.loads(lines[40])
+    bad = [
+        "not json",
+        json.dumps({**first, "frame": 0}),  # goes backwards on that camera
+        json.dumps({**first, "frame": 10**6, "people": {"1": [1.0, 2.0, 3.0]}}),
+        "",  # blank lines are skipped silently
+    ]
+    mixed = [*lines[:41], *bad, *lines[41:]]
+    src = tmp_path / "mixed.jsonl"
+    src.write_text("\n".join(mixed) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["stream", str(files["model"]), str(src), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "line 42: not valid JSON" in err
+    assert f"line 43: camera '{first['camera']}': frame 0 does not come after" in err
+    assert "line 44: camera" in err and "keypoints must have shape (17, 3)" in err
+    assert "(3 bad)" in err and "line 45" not in err
+    assert out.read_text() == clean.read_text()  # every good line scored as without the bad
+
+
+def test_batched_lines_give_the_same_output(files, tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert main(["stream", str(files["model"]), str(files["lines"]), "-o", str(a)]) == 0
+    src = tmp_path / "src.jsonl"
+    text = files["lines"].read_text().splitlines()
+    src.write_text("\n".join([*text[:30], "{oops", *text[30:]]) + "\n")
+    assert main(["stream", str(files["model"]), str(src), "-o", str(b), "--batch", "7"]) == 0
+    assert a.read_text() == b.read_text()
+
+
+def test_strict_stops_at_the_first_bad_line_after_writing_what_came_before(files, tmp_path,
+                                                                          capsys):  # fmt: skip
+    lines = files["lines"].read_text().splitlines()
+    src = tmp_path / "s.jsonl"
+    src.write_text("\n".join([*lines[:60], "{", *lines[60:]]) + "\n")
+    out = tmp_path / "o.jsonl"
+    assert main(["stream", str(files["model"]), str(src), "-o", str(out), "--strict"]) == 2
+    assert "pyod-dsnf stream: error: line 61: not valid JSON" in capsys.readouterr().err
+    n_before = len(_records(out))
+    full = tmp_path / "full.jsonl"
+    (tmp_path / "head.jsonl").write_text("\n".join(lines[:60]) + "\n")
+    assert main(["stream", str(files["model"]), str(tmp_path / "head.jsonl"), "-o",
+                 str(full)]) == 0  # fmt: skip
+    assert n_before == len(_records(full)) > 0
+
+
+def test_stdin_stdout_and_thresholds(files, monkeypatch, capsys):
+    text = files["lines"].read_text()
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main(["stream", str(files["model"]), "--threshold=-1e9", "--min-gap", "1000"]) == 0
+    recs = [json.loads(t) for t in capsys.readouterr().out.splitlines()]
+    # every person's first score alerts at threshold -1e9, then the episode never ends
+    assert sum(r["alert"] for r in recs) == len({(r["camera"], r["person"]) for r in recs})
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main(["stream", str(files["model"]), "--budget", "1000", "--fps", "15",
+                 "--normal", str(files["root"] / "pose" / "train")]) == 0  # fmt: skip
+    assert "alert(s) per camera-hour at 15.0 fps" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--threshold", "high"], "--threshold must be a number or 'contamination'"),
+        (["--budget", "1"], "--budget needs --normal"),
+        (["--batch", "0"], "--batch must be >= 1"),
+        (["--forget-after", "1"], "--forget-after must be >= max_gap"),
+    ],
+)
+def test_option_errors_exit_2(files, capsys, extra, match):
+    assert main(["stream", str(files["model"]), str(files["lines"]), *extra]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_missing_model_and_pose_dir_exit_2(tmp_path, capsys):
+    assert main(["stream", str(tmp_path / "none.dsnf"), "-"]) == 2
+    assert "is not a file" in capsys.readouterr().err
+    assert main(["replay", str(tmp_path)]) == 2
+    assert "holds no *.json" in capsys.readouterr().err
