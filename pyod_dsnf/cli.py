@@ -40,7 +40,7 @@ def _add_threads(p: argparse.ArgumentParser, default: int | None) -> None:
         "--threads",
         type=int,
         default=default,
-        help="torch CPU threads (default: %(default)s; None keeps torch's setting)",
+        help="torch CPU threads (default: %(default)s; None: min(2, cores - 1), at least 1)",
     )
 
 
@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _set_threads(n: int | None) -> None:
+    from pyod_dsnf._threads import set_requested_threads
+
+    set_requested_threads(n if n is None or n >= 1 else None)
     if n is not None:
         if n < 1:
             raise ValueError(f"--threads must be >= 1, got {n}")

@@ -21,6 +21,7 @@ import torch
 from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from pyod_dsnf._threads import default_threads
 from pyod_dsnf._training import joint_nll_bits_per_dim, train_flow
 from pyod_dsnf._validation import check_segments, mirror_segments, prepare_segments
 from pyod_dsnf.flow import DSNFlow
@@ -93,10 +94,12 @@ def _local_torch_rng(seed: int, device: torch.device):
 
 @contextmanager
 def _torch_threads(n_threads: int | None):
-    """Run with ``n_threads`` torch intra-op threads (None: unchanged); restore afterwards."""
+    """Run with ``n_threads`` torch intra-op threads; restore afterwards.
+
+    None: :func:`pyod_dsnf._threads.default_threads`.
+    """
     if n_threads is None:
-        yield
-        return
+        n_threads = default_threads()
     if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
         raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
     before = torch.get_num_threads()
@@ -197,10 +200,13 @@ class DSNFDetector(BaseDetector):
     n_threads : int or None, default=None
         Torch intra-op CPU threads used during ``fit`` and scoring, set on
         entry and restored on exit (torch's setting is process-wide, so never
-        left changed). None keeps torch's current setting, which in joblib's
-        default (loky) workers, e.g. ``GridSearchCV(n_jobs=k)``, is already
-        ``cpu_count // k``. With the threading backend set ``n_threads`` so
-        that ``n_jobs * n_threads`` does not exceed the cores.
+        left changed). None: ``min(2, cores - 1)``, at least 1, and no more
+        than torch's current setting (which in joblib's default (loky)
+        workers, e.g. ``GridSearchCV(n_jobs=k)``, is already ``cpu_count // k``),
+        so a fit never claims every core of a shared machine; on an idle
+        machine ask for more (docs/benchmark.md, "Threads"). With the threading
+        backend set ``n_threads`` so that ``n_jobs * n_threads`` does not
+        exceed the cores.
 
     Attributes
     ----------

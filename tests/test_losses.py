@@ -161,6 +161,6 @@ def test_subsample_initialises_actnorm_from_the_whole_batch():
     full, split = fresh(), fresh()
     awam_loss(full, x, lam=0.1)
     awam_loss(split, x, lam=0.1, subsample=2, generator=torch.Generator().manual_seed(0))
-    for (name, a), b in zip(full.state_dict().items(), split.state_dict().values()):
+    for (name, a), b in zip(full.state_dict().items(), split.state_dict().values(), strict=True):
         if ".actnorm." in name:
             torch.testing.assert_close(a, b, msg=name)
