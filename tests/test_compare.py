@@ -39,7 +39,7 @@ def test_dsnf_and_dsnf_nll_share_one_fit():
     nll = run_method("dsnf-nll", X, [X[:6]], dsnf_params=params, fitted=cache)
     assert len(cache) == 1 and nll.fit_seconds == joint.fit_seconds
     assert joint.params["anomaly_score"] == "joint" and nll.params["anomaly_score"] == "nll"
-    ((det, _),) = cache.values()
+    (det, _), = cache.values()
     np.testing.assert_allclose(nll.scores[0], -det.score_samples(X[:6]))
     np.testing.assert_allclose(joint.scores[0], det.decision_function(X[:6]))
     alone = run_method("dsnf-nll", X, [X[:6]], dsnf_params=params)  # no cache: its own fit
