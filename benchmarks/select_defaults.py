@@ -74,14 +74,16 @@ CONFIGS: dict[str, dict] = {
     "dual_h4_c0.1_lr5e-3_b64": {**_ROUND2, "curvature": 0.1},
     "dual_h4_c10_lr5e-3_b64": {**_ROUND2, "curvature": 10.0},
     "dual_h8_lr5e-3_b64": {**_ROUND2, "hidden_channels": 8},
-    # issue 10: the AWAM term on every sample (exact) vs on 16 of the 64 (unbiased estimate)
-    "dual_h4_lr5e-3_b64_awam_exact": {**_ROUND2, "awam_subsample": None},
-    "dual_h4_lr5e-3_b64_awam_sub16": {**_ROUND2, "awam_subsample": 16},
+    # issue 10: the AWAM term on every sample of every step (exact) vs unbiased estimates:
+    # on 16 of the 64 samples, or on a random quarter of the steps (weighted by 4)
+    "dual_h4_lr5e-3_b64_awam_exact": {**_ROUND2, "awam_subsample": None, "awam_prob": 1.0},
+    "dual_h4_lr5e-3_b64_awam_sub16": {**_ROUND2, "awam_subsample": 16, "awam_prob": 1.0},
+    "dual_h4_lr5e-3_b64_awam_p0.25": {**_ROUND2, "awam_subsample": None, "awam_prob": 0.25},
 }
 
 #: Options of ``pyod_dsnf._training.train_flow`` that a config may set beside the
 #: estimator's parameters.
-TRAINING_OPTIONS = ("awam_subsample",)
+TRAINING_OPTIONS = ("awam_subsample", "awam_prob")
 
 LEFT_ARM, RIGHT_ARM = [5, 7, 9], [6, 8, 10]
 LEFT_LEG = [11, 13, 15]

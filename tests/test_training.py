@@ -96,7 +96,7 @@ def test_awam_subsample_is_drawn_from_rng_and_changes_the_fit():
     def fitted(subsample, seed=0):
         model, train, val = _setup()
         state = torch.random.get_rng_state()
-        _train(model, train, val, awam_lambda=0.1, awam_subsample=subsample,
+        _train(model, train, val, awam_lambda=0.1, awam_subsample=subsample, awam_prob=1.0,
                rng=np.random.default_rng(seed))  # fmt: skip
         assert torch.equal(torch.random.get_rng_state(), state)  # own generator
         return nll_bits_per_dim(model, val, 8, torch.device("cpu"))
@@ -107,3 +107,37 @@ def test_awam_subsample_is_drawn_from_rng_and_changes_the_fit():
     assert not np.allclose(sub, fitted(None))
     # a subsample as large as the batch is the exact term
     np.testing.assert_array_equal(fitted(16), fitted(None))
+
+
+def test_awam_prob_weights_the_term_on_a_share_of_the_steps(monkeypatch):
+    import pyod_dsnf._training as training
+
+    lams = []
+    original = training.awam_loss
+
+    def spy(model, x, lam=0.0, tau=1.0, **kw):
+        lams.append(lam)
+        return original(model, x, lam=lam, tau=tau, **kw)
+
+    monkeypatch.setattr(training, "awam_loss", spy)
+
+    def fitted(prob, seed=0):
+        lams.clear()
+        model, train, val = _setup()
+        _train(model, train, val, epochs=8, awam_lambda=0.1, awam_prob=prob,
+               rng=np.random.default_rng(seed))  # fmt: skip
+        return nll_bits_per_dim(model, val, 8, torch.device("cpu")), list(lams)
+
+    scores, used = fitted(0.25)
+    assert set(used) == {0.0, 0.4}  # lambda / prob on the steps that draw it, else 0
+    assert 0 < used.count(0.4) < len(used)
+    again, used_again = fitted(0.25)
+    np.testing.assert_array_equal(scores, again)
+    assert used == used_again
+    _, other = fitted(0.25, seed=1)
+    assert other != used
+    _, every = fitted(1.0)
+    assert set(every) == {0.1}
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="awam_prob must be in"):
+            fitted(bad)
