@@ -47,7 +47,7 @@ def _model(det: DSNFDetector, seg_len: int, seed: int) -> torch.nn.Module:
         )
 
 
-def _rate(det, data, lam, subsample, prob, steps, batch_size) -> float:
+def _rate(det, data, lam, subsample, prob, steps, batch_size, seed) -> float:
     model = _model(det, data.shape[2], 0)
     n = steps * batch_size
     kwargs = dict(
@@ -62,7 +62,7 @@ def _rate(det, data, lam, subsample, prob, steps, batch_size) -> float:
         awam_prob=prob,
         n_iter_no_change=None,
         tol=0.0,
-        rng=np.random.default_rng(0),
+        rng=np.random.default_rng(seed),
         device=torch.device("cpu"),
         verbose=0,
         settings="bench",
@@ -98,9 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     for p in args.prob:
         variants[f"AWAM in a share {p:g} of the steps"] = (lam, None, p)
     rates: dict[str, list[float]] = {k: [] for k in variants}
-    for _ in range(args.rounds):
+    for r in range(args.rounds):  # each round draws other coins and subsets
         for name, (lam_v, sub, p) in variants.items():
-            rates[name].append(_rate(det, data, lam_v, sub, p, args.steps, batch))
+            rates[name].append(_rate(det, data, lam_v, sub, p, args.steps, batch, r))
     exact = statistics.median(rates["AWAM exact"])
     print(f"{args.threads} thread(s), batch {batch}, {args.rounds} rounds x {args.steps} steps")
     print("| variant | training segments/s (median) | min-max | vs exact AWAM |")

@@ -328,6 +328,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--json", type=Path, default=None, help="write the rows here")
     ap.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        help="folder for each config's fitted detector (<config>.dsnf) and checkpoint weights "
+        "(<config>_epoch<k>.pt), for analysis without refitting",
+    )
+    ap.add_argument(
         "--diagnose",
         action="store_true",
         help="also: still poses from a random frame / without noise, and how the NLL of a "
@@ -373,6 +380,11 @@ def main(argv: list[str] | None = None) -> None:
         states = fit_with_checkpoints(det, x_fit, keep, **training)
         fit_s = time.perf_counter() - start
         final = copy.deepcopy(det.model_.state_dict())
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            det.save(args.save / f"{name}.dsnf")
+            for epoch, state in states.items():
+                torch.save(state, args.save / f"{name}_epoch{epoch}.pt")
         final_stats = (det.joint_nll_mean_, det.joint_nll_std_)
         for epoch in [*sorted(states), None]:
             if epoch is None:
