@@ -190,6 +190,28 @@ def synthetic_anomalies(
     return out
 
 
+def protocol_data(
+    data_dir: Path, seed: int, seg_len: int, stride: int, *, blatant: bool = True
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], tuple[int, int]]:
+    """The protocol's windows: (fit windows, held-out normal windows, anomalies, clip counts).
+
+    The training clips are split by clip, 80 % fit / 20 % held out, with ``seed``;
+    the anomalies are made from the held-out windows (same ``seed``).
+    """
+    rng = np.random.default_rng(seed)
+    ds = load_dataset(data_dir)
+    clips, _ = fill_gaps(ds.train, max_gap=2)
+    order = rng.permutation(len(clips))
+    n_held = max(1, len(clips) // 5)
+    held = [clips[i] for i in order[:n_held]]
+    fit_clips = [clips[i] for i in order[n_held:]]
+    x_fit = segment_tracks(fit_clips, seg_len=seg_len, stride=stride).X
+    x_held = segment_tracks(held, seg_len=2 * seg_len, stride=stride).X  # long windows
+    normal = x_held[:, :seg_len]
+    anomalies = synthetic_anomalies(normal, x_held, rng, blatant=blatant)
+    return x_fit, normal, anomalies, (len(fit_clips), len(held))
+
+
 def _diagnose(det, normal, j_normal, rng) -> dict[str, dict[str, float]]:
     """Still-pose variants (AUC per anomaly score) and the time-reversal correlation."""
     posed = normal[..., 2].sum(axis=2) > 0  # frames with at least one confident joint
@@ -344,21 +366,12 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
-    ds = load_dataset(args.data_dir)
-    clips, _ = fill_gaps(ds.train, max_gap=2)
-    order = rng.permutation(len(clips))
-    n_held = max(1, len(clips) // 5)
-    held = [clips[i] for i in order[:n_held]]
-    fit_clips = [clips[i] for i in order[n_held:]]
-    t = args.seg_len
-    x_fit = segment_tracks(fit_clips, seg_len=t, stride=args.stride).X
-    x_held = segment_tracks(held, seg_len=2 * t, stride=args.stride).X  # long windows
-    normal = x_held[:, :t]
-    anomalies = synthetic_anomalies(normal, x_held, rng, blatant=not args.no_blatant)
+    x_fit, normal, anomalies, n_clips = protocol_data(
+        args.data_dir, args.seed, args.seg_len, args.stride, blatant=not args.no_blatant
+    )
     print(
-        f"fit windows {len(x_fit)} from {len(fit_clips)} clips; "
-        f"held-out windows {len(normal)} from {len(held)} clips",
+        f"fit windows {len(x_fit)} from {n_clips[0]} clips; "
+        f"held-out windows {len(normal)} from {n_clips[1]} clips",
         flush=True,
     )
     kinds = list(anomalies)

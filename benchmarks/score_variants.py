@@ -1,0 +1,108 @@
+"""Ways to turn DSNF's per-joint NLL shares into one score, on the training-clip protocol.
+
+Loads the detectors and checkpoint weights that ``select_defaults.py --save DIR`` wrote,
+rebuilds the protocol's windows (same seed, length and stride), computes the per-joint
+NLL shares of the fit windows, the held-out normal windows and every synthetic anomaly
+once per model, and prints the AUC per anomaly kind for each aggregation:
+
+* ``nll``: the segment NLL (the sum of the shares);
+* ``joint``: the largest share standardised per joint over the fit windows (the default);
+* ``joint+nll``: the larger of ``joint`` and the standardised segment NLL;
+* ``top3``: the mean of the three largest standardised shares;
+* ``rms``: the root mean square of the positive standardised shares.
+
+Test labels are never read.
+
+Usage::
+
+    python benchmarks/score_variants.py ../shared/data/poselift runs/ --stride 24 \\
+        --config dual_h4_lr5e-3_b64_awam_p0.25 --epochs 1,5,10
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from select_defaults import _auc, protocol_data, restandardize
+
+from pyod_dsnf import DSNFDetector
+
+
+def _standardise(j: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return (j - mean) / std
+
+
+def aggregations(j_fit: np.ndarray) -> dict:
+    """Score functions of a (n, V) share matrix, standardised by the fit windows' shares."""
+    mean, std = j_fit.mean(axis=0), np.maximum(j_fit.std(axis=0), 1e-12)
+    total = j_fit.sum(axis=1)
+    t_mean, t_std = total.mean(), max(total.std(), 1e-12)
+
+    def joint(j):
+        return _standardise(j, mean, std).max(axis=1)
+
+    def joint_nll(j):
+        return np.maximum(joint(j), (j.sum(axis=1) - t_mean) / t_std)
+
+    def top3(j):
+        return np.sort(_standardise(j, mean, std), axis=1)[:, -3:].mean(axis=1)
+
+    def rms(j):
+        z = np.maximum(_standardise(j, mean, std), 0.0)
+        return np.sqrt((z**2).mean(axis=1))
+
+    return {
+        "nll": lambda j: j.sum(axis=1),
+        "joint": joint,
+        "joint+nll": joint_nll,
+        "top3": top3,
+        "rms": rms,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir", type=Path)
+    ap.add_argument("models", type=Path, help="the --save folder of select_defaults.py")
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--epochs", default="", help="checkpoints to score (default: final only)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seg-len", type=int, default=24)
+    ap.add_argument("--stride", type=int, default=24)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    x_fit, normal, anomalies, _ = protocol_data(
+        args.data_dir, args.seed, args.seg_len, args.stride
+    )
+    kinds = list(anomalies)
+    det = DSNFDetector.load(args.models / f"{args.config}.dsnf")
+    final = {k: v.clone() for k, v in det.model_.state_dict().items()}
+    print(f"{'model':<10}{'score':<11}" + "".join(f"{k[:8]:>9}" for k in kinds) + "    mean     min")
+    for epoch in [*[int(e) for e in args.epochs.split(",") if e], None]:
+        state = final if epoch is None else torch.load(
+            args.models / f"{args.config}_epoch{epoch}.pt", weights_only=True
+        )
+        det.model_.load_state_dict(state)
+        restandardize(det, x_fit)
+        j_fit = det.joint_nll(x_fit)
+        j_normal = det.joint_nll(normal)
+        j_anom = {k: det.joint_nll(xa) for k, xa in anomalies.items()}
+        for name, fn in aggregations(j_fit).items():
+            s_normal = fn(j_normal)
+            aucs = [_auc(s_normal, fn(j_anom[k])) for k in kinds]
+            label = "final" if epoch is None else f"epoch {epoch}"
+            print(
+                f"{label:<10}{name:<11}"
+                + "".join(f"{a:>9.1f}" for a in aucs)
+                + f"{np.mean(aucs):>8.1f}{np.min(aucs):>8.1f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
