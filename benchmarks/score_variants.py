@@ -76,16 +76,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    x_fit, normal, anomalies, _ = protocol_data(
-        args.data_dir, args.seed, args.seg_len, args.stride
-    )
+    x_fit, normal, anomalies, _ = protocol_data(args.data_dir, args.seed, args.seg_len, args.stride)
     kinds = list(anomalies)
     det = DSNFDetector.load(args.models / f"{args.config}.dsnf")
     final = {k: v.clone() for k, v in det.model_.state_dict().items()}
-    print(f"{'model':<10}{'score':<11}" + "".join(f"{k[:8]:>9}" for k in kinds) + "    mean     min")
+    head = "".join(f"{k[:8]:>9}" for k in kinds)
+    print(f"{'model':<10}{'score':<11}{head}    mean     min")
     for epoch in [*[int(e) for e in args.epochs.split(",") if e], None]:
-        state = final if epoch is None else torch.load(
-            args.models / f"{args.config}_epoch{epoch}.pt", weights_only=True
+        state = (
+            final
+            if epoch is None
+            else torch.load(args.models / f"{args.config}_epoch{epoch}.pt", weights_only=True)
         )
         det.model_.load_state_dict(state)
         restandardize(det, x_fit)
