@@ -7,7 +7,10 @@ Riemannian Adam step, for: plain likelihood (``awam_lambda=0``), the exact AWAM 
 batch (``awam_subsample=m``) and the term on a random share ``p`` of the steps, weighted
 by ``1 / p`` (``awam_prob=p``). The
 variants run interleaved, round after round, in one process, so a change of machine
-load hits all of them alike; the table gives the median over rounds.
+load hits all of them alike; the table gives the median over rounds. Rates are per
+second of the process's CPU time (``time.process_time``), which on one thread is the
+work done and is far less sensitive to other jobs on the machine than wall time; on an
+idle machine with ``--threads 1`` the two agree.
 
 Usage::
 
@@ -68,9 +71,9 @@ def _rate(det, data, lam, subsample, prob, steps, batch_size, seed) -> float:
         settings="bench",
     )
     train_flow(model, data[:batch_size], None, **kwargs)  # warm-up, ActNorm init
-    start = time.perf_counter()
+    start = time.process_time()
     train_flow(model, data[:n], None, **kwargs)
-    return n / (time.perf_counter() - start)
+    return n / (time.process_time() - start)
 
 
 def main(argv: list[str] | None = None) -> None:

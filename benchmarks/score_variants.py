@@ -1,6 +1,7 @@
 """Ways to turn DSNF's per-joint NLL shares into one score, on the training-clip protocol.
 
-Loads the detectors and checkpoint weights that ``select_defaults.py --save DIR`` wrote,
+Loads the detectors and checkpoint weights that ``select_defaults.py --save DIR`` wrote
+(while a fit is still running, only its checkpoints, into a one-epoch fit of the config),
 rebuilds the protocol's windows (same seed, length and stride), computes the per-joint
 NLL shares of the fit windows, the held-out normal windows and every synthetic anomaly
 once per model, and prints the AUC per anomaly kind for each aggregation:
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from select_defaults import _auc, protocol_data, restandardize
+from select_defaults import CONFIGS, TRAINING_OPTIONS, _auc, protocol_data, restandardize
 
 from pyod_dsnf import DSNFDetector
 
@@ -78,11 +79,17 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     x_fit, normal, anomalies, _ = protocol_data(args.data_dir, args.seed, args.seg_len, args.stride)
     kinds = list(anomalies)
-    det = DSNFDetector.load(args.models / f"{args.config}.dsnf")
-    final = {k: v.clone() for k, v in det.model_.state_dict().items()}
+    path = args.models / f"{args.config}.dsnf"
+    if path.exists():
+        det = DSNFDetector.load(path)
+    else:  # still training: a one-epoch fit of the same config holds the checkpoints
+        params = {k: v for k, v in CONFIGS[args.config].items() if k not in TRAINING_OPTIONS}
+        det = DSNFDetector(random_state=args.seed, epochs=1, **params).fit(x_fit[:256])
+    final = {k: v.clone() for k, v in det.model_.state_dict().items()} if path.exists() else None
     head = "".join(f"{k[:8]:>9}" for k in kinds)
     print(f"{'model':<10}{'score':<11}{head}    mean     min")
-    for epoch in [*[int(e) for e in args.epochs.split(",") if e], None]:
+    epochs = [int(e) for e in args.epochs.split(",") if e]
+    for epoch in [*epochs, None] if final is not None else epochs:
         state = (
             final
             if epoch is None

@@ -79,6 +79,12 @@ CONFIGS: dict[str, dict] = {
     "dual_h4_lr5e-3_b64_awam_exact": {**_ROUND2, "awam_subsample": None, "awam_prob": 1.0},
     "dual_h4_lr5e-3_b64_awam_sub16": {**_ROUND2, "awam_subsample": 16, "awam_prob": 1.0},
     "dual_h4_lr5e-3_b64_awam_p0.25": {**_ROUND2, "awam_subsample": None, "awam_prob": 0.25},
+    "euclidean_h4_lr5e-3_b64_awam_p0.25": {
+        **_ROUND2,
+        "space": "euclidean",
+        "awam_subsample": None,
+        "awam_prob": 0.25,
+    },
 }
 
 #: Options of ``pyod_dsnf._training.train_flow`` that a config may set beside the
@@ -262,17 +268,25 @@ def _train_flow_with(**kwargs):
 
 
 def fit_with_checkpoints(
-    det: DSNFDetector, x_fit: np.ndarray, keep: set[int], **training
+    det: DSNFDetector,
+    x_fit: np.ndarray,
+    keep: set[int],
+    save: Path | None = None,
+    **training,
 ) -> dict[int, dict[str, torch.Tensor]]:
     """Fit ``det`` on ``x_fit``; return the flow's weights after each epoch in ``keep``.
 
-    ``training``: options of ``train_flow`` that the estimator does not pass on.
+    With ``save`` (a path prefix) each of them is also written as it comes, to
+    ``<save>_epoch<k>.pt``. ``training``: options of ``train_flow`` that the
+    estimator does not pass on.
     """
     states: dict[int, dict[str, torch.Tensor]] = {}
 
     def snapshot(epoch: int, model: torch.nn.Module) -> None:
         if epoch in keep:
             states[epoch] = copy.deepcopy(model.state_dict())
+            if save is not None:
+                torch.save(states[epoch], f"{save}_epoch{epoch}.pt")
 
     with _train_flow_with(callback=snapshot, **training):
         det.fit(x_fit)
@@ -390,14 +404,15 @@ def main(argv: list[str] | None = None) -> None:
         training = {k: v for k, v in CONFIGS[name].items() if k in TRAINING_OPTIONS}
         det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **params)
         start = time.perf_counter()
-        states = fit_with_checkpoints(det, x_fit, keep, **training)
+        prefix = None
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            prefix = args.save / name
+        states = fit_with_checkpoints(det, x_fit, keep, prefix, **training)
         fit_s = time.perf_counter() - start
         final = copy.deepcopy(det.model_.state_dict())
         if args.save:
-            args.save.mkdir(parents=True, exist_ok=True)
             det.save(args.save / f"{name}.dsnf")
-            for epoch, state in states.items():
-                torch.save(state, args.save / f"{name}_epoch{epoch}.pt")
         final_stats = (det.joint_nll_mean_, det.joint_nll_std_)
         for epoch in [*sorted(states), None]:
             if epoch is None:
