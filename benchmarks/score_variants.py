@@ -10,7 +10,9 @@ once per model, and prints the AUC per anomaly kind for each aggregation:
 * ``joint``: the largest share standardised per joint over the fit windows (the default);
 * ``joint+nll``: the larger of ``joint`` and the standardised segment NLL;
 * ``top3``: the mean of the three largest standardised shares;
-* ``rms``: the root mean square of the positive standardised shares.
+* ``rms``: the root mean square of the positive standardised shares;
+* ``robust``, ``robust+nll``: ``joint`` and ``joint+nll`` standardised by the median and
+  the scaled median absolute deviation instead of the mean and standard deviation.
 
 Test labels are never read.
 
@@ -37,8 +39,23 @@ def _standardise(j: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray
     return (j - mean) / std
 
 
-def aggregations(j_fit: np.ndarray) -> dict:
-    """Score functions of a (n, V) share matrix, standardised by the fit windows' shares."""
+def estimator_holdout(n: int, seed: int, fraction: float = 0.1) -> np.ndarray:
+    """Indices of the windows that ``DSNFDetector(random_state=seed)`` holds out for validation.
+
+    Mirrors the estimator's split (``SeedSequence(seed).spawn(1)[0]``, a permutation, the
+    first ``round(n * fraction)``); for this analysis only.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    return rng.permutation(n)[: round(n * fraction)]
+
+
+def aggregations(j_fit: np.ndarray, holdout: np.ndarray | None = None) -> dict:
+    """Score functions of a (n, V) share matrix, standardised by the fit windows' shares.
+
+    With ``holdout`` (indices into ``j_fit``) also ``joint@val`` and ``joint@train``: the
+    joint score standardised on the validation windows only (never trained on) or on the
+    trained-on windows only.
+    """
     mean, std = j_fit.mean(axis=0), np.maximum(j_fit.std(axis=0), 1e-12)
     total = j_fit.sum(axis=1)
     t_mean, t_std = total.mean(), max(total.std(), 1e-12)
@@ -56,12 +73,33 @@ def aggregations(j_fit: np.ndarray) -> dict:
         z = np.maximum(_standardise(j, mean, std), 0.0)
         return np.sqrt((z**2).mean(axis=1))
 
+    med = np.median(j_fit, axis=0)
+    mad = np.maximum(1.4826 * np.median(np.abs(j_fit - med), axis=0), 1e-12)
+    t_med = np.median(total)
+    t_mad = max(1.4826 * np.median(np.abs(total - t_med)), 1e-12)
+
+    def robust(j):
+        return ((j - med) / mad).max(axis=1)
+
+    def robust_nll(j):
+        return np.maximum(robust(j), (j.sum(axis=1) - t_med) / t_mad)
+
+    extra = {}
+    if holdout is not None:
+        trained = np.setdiff1d(np.arange(len(j_fit)), holdout)
+        for label, rows in (("joint@val", holdout), ("joint@train", trained)):
+            m = j_fit[rows].mean(axis=0)
+            sd = np.maximum(j_fit[rows].std(axis=0), 1e-12)
+            extra[label] = lambda j, m=m, sd=sd: _standardise(j, m, sd).max(axis=1)
     return {
+        **extra,
         "nll": lambda j: j.sum(axis=1),
         "joint": joint,
         "joint+nll": joint_nll,
         "top3": top3,
         "rms": rms,
+        "robust": robust,
+        "robust+nll": robust_nll,
     }
 
 
@@ -100,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
         j_fit = det.joint_nll(x_fit)
         j_normal = det.joint_nll(normal)
         j_anom = {k: det.joint_nll(xa) for k, xa in anomalies.items()}
-        for name, fn in aggregations(j_fit).items():
+        holdout = estimator_holdout(len(x_fit), args.seed)
+        for name, fn in aggregations(j_fit, holdout).items():
             s_normal = fn(j_normal)
             aucs = [_auc(s_normal, fn(j_anom[k])) for k in kinds]
             label = "final" if epoch is None else f"epoch {epoch}"

@@ -129,7 +129,8 @@ def blatant_anomalies(normal: np.ndarray, rng: np.random.Generator) -> dict[str,
     - ``jitter``: every keypoint shakes with Gaussian noise of 10 % of the
       pose's size, independently per frame;
     - ``frozen_limb``: one limb (an arm or a leg, three joints) stays where it was
-      in the first frame while the rest of the body moves on.
+      in the first frame while the rest of the body moves on;
+    - ``displace_far``: ``displace`` four times as large (twice the pose's size).
 
     Joints that an anomaly moves are marked confident (confidence at least 0.5),
     otherwise the detectors' missing-joint rule would erase the change.
@@ -165,6 +166,12 @@ def blatant_anomalies(normal: np.ndarray, rng: np.random.Generator) -> dict[str,
         window[:, joints, :2] = normal[i, 0, joints, :2]
         window[:, joints, 2] = np.maximum(normal[i, 0, joints, 2], 0.5)
     out["frozen_limb"] = frozen_limb
+    # the same displacement four times as large (twice the pose's size), same joints and span
+    far = normal.copy()
+    moved = displace[..., :2] - normal[..., :2]
+    far[..., :2] += 4 * moved
+    far[..., 2] = displace[..., 2]
+    out["displace_far"] = far
     return out
 
 
@@ -399,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += run_baselines(names, x_fit, normal, anomalies, args.seed, kinds)
     keep = {int(e) for e in args.checkpoints.split(",") if e}
     rng_diag = np.random.default_rng(args.seed + 1)
-    for name in args.configs.split(","):
+    for name in filter(None, args.configs.split(",")):
         params = {k: v for k, v in CONFIGS[name].items() if k not in TRAINING_OPTIONS}
         training = {k: v for k, v in CONFIGS[name].items() if k in TRAINING_OPTIONS}
         det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **params)
