@@ -18,8 +18,17 @@ Protocol (docs/benchmark.md, "How the defaults were chosen"):
    - ``flail``: the wrists swing on circles of half the pose's size
      (fighting / flailing arms).
 
-   The selection score is the mean AUC over the five kinds; a config must
-   also fit within the time budget.
+   and, unless ``--no-blatant``, blatant anomalies injected into the real
+   windows (:func:`blatant_anomalies`): ``displace``, ``teleport``, ``jitter``,
+   ``frozen_limb``, ``displace_far``.
+
+   The selection score is the mean AUC over the kinds (the table also gives
+   the smallest); a config must also fit within the time budget.
+4. ``--checkpoints 1,2,5,10`` also scores the model after those epochs (the
+   per-joint standardisation recomputed from the fit windows, as ``fit`` does),
+   so the protocol sees how detection develops with training;
+   ``--baselines knn,iforest,...`` scores PyOD detectors on the same windows
+   (normalized and flattened as DSNF normalizes them).
 
 Every fitted model is scored both ways of ``anomaly_score`` (one row each): the
 segment NLL ("nll") and its most atypical joint ("joint"), from one pass
@@ -29,6 +38,11 @@ Usage::
 
     python benchmarks/select_defaults.py ../shared/data/poselift --stride 24 --epochs 6 \
         --threads 1 --configs dual_h4_lr5e-3_b64,dual_h4_nll_lr5e-3_b64
+    python benchmarks/select_defaults.py ../shared/data/poselift --stride 24 --epochs 30 \
+        --threads 1 --checkpoints 1,2,3,5,10,15,20,25,30 --save runs/ \
+        --configs dual_h4_lr5e-3_b64_awam_p0.25
+    python benchmarks/select_defaults.py ../shared/data/poselift --stride 24 --threads 1 \
+        --configs "" --baselines iforest,lof,knn,ecod,copod,autoencoder,deepsvdd
 """
 
 from __future__ import annotations

@@ -174,14 +174,9 @@ def train_flow(
             lam = awam_lambda
             if coin is not None:
                 lam = awam_lambda / awam_prob if coin.random() < awam_prob else 0.0
-            loss, info = awam_loss(
-                model,
-                x,
-                lam=lam,
-                tau=awam_tau,
-                subsample=awam_subsample if subset is not None else None,
-                generator=subset,
-            )
+            # the subset options only where they apply (awam_loss's plain signature otherwise)
+            extra = {} if subset is None else {"subsample": awam_subsample, "generator": subset}
+            loss, info = awam_loss(model, x, lam=lam, tau=awam_tau, **extra)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"the training loss became {loss.item()} at epoch {epoch + 1}, batch "
