@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", default="coco17", choices=("coco17", "openpose18"))
     for flag, (typ, text) in _ESTIMATOR_OPTIONS.items():
         p.add_argument(f"--{flag}", type=typ, default=None, help=text)
-    p.add_argument("--verbose", action="store_true", help="progress bar over epochs")
+    p.add_argument("--verbose", action="store_true", help="progress bar over batches")
     _add_threads(p, None)
 
     p = sub.add_parser("score", help="per-frame anomaly scores of every clip of a folder")

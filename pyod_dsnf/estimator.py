@@ -196,7 +196,7 @@ class DSNFDetector(BaseDetector):
         Seed of the model initialisation, the validation split and the batch
         order. The global numpy and torch RNG states are left untouched.
     verbose : int, default=0
-        1 or more shows a tqdm progress bar over the epochs.
+        1 or more shows a tqdm progress bar over the batches (epoch and loss beside it).
     n_threads : int or None, default=None
         Torch intra-op CPU threads used during ``fit`` and scoring, set on
         entry and restored on exit (torch's setting is process-wide, so never
