@@ -18,8 +18,17 @@ Protocol (docs/benchmark.md, "How the defaults were chosen"):
    - ``flail``: the wrists swing on circles of half the pose's size
      (fighting / flailing arms).
 
-   The selection score is the mean AUC over the five kinds; a config must
-   also fit within the time budget.
+   and, unless ``--no-blatant``, blatant anomalies injected into the real
+   windows (:func:`blatant_anomalies`): ``displace``, ``teleport``, ``jitter``,
+   ``frozen_limb``, ``displace_far``.
+
+   The selection score is the mean AUC over the kinds (the table also gives
+   the smallest); a config must also fit within the time budget.
+4. ``--checkpoints 1,2,5,10`` also scores the model after those epochs (the
+   per-joint standardisation recomputed from the fit windows, as ``fit`` does),
+   so the protocol sees how detection develops with training;
+   ``--baselines knn,iforest,...`` scores PyOD detectors on the same windows
+   (normalized and flattened as DSNF normalizes them).
 
 Every fitted model is scored both ways of ``anomaly_score`` (one row each): the
 segment NLL ("nll") and its most atypical joint ("joint"), from one pass
@@ -29,14 +38,22 @@ Usage::
 
     python benchmarks/select_defaults.py ../shared/data/poselift --stride 24 --epochs 6 \
         --threads 1 --configs dual_h4_lr5e-3_b64,dual_h4_nll_lr5e-3_b64
+    python benchmarks/select_defaults.py ../shared/data/poselift --stride 24 --epochs 30 \
+        --threads 1 --checkpoints 1,2,3,5,10,15,20,25,30 --save runs/ \
+        --configs dual_h4_lr5e-3_b64_awam_p0.25
+    python benchmarks/select_defaults.py ../shared/data/poselift --stride 24 --threads 1 \
+        --configs "" --baselines iforest,lof,knn,ecod,copod,autoencoder,deepsvdd
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +61,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from pyod_dsnf import DSNFDetector
+from pyod_dsnf.baselines import PYOD_METHODS as _PYOD
 from pyod_dsnf.datasets import load_dataset
 from pyod_dsnf.graph import COCO17
 from pyod_dsnf.poses import fill_gaps, segment_tracks
@@ -51,7 +69,14 @@ from pyod_dsnf.poses import fill_gaps, segment_tracks
 # Candidate configurations: overrides of the estimator's defaults.
 # Every setting that was compared is spelled out, so a rerun does not depend on the
 # estimator's current defaults.
-_MODEL = {"space": "dual", "hidden_channels": 4, "n_flow_steps": 8}
+# rounds 1-3 ran with the exact AWAM term (every sample of every step); pinned so they rerun
+_MODEL = {
+    "space": "dual",
+    "hidden_channels": 4,
+    "n_flow_steps": 8,
+    "awam_subsample": None,
+    "awam_prob": 1.0,
+}
 _ROUND1 = {**_MODEL, "awam_lambda": 0.1, "lr": 1e-3, "batch_size": 256}
 _ROUND2 = {**_MODEL, "awam_lambda": 0.1, "lr": 5e-3, "batch_size": 64}
 CONFIGS: dict[str, dict] = {
@@ -70,7 +95,17 @@ CONFIGS: dict[str, dict] = {
     "dual_h4_c0.1_lr5e-3_b64": {**_ROUND2, "curvature": 0.1},
     "dual_h4_c10_lr5e-3_b64": {**_ROUND2, "curvature": 10.0},
     "dual_h8_lr5e-3_b64": {**_ROUND2, "hidden_channels": 8},
+    # issue 10: the AWAM term on every sample of every step (exact) vs unbiased estimates:
+    # on 16 of the 64 samples, or on a random quarter of the steps (weighted by 4)
+    "dual_h4_lr5e-3_b64_awam_exact": _ROUND2,
+    "dual_h4_lr5e-3_b64_awam_sub16": {**_ROUND2, "awam_subsample": 16},
+    "dual_h4_lr5e-3_b64_awam_p0.25": {**_ROUND2, "awam_prob": 0.25},
+    "euclidean_h4_lr5e-3_b64_awam_p0.25": {**_ROUND2, "space": "euclidean", "awam_prob": 0.25},
 }
+
+#: Options of ``pyod_dsnf._training.train_flow`` that a config may set beside the
+#: estimator's parameters.
+TRAINING_OPTIONS = ("awam_subsample", "awam_prob")
 
 LEFT_ARM, RIGHT_ARM = [5, 7, 9], [6, 8, 10]
 LEFT_LEG = [11, 13, 15]
@@ -90,10 +125,80 @@ def frozen(normal: np.ndarray, frame: np.ndarray, noise: float, rng: np.random.G
     return still
 
 
+def _valid_joints(window: np.ndarray) -> np.ndarray:
+    """Joints of a (T, V, 3) window ordered by how many frames hold them confidently."""
+    return np.argsort(-(window[..., 2] > 0).sum(axis=0), kind="stable")
+
+
+def _direction(rng: np.random.Generator, n: int) -> np.ndarray:
+    angle = rng.uniform(0, 2 * np.pi, size=n)
+    return np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+
+def blatant_anomalies(normal: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Blatant anomalies injected into real normal windows (n, T, V, 3), pixels.
+
+    - ``displace``: two confidently tracked joints jump by half the pose's size
+      (random direction) for half of the window;
+    - ``teleport``: the whole body jumps by the pose's size at a random frame in
+      the middle half of the window and stays there;
+    - ``jitter``: every keypoint shakes with Gaussian noise of 10 % of the
+      pose's size, independently per frame;
+    - ``frozen_limb``: one limb (an arm or a leg, three joints) stays where it was
+      in the first frame while the rest of the body moves on;
+    - ``displace_far``: ``displace`` four times as large (twice the pose's size).
+
+    Joints that an anomaly moves are marked confident (confidence at least 0.5),
+    otherwise the detectors' missing-joint rule would erase the change.
+    """
+    n, t = normal.shape[:2]
+    size = _size(normal)[:, 0, 0, 0]
+    out = {}
+    displace = normal.copy()
+    shift = _direction(rng, n) * 0.5 * size[:, None]
+    starts = rng.integers(0, t - t // 2 + 1, size=n)
+    for i in range(n):
+        joints = rng.choice(_valid_joints(normal[i])[:8], size=2, replace=False)
+        span = slice(starts[i], starts[i] + t // 2)
+        window = displace[i]  # a view
+        window[span, joints, :2] += shift[i]
+        window[span, joints, 2] = np.maximum(window[span, joints, 2], 0.5)
+    out["displace"] = displace
+    teleport = normal.copy()
+    jump = _direction(rng, n) * size[:, None]
+    at = rng.integers(t // 4, 3 * t // 4 + 1, size=n)
+    for i in range(n):
+        teleport[i, at[i] :, :, :2] += jump[i]
+    out["teleport"] = teleport
+    jitter = normal.copy()
+    jitter[..., :2] += rng.normal(size=jitter[..., :2].shape) * 0.1 * size[:, None, None, None]
+    out["jitter"] = jitter
+    frozen_limb = normal.copy()
+    limbs = (LEFT_ARM, RIGHT_ARM, LEFT_LEG, [12, 14, 16])
+    pick = rng.integers(0, len(limbs), size=n)
+    for i in range(n):
+        joints = limbs[pick[i]]
+        window = frozen_limb[i]  # a view
+        window[:, joints, :2] = normal[i, 0, joints, :2]
+        window[:, joints, 2] = np.maximum(normal[i, 0, joints, 2], 0.5)
+    out["frozen_limb"] = frozen_limb
+    # the same displacement four times as large (twice the pose's size), same joints and span
+    far = normal.copy()
+    moved = displace[..., :2] - normal[..., :2]
+    far[..., :2] += 4 * moved
+    far[..., 2] = displace[..., 2]
+    out["displace_far"] = far
+    return out
+
+
 def synthetic_anomalies(
-    normal: np.ndarray, long: np.ndarray, rng: np.random.Generator
+    normal: np.ndarray, long: np.ndarray, rng: np.random.Generator, *, blatant: bool = False
 ) -> dict[str, np.ndarray]:
-    """Synthetic anomalies built from held-out normal windows (n, T, V, 3), pixels."""
+    """Synthetic anomalies built from held-out normal windows (n, T, V, 3), pixels.
+
+    With ``blatant`` the kinds of :func:`blatant_anomalies` follow the five
+    original ones (drawn after them, so the original five do not change).
+    """
     t = normal.shape[1]
     out = {"reversed": normal[:, ::-1].copy()}
     swap = normal.copy()
@@ -109,7 +214,31 @@ def synthetic_anomalies(
         flail[:, :, wrist, 0] += (radius * np.cos(phase))[..., 0]
         flail[:, :, wrist, 1] += (radius * np.sin(phase))[..., 0]
     out["flail"] = flail
+    if blatant:
+        out.update(blatant_anomalies(normal, rng))
     return out
+
+
+def protocol_data(
+    data_dir: Path, seed: int, seg_len: int, stride: int, *, blatant: bool = True
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], tuple[int, int]]:
+    """The protocol's windows: (fit windows, held-out normal windows, anomalies, clip counts).
+
+    The training clips are split by clip, 80 % fit / 20 % held out, with ``seed``;
+    the anomalies are made from the held-out windows (same ``seed``).
+    """
+    rng = np.random.default_rng(seed)
+    ds = load_dataset(data_dir)
+    clips, _ = fill_gaps(ds.train, max_gap=2)
+    order = rng.permutation(len(clips))
+    n_held = max(1, len(clips) // 5)
+    held = [clips[i] for i in order[:n_held]]
+    fit_clips = [clips[i] for i in order[n_held:]]
+    x_fit = segment_tracks(fit_clips, seg_len=seg_len, stride=stride).X
+    x_held = segment_tracks(held, seg_len=2 * seg_len, stride=stride).X  # long windows
+    normal = x_held[:, :seg_len]
+    anomalies = synthetic_anomalies(normal, x_held, rng, blatant=blatant)
+    return x_fit, normal, anomalies, (len(fit_clips), len(held))
 
 
 def _diagnose(det, normal, j_normal, rng) -> dict[str, dict[str, float]]:
@@ -134,6 +263,105 @@ def _diagnose(det, normal, j_normal, rng) -> dict[str, dict[str, float]]:
     return out
 
 
+def _auc(s_normal: np.ndarray, s_anom: np.ndarray) -> float:
+    y = np.r_[np.zeros(len(s_normal)), np.ones(len(s_anom))]
+    return 100 * roc_auc_score(y, np.r_[s_normal, s_anom])
+
+
+@contextmanager
+def _train_flow_with(**kwargs):
+    """Hand ``kwargs`` to every ``train_flow`` call that pyod_dsnf makes inside the block.
+
+    For what the estimator does not expose: the per-epoch callback and the
+    training options of :data:`TRAINING_OPTIONS`.
+    """
+    import pyod_dsnf._training as training
+
+    original = training.train_flow
+    patched = functools.partial(original, **kwargs)
+    owners = [m for name, m in sys.modules.items() if name.startswith("pyod_dsnf") and m]
+    owners = [m for m in owners if getattr(m, "train_flow", None) is original]
+    for m in owners:
+        m.train_flow = patched
+    try:
+        yield
+    finally:
+        for m in owners:
+            m.train_flow = original
+
+
+def fit_with_checkpoints(
+    det: DSNFDetector,
+    x_fit: np.ndarray,
+    keep: set[int],
+    save: Path | None = None,
+    **training,
+) -> dict[int, dict[str, torch.Tensor]]:
+    """Fit ``det`` on ``x_fit``; return the flow's weights after each epoch in ``keep``.
+
+    With ``save`` (a path prefix) each of them is also written as it comes, to
+    ``<save>_epoch<k>.pt``. ``training``: options of ``train_flow`` that the
+    estimator does not pass on.
+    """
+    states: dict[int, dict[str, torch.Tensor]] = {}
+
+    def snapshot(epoch: int, model: torch.nn.Module) -> None:
+        if epoch in keep:
+            states[epoch] = copy.deepcopy(model.state_dict())
+            if save is not None:
+                torch.save(states[epoch], f"{save}_epoch{epoch}.pt")
+
+    with _train_flow_with(callback=snapshot, **training):
+        det.fit(x_fit)
+    return states
+
+
+def restandardize(det: DSNFDetector, x_fit: np.ndarray) -> None:
+    """Recompute the per-joint standardisation of the joint score from ``x_fit``.
+
+    What ``fit`` does after training (needed after loading another epoch's weights).
+    """
+    joint = det.joint_nll(x_fit)
+    det.joint_nll_mean_ = joint.mean(axis=0)
+    det.joint_nll_std_ = np.maximum(joint.std(axis=0), 1e-12)
+
+
+def _print_row(label: str, fit_s: float, nll: float, aucs: dict[str, float], kinds) -> None:
+    mean_auc = float(np.mean([aucs[k] for k in kinds]))
+    print(
+        f"{label:<44}{fit_s:>6.0f}{nll:>8.3f}"
+        + "".join(f"{aucs[k]:>9.1f}" for k in kinds)
+        + f"{mean_auc:>8.1f}{min(aucs[k] for k in kinds):>8.1f}",
+        flush=True,
+    )
+
+
+def run_baselines(
+    names: list[str], x_fit: np.ndarray, normal: np.ndarray, anomalies, seed: int, kinds
+) -> list[dict]:
+    """PyOD detectors on the same windows (normalized and flattened as DSNF normalizes them)."""
+    from pyod_dsnf.baselines import fit_isolated, flat_segments, isolated_rng, make_pyod_detector
+
+    f_fit, f_normal = flat_segments(x_fit), flat_segments(normal)
+    f_anom = {kind: flat_segments(xa) for kind, xa in anomalies.items()}
+    rows = []
+    for name in names:
+        det = make_pyod_detector(
+            name, n_features=f_fit.shape[1], n_samples=len(f_fit), random_state=seed
+        )
+        start = time.perf_counter()
+        fit_isolated(det, f_fit)
+        fit_s = time.perf_counter() - start
+        with isolated_rng():
+            s_normal = det.decision_function(f_normal)
+            aucs = {k: _auc(s_normal, det.decision_function(f_anom[k])) for k in kinds}
+        rows.append({"config": name, "anomaly_score": "pyod", "epoch": None,
+                     "fit_seconds": fit_s, "auc": aucs,
+                     "mean_auc": float(np.mean(list(aucs.values())))})  # fmt: skip
+        _print_row(name, fit_s, float("nan"), aucs, kinds)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_dir", type=Path)
@@ -142,8 +370,29 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seg-len", type=int, default=24)
     ap.add_argument("--stride", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument(
+        "--checkpoints",
+        default="",
+        help="comma-separated epochs after which the model is also scored (e.g. 1,2,5,10); "
+        "the final row is the fitted model (best validation epoch restored)",
+    )
+    ap.add_argument(
+        "--baselines",
+        default="",
+        help=f"comma-separated PyOD detectors scored on the same windows ({','.join(_PYOD)})",
+    )
+    ap.add_argument(
+        "--no-blatant", action="store_true", help="only the five original anomaly kinds"
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--json", type=Path, default=None, help="write the rows here")
+    ap.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        help="folder for each config's fitted detector (<config>.dsnf) and checkpoint weights "
+        "(<config>_epoch<k>.pt), for analysis without refitting",
+    )
     ap.add_argument(
         "--diagnose",
         action="store_true",
@@ -154,66 +403,80 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
-    ds = load_dataset(args.data_dir)
-    clips, _ = fill_gaps(ds.train, max_gap=2)
-    order = rng.permutation(len(clips))
-    n_held = max(1, len(clips) // 5)
-    held = [clips[i] for i in order[:n_held]]
-    fit_clips = [clips[i] for i in order[n_held:]]
-    t = args.seg_len
-    x_fit = segment_tracks(fit_clips, seg_len=t, stride=args.stride).X
-    x_held = segment_tracks(held, seg_len=2 * t, stride=args.stride).X  # long windows
-    normal = x_held[:, :t]
-    anomalies = synthetic_anomalies(normal, x_held, rng)
+    x_fit, normal, anomalies, n_clips = protocol_data(
+        args.data_dir, args.seed, args.seg_len, args.stride, blatant=not args.no_blatant
+    )
     print(
-        f"fit windows {len(x_fit)} from {len(fit_clips)} clips; "
-        f"held-out windows {len(normal)} from {len(held)} clips",
+        f"fit windows {len(x_fit)} from {n_clips[0]} clips; "
+        f"held-out windows {len(normal)} from {n_clips[1]} clips",
         flush=True,
     )
     kinds = list(anomalies)
-    header = f"{'config':<36}{'fit s':>7}{'held NLL':>9}" + "".join(f"{k:>10}" for k in kinds)
-    print(header + f"{'mean AUC':>10}", flush=True)
+    header = f"{'config [score] @epoch':<44}{'fit s':>6}{'NLL':>8}" + "".join(
+        f"{k[:8]:>9}" for k in kinds
+    )
+    print(header + f"{'mean':>8}{'min':>8}", flush=True)
     rows = []
+    if args.baselines:
+        names = args.baselines.split(",")
+        rows += run_baselines(names, x_fit, normal, anomalies, args.seed, kinds)
+    keep = {int(e) for e in args.checkpoints.split(",") if e}
     rng_diag = np.random.default_rng(args.seed + 1)
-    for name in args.configs.split(","):
-        det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **CONFIGS[name])
+    for name in filter(None, args.configs.split(",")):
+        params = {k: v for k, v in CONFIGS[name].items() if k not in TRAINING_OPTIONS}
+        training = {k: v for k, v in CONFIGS[name].items() if k in TRAINING_OPTIONS}
+        det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **params)
         start = time.perf_counter()
-        det.fit(x_fit)
+        prefix = None
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            prefix = args.save / name
+        states = fit_with_checkpoints(det, x_fit, keep, prefix, **training)
         fit_s = time.perf_counter() - start
-        j_normal = det.joint_nll(normal)
-        j_anom = {kind: det.joint_nll(xa) for kind, xa in anomalies.items()}
-        diagnosis = _diagnose(det, normal, j_normal, rng_diag) if args.diagnose else None
-        for score in ("nll", "joint"):
-            s_normal = det.anomaly_scores_from_joint(j_normal, score)
-            aucs = {}
-            for kind, ja in j_anom.items():
-                s_anom = det.anomaly_scores_from_joint(ja, score)
-                y = np.r_[np.zeros(len(s_normal)), np.ones(len(s_anom))]
-                aucs[kind] = 100 * roc_auc_score(y, np.r_[s_normal, s_anom])
-            mean_auc = float(np.mean(list(aucs.values())))
-            row = {
-                "config": name,
-                "anomaly_score": score,
-                "params": CONFIGS[name],
-                "fit_seconds": fit_s,
-                "epochs": det.n_epochs_,
-                "held_out_nll": float(np.mean(j_normal.sum(axis=1))),
-                "auc": aucs,
-                "mean_auc": mean_auc,
-            }
-            if diagnosis is not None:
-                row["diagnosis"] = diagnosis[score]
-            rows.append(row)
-            print(
-                f"{name + ' [' + score + ']':<36}{fit_s:>7.0f}{row['held_out_nll']:>9.3f}"
-                + "".join(f"{aucs[k]:>10.1f}" for k in kinds)
-                + f"{mean_auc:>10.1f}",
-                flush=True,
-            )
+        final = copy.deepcopy(det.model_.state_dict())
+        if args.save:
+            det.save(args.save / f"{name}.dsnf")
+        final_stats = (det.joint_nll_mean_, det.joint_nll_std_)
+        for epoch in [*sorted(states), None]:
+            if epoch is None:
+                det.model_.load_state_dict(final)
+                det.joint_nll_mean_, det.joint_nll_std_ = final_stats
+            else:
+                det.model_.load_state_dict(states[epoch])
+                restandardize(det, x_fit)
+            j_normal = det.joint_nll(normal)
+            j_anom = {kind: det.joint_nll(xa) for kind, xa in anomalies.items()}
+            diagnosis = None
+            if args.diagnose and epoch is None:
+                diagnosis = _diagnose(det, normal, j_normal, rng_diag)
+            for score in ("nll", "joint"):
+                s_normal = det.anomaly_scores_from_joint(j_normal, score)
+                aucs = {
+                    kind: _auc(s_normal, det.anomaly_scores_from_joint(ja, score))
+                    for kind, ja in j_anom.items()
+                }
+                row = {
+                    "config": name,
+                    "anomaly_score": score,
+                    "epoch": epoch if epoch is not None else f"final ({det.n_epochs_} run)",
+                    "params": CONFIGS[name],
+                    "fit_seconds": fit_s,
+                    "epochs": det.n_epochs_,
+                    "history": det.history_,
+                    "held_out_nll": float(np.mean(j_normal.sum(axis=1))),
+                    "auc": aucs,
+                    "mean_auc": float(np.mean(list(aucs.values()))),
+                }
+                if diagnosis is not None:
+                    row["diagnosis"] = diagnosis[score]
+                rows.append(row)
+                at = "final" if epoch is None else str(epoch)
+                _print_row(f"{name} [{score}] @{at}", fit_s, row["held_out_nll"], aucs, kinds)
     if args.diagnose:
         print("\ndiagnosis (AUC of held-out windows vs the variant; corr = Pearson r of the NLL)")
         for row in rows:
+            if "diagnosis" not in row:
+                continue
             cells = [
                 f"{k} {v:.3f}" if k.startswith("corr") else f"{k} {v:.1f}"
                 for k, v in row["diagnosis"].items()

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from pyod_dsnf._threads import default_threads
+
 __all__ = [
     "DeviceUnavailableError",
     "exact_float32",
@@ -177,14 +179,13 @@ def exact_float32(device: torch.device) -> Iterator[None]:
 
 @contextmanager
 def torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Run with ``n_threads`` torch intra-op threads (None: unchanged); restore afterwards.
+    """Run with ``n_threads`` torch intra-op threads; restore afterwards.
 
-    The threads default of :class:`~pyod_dsnf.DSNFDetector` (``n_threads=None``) is
-    decided here.
+    None: :func:`pyod_dsnf._threads.default_threads` (never more than torch's current
+    setting, so inside joblib workers it keeps what joblib chose).
     """
     if n_threads is None:
-        yield
-        return
+        n_threads = default_threads()
     if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
         raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
     before = torch.get_num_threads()

@@ -19,7 +19,19 @@ from tqdm.auto import tqdm
 
 from pyod_dsnf.losses import awam_loss
 
-__all__ = ["joint_nll_bits_per_dim", "nll_bits_per_dim", "train_flow"]
+__all__ = [
+    "AWAM_PROB",
+    "AWAM_SUBSAMPLE",
+    "joint_nll_bits_per_dim",
+    "nll_bits_per_dim",
+    "train_flow",
+]
+
+#: Samples per batch on which the AWAM term is estimated (None: every sample) and the
+#: probability that a step includes the term at all (weighted by its inverse); see
+#: docs/method.md, "The AWAM loss", and docs/benchmark.md for the measurements.
+AWAM_SUBSAMPLE: int | None = None
+AWAM_PROB: float = 0.25
 
 _REMEDY = (
     "lower lr, set max_grad_norm (e.g. 1.0), use a smaller curvature (or space='euclidean'), "
@@ -91,12 +103,15 @@ def train_flow(
     awam_lambda: float,
     awam_tau: float,
     noise_std: float = 0.0,
+    awam_subsample: int | None = AWAM_SUBSAMPLE,
+    awam_prob: float = AWAM_PROB,
     n_iter_no_change: int | None,
     tol: float,
     rng: np.random.Generator,
     device: torch.device,
     verbose: int,
     settings: str,
+    callback: Callable[[int, nn.Module], None] | None = None,
 ) -> tuple[dict[str, list[float]], int]:
     """Train ``model`` in place; return (history, number of epochs run).
 
@@ -106,6 +121,19 @@ def train_flow(
     batch is perturbed by fresh Gaussian noise of that standard deviation (drawn
     from a generator seeded by ``rng``), so the flow fits the density of the
     segments smoothed at that scale.
+
+    The AWAM term is estimated on ``awam_subsample`` samples of each batch
+    (:func:`pyod_dsnf.losses.awam_loss`; an unbiased estimate, drawn from a
+    generator seeded by ``rng``); None computes it on every sample. Each step
+    includes the term with probability ``awam_prob`` and then weights it by
+    ``1 / awam_prob`` (also unbiased; the coin is drawn from a generator
+    seeded by ``rng``), so the double backward runs on that share of the
+    steps only; 1 includes it in every step.
+
+    With ``verbose >= 1`` a progress bar advances per batch (the epoch in its
+    description, the running mean loss beside it). ``callback(epoch, model)``,
+    if given, runs after every epoch (1-based) with the model in training mode;
+    it must not change the model.
     """
     optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history: dict[str, list[float]] = {"train_loss": [], "train_nll": [], "validation_nll": []}
@@ -113,23 +141,42 @@ def train_flow(
     n = train.shape[0]
     best, best_state, wait = math.inf, None, 0
     early = validation is not None and n_iter_no_change is not None
-    bar = tqdm(range(epochs), desc="DSNF fit", unit="epoch", disable=verbose < 1, leave=False)
-    epoch = 0
-    noise = None
+    n_batches = math.ceil(n / batch_size)
+    bar = tqdm(total=n_batches, unit="batch", disable=verbose < 1, leave=False)
+    epoch = -1
+    noise = subset = None
     if noise_std > 0:
         noise = torch.Generator(device=device)
         noise.manual_seed(int(rng.integers(2**63 - 1)))
+    if awam_subsample is not None and awam_lambda > 0 and awam_subsample < batch_size:
+        subset = torch.Generator()
+        subset.manual_seed(int(rng.integers(2**63 - 1)))
+    if not 0 < awam_prob <= 1:
+        raise ValueError(f"awam_prob must be in (0, 1], got {awam_prob!r}")
+    coin = None
+    if awam_lambda > 0 and awam_prob < 1:
+        coin = np.random.default_rng(int(rng.integers(2**63 - 1)))
     model.train()
-    for epoch in bar:
+    for epoch in range(epochs):
+        bar.reset(total=n_batches)
+        bar.set_description(f"DSNF fit epoch {epoch + 1}/{epochs}")
         order = torch.from_numpy(rng.permutation(n)).to(device)
         loss_sum = nll_sum = 0.0
+        seen = 0
+        last = history["validation_nll"][-1:]
+        shown = {"val_nll": f"{last[0]:.4f}"} if last else {}
         for start in range(0, n, batch_size):
             x = train[order[start : start + batch_size]]
             if noise is not None:
                 x = x + noise_std * torch.randn(
                     x.shape, generator=noise, device=device, dtype=x.dtype
                 )
-            loss, info = awam_loss(model, x, lam=awam_lambda, tau=awam_tau)
+            lam = awam_lambda
+            if coin is not None:
+                lam = awam_lambda / awam_prob if coin.random() < awam_prob else 0.0
+            # the subset options only where they apply (awam_loss's plain signature otherwise)
+            extra = {} if subset is None else {"subsample": awam_subsample, "generator": subset}
+            loss, info = awam_loss(model, x, lam=lam, tau=awam_tau, **extra)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"the training loss became {loss.item()} at epoch {epoch + 1}, batch "
@@ -147,6 +194,9 @@ def train_flow(
             optimizer.step()
             loss_sum += loss.item() * x.shape[0]
             nll_sum += info["nll"].sum().item()
+            seen += x.shape[0]
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", **shown, refresh=False)
+            bar.update()
         history["train_loss"].append(loss_sum / n)
         history["train_nll"].append(nll_sum / n)
         postfix = {"loss": f"{loss_sum / n:.4f}"}
@@ -166,6 +216,8 @@ def train_flow(
                 else:
                     wait += 1
         bar.set_postfix(postfix)
+        if callback is not None:
+            callback(epoch + 1, model)
         if early and wait >= n_iter_no_change:
             break
     bar.close()

@@ -39,7 +39,7 @@ from pyod_dsnf.compare import (
     reset_peak_rss,
 )
 from pyod_dsnf.datasets import load_dataset
-from pyod_dsnf.parallel import check_n_jobs, default_threads
+from pyod_dsnf.parallel import check_n_jobs, worker_threads
 from pyod_dsnf.pipeline import SegmentSet, Windowing, cut
 
 __all__ = ["BenchmarkResult", "format_markdown", "peak_rss_mib", "run_benchmark"]
@@ -231,7 +231,7 @@ def run_benchmark(
     else:
         from joblib import Parallel, delayed
 
-        n_threads = default_threads(n_jobs) if threads is None else threads
+        n_threads = worker_threads(n_jobs) if threads is None else threads
         per_seed = []
         for runs_of_seed in Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_run_seed)(seed, *job, threads=n_threads) for seed in seeds

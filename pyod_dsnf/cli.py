@@ -46,7 +46,7 @@ def _add_threads(p: argparse.ArgumentParser, default: int | None) -> None:
         "--threads",
         type=int,
         default=default,
-        help="torch CPU threads (default: %(default)s; None keeps torch's setting)",
+        help="torch CPU threads (default: %(default)s; None: min(2, cores - 1), at least 1)",
     )
 
 
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for flag, (typ, text) in _ESTIMATOR_OPTIONS.items():
         p.add_argument(f"--{flag}", type=typ, default=None, help=f"{text} (default: estimator's)")
-    p.add_argument("--verbose", action="store_true", help="progress bar over epochs")
+    p.add_argument("--verbose", action="store_true", help="progress bar over batches")
     _add_threads(p, None)
 
     p = sub.add_parser("score", help="per-frame anomaly scores of every clip of a folder")
@@ -213,6 +213,9 @@ def _show_defaults(sub: argparse._SubParsersAction) -> None:
 
 
 def _set_threads(n: int | None) -> None:
+    from pyod_dsnf._threads import set_requested_threads
+
+    set_requested_threads(n if n is None or n >= 1 else None)
     if n is not None:
         if n < 1:
             raise ValueError(f"--threads must be >= 1, got {n}")

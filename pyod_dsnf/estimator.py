@@ -133,14 +133,17 @@ class DSNFDetector(BaseDetector):
         Seed of the model initialisation, the validation split and the batch
         order. The global numpy and torch RNG states are left untouched.
     verbose : int, default=0
-        1 or more shows a tqdm progress bar over the epochs.
+        1 or more shows a tqdm progress bar over the batches (epoch and loss beside it).
     n_threads : int or None, default=None
         Torch intra-op CPU threads used during ``fit`` and scoring, set on
         entry and restored on exit (torch's setting is process-wide, so never
-        left changed). None keeps torch's current setting, which in joblib's
-        default (loky) workers, e.g. ``GridSearchCV(n_jobs=k)``, is already
-        ``cpu_count // k``. With the threading backend set ``n_threads`` so
-        that ``n_jobs * n_threads`` does not exceed the cores.
+        left changed). None: ``min(2, cores - 1)``, at least 1, and no more
+        than torch's current setting (which in joblib's default (loky)
+        workers, e.g. ``GridSearchCV(n_jobs=k)``, is already ``cpu_count // k``),
+        so a fit never claims every core of a shared machine; on an idle
+        machine ask for more (docs/benchmark.md, "Threads"). With the threading
+        backend set ``n_threads`` so that ``n_jobs * n_threads`` does not
+        exceed the cores.
 
     Attributes
     ----------

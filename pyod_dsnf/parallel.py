@@ -34,10 +34,10 @@ from pyod_dsnf.poses.sources import find_sources, warn_nan_confidence
 
 __all__ = [
     "check_n_jobs",
-    "default_threads",
     "load_model",
     "release_models",
     "score_sources",
+    "worker_threads",
 ]
 
 
@@ -140,7 +140,7 @@ def _index_segments(parts: Sequence[_ClipResult], seg_len: int) -> Segments:
     )
 
 
-def default_threads(n_jobs: int) -> int | None:
+def worker_threads(n_jobs: int) -> int | None:
     """Torch threads per worker: None (keep) for one job, else ``cpu_count // n_jobs``."""
     if n_jobs == 1:
         return None
@@ -179,7 +179,7 @@ def score_sources(
         The clips are scored one per task, the results come back in clip order,
         and a worker holds one clip's segments at a time.
     threads : int, optional
-        Torch CPU threads in each worker; default :func:`default_threads`.
+        Torch CPU threads in each worker; default :func:`worker_threads`.
 
     Returns
     -------
@@ -192,7 +192,7 @@ def score_sources(
     if windowing.protocol not in MODES:
         raise ValueError(f"windowing must be a test windowing {MODES}, got {windowing.protocol!r}")
     sources = find_sources(pose_dir, fmt=fmt)
-    threads = default_threads(int(n_jobs)) if threads is None else threads
+    threads = worker_threads(int(n_jobs)) if threads is None else threads
     model_path = str(model_path)
     parts = Parallel(n_jobs=int(n_jobs))(
         delayed(_score_source)(model_path, device, threads, s, fmt, layout, windowing)

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from pyod_dsnf.datasets import make_pose_tracks, save_pose_dataset
-from pyod_dsnf.parallel import default_threads, score_sources
+from pyod_dsnf.parallel import score_sources, worker_threads
 from pyod_dsnf.pipeline import FrameScores, Windowing, cut, load, score, to_frames
 from tests._skeletons import tiny_detector
 
 
 def test_default_threads_split_the_cores(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert default_threads(1) is None and default_threads(2) == 4 and default_threads(16) == 1
-    assert default_threads(-1) == 1
+    assert worker_threads(1) is None and worker_threads(2) == 4 and worker_threads(16) == 1
+    assert worker_threads(-1) == 1
 
 
 @pytest.fixture(scope="module")

@@ -75,3 +75,71 @@ def test_training_noise_is_seeded_by_rng_and_changes_the_fit():
     np.testing.assert_array_equal(noisy, fitted(0.1, 0))
     assert not np.allclose(noisy, fitted(0.1, 1))
     assert not np.allclose(noisy, fitted(0.0, 0))
+
+
+def test_verbose_progress_advances_per_batch_with_the_epoch_and_loss(capsys):
+    model, train, val = _setup()
+    _train(model, train, val, epochs=2, batch_size=8, verbose=1)
+    err = capsys.readouterr().err
+    assert "DSNF fit epoch 1/2" in err and "DSNF fit epoch 2/2" in err
+    assert "4/4" in err and "batch" in err  # 32 segments in batches of 8
+    assert "loss=" in err
+
+
+def test_callback_sees_every_epoch():
+    model, train, val = _setup()
+    seen = []
+    _train(model, train, val, epochs=3, callback=lambda epoch, m: seen.append((epoch, m)))
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert all(m is model for _, m in seen)
+
+
+def test_awam_subsample_is_drawn_from_rng_and_changes_the_fit():
+    def fitted(subsample, seed=0):
+        model, train, val = _setup()
+        state = torch.random.get_rng_state()
+        _train(model, train, val, awam_lambda=0.1, awam_subsample=subsample, awam_prob=1.0,
+               rng=np.random.default_rng(seed))  # fmt: skip
+        assert torch.equal(torch.random.get_rng_state(), state)  # own generator
+        return nll_bits_per_dim(model, val, 8, torch.device("cpu"))
+
+    sub = fitted(4)
+    np.testing.assert_array_equal(sub, fitted(4))
+    assert not np.allclose(sub, fitted(4, seed=1))
+    assert not np.allclose(sub, fitted(None))
+    # a subsample as large as the batch is the exact term
+    np.testing.assert_array_equal(fitted(16), fitted(None))
+
+
+def test_awam_prob_weights_the_term_on_a_share_of_the_steps(monkeypatch):
+    import pyod_dsnf._training as training
+
+    lams = []
+    original = training.awam_loss
+
+    def spy(model, x, lam=0.0, tau=1.0, **kw):
+        lams.append(lam)
+        return original(model, x, lam=lam, tau=tau, **kw)
+
+    monkeypatch.setattr(training, "awam_loss", spy)
+
+    def fitted(prob, seed=0):
+        lams.clear()
+        model, train, val = _setup()
+        _train(model, train, val, epochs=8, awam_lambda=0.1, awam_prob=prob,
+               rng=np.random.default_rng(seed))  # fmt: skip
+        return nll_bits_per_dim(model, val, 8, torch.device("cpu")), list(lams)
+
+    scores, used = fitted(0.25)
+    assert set(used) == {0.0, 0.4}  # lambda / prob on the steps that draw it, else 0
+    assert 0 < used.count(0.4) < len(used)
+    again, used_again = fitted(0.25)
+    np.testing.assert_array_equal(scores, again)
+    assert used == used_again
+    _, other = fitted(0.25, seed=1)
+    assert other != used
+    _, every = fitted(1.0)
+    assert set(every) == {0.1}
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="awam_prob must be in"):
+            fitted(bad)
