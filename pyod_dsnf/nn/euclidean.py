@@ -1,20 +1,18 @@
-"""Euclidean spatio-temporal graph convolution (ST-GCN block), computed on frame rows.
+"""Euclidean spatio-temporal graph convolution (ST-GCN block).
 
-Layout. The layers compute on **frame rows**: a ``(B, C, T, V)`` tensor is the
-``(B*T, V*C)`` matrix whose row is one frame of one segment and whose columns are
-the joints' channel vectors side by side (column ``v*C + c``; :func:`to_rows`,
-:func:`from_rows`). A layer that mixes joints and channels is then one dense
-``(V*C_in) x (V*C_out)`` matrix applied to all frames of the batch at once: one
-large product with an inner dimension of ``V*C`` instead of many products whose
-inner or outer dimension is ``C`` or ``V`` (memory bound on CPU). The dense
-matrices are *derived* from the modules' parameters (which keep their shapes
-and names, so saved models load): :meth:`Pointwise.dense`,
-:meth:`SpatialGraphConv.dense`, :meth:`TemporalConv.dense_taps`.
-:class:`pyod_dsnf.nn.DualSpaceGCN` composes them (a lift followed by the graph
-convolution is one matrix) and caches them in eval mode.
+Tensors are laid out ``(batch, channels, frames, joints)`` = ``(B, H, T, V)``.
+Channel mixing is written as matrix products rather than ``nn.Conv2d``: with a
+handful of channels the oneDNN convolution kernels are several times slower
+than a plain matmul on CPU (``benchmarks/bench_speed.py`` measures the model).
 
-The modules' own ``forward`` take and return ``(B, C, T, V)`` tensors and use
-the same dense matrices; they exist for tests and for use on their own.
+Memory layout: the layers compute on the ``(C, B*T*V)`` matrix of a tensor
+(channels outermost) and return ``(B, C, T, V)`` *views* of such matrices
+(:func:`channels_first` / :func:`from_channels_first`). A chain of layers thus
+never copies: every channel mixing is one 2-D matmul with a long inner
+dimension, every graph product a matmul over the contiguous joint axis, and
+elementwise operations in between keep the layout. A batched matmul against a
+``(B, C, T*V)`` tensor instead broadcasts the weight over the batch and runs
+``B`` tiny products, several times slower on CPU.
 """
 
 from __future__ import annotations
@@ -25,41 +23,17 @@ import torch
 from torch import nn
 
 
-def to_rows(x: torch.Tensor) -> torch.Tensor:
-    """The ``(B*T, V*C)`` frame-row matrix of a ``(B, C, T, V)`` tensor (column ``v*C + c``)."""
-    b, c, t, v = x.shape
-    return x.permute(0, 2, 3, 1).reshape(b * t, v * c)
+def channels_first(x: torch.Tensor) -> torch.Tensor:
+    """The ``(C, B*T*V)`` matrix of a ``(B, C, T, V)`` tensor.
 
-
-def from_rows(rows: torch.Tensor, b: int, t: int, c: int) -> torch.Tensor:
-    """The ``(B, C, T, V)`` view of a frame-row matrix with ``c`` channels per joint."""
-    return rows.view(b, t, -1, c).permute(0, 3, 1, 2)
-
-
-def block_diagonal(weight: torch.Tensor, v: int) -> torch.Tensor:
-    """``(v*in, v*out)`` matrix applying the ``(out, in)`` channel mixing to each joint.
-
-    ``kron(I_v, weight.T)``: the per-joint 1x1 convolution on frame rows.
+    Free (a view) for the outputs of these layers, one copy for other layouts.
     """
-    eye = torch.eye(v, dtype=weight.dtype, device=weight.device)
-    out_channels, in_channels = weight.shape
-    return torch.einsum("ij,oc->icjo", eye, weight).reshape(v * in_channels, v * out_channels)
+    return x.transpose(0, 1).reshape(x.shape[1], -1)
 
 
-def add_shifted_taps(y: torch.Tensor, taps: torch.Tensor, r: int) -> torch.Tensor:
-    """Add ``taps[:, :, j]`` shifted by ``j - r`` frames into ``y`` in place, for ``j != r``.
-
-    ``y`` is ``(B, T, F)`` and ``taps`` ``(B, T, k, F)`` (``k = 2r + 1``): frame ``t``
-    of ``y`` receives frame ``t + j - r`` of tap ``j`` when it exists (zero padding
-    at the segment's ends). ``y`` may be a view of ``taps[:, :, r]``.
-    """
-    t = y.shape[1]
-    for j in range(2 * r + 1):
-        d = j - r  # frame offset of the tap
-        if d == 0 or abs(d) >= t:
-            continue
-        y[:, max(-d, 0) : t - max(d, 0)].add_(taps[:, max(d, 0) : t - max(-d, 0), j])
-    return y
+def from_channels_first(y: torch.Tensor, b: int, t: int, v: int) -> torch.Tensor:
+    """The ``(B, C, T, V)`` view of a ``(C, B*T*V)`` matrix (or ``(C, B, T, V)`` tensor)."""
+    return y.view(-1, b, t, v).transpose(0, 1)
 
 
 def _check_adjacency(adjacency: torch.Tensor) -> torch.Tensor:
@@ -70,11 +44,10 @@ def _check_adjacency(adjacency: torch.Tensor) -> torch.Tensor:
 
 
 class Pointwise(nn.Module):
-    """1x1 convolution over ``(B, C, T, V)`` tensors.
+    """1x1 convolution over ``(B, C, T, V)`` tensors, computed as a matmul.
 
     Same parameters and initialisation as ``nn.Conv2d(in, out, 1)`` (weight
-    stored as ``(out, in)``). On frame rows it is the block-diagonal matrix
-    :meth:`dense`.
+    stored as ``(out, in)``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
@@ -86,25 +59,22 @@ class Pointwise(nn.Module):
         if self.bias is not None:
             nn.init.uniform_(self.bias, -bound, bound)
 
-    def dense(self, v: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(matrix (v*in, v*out), bias row (v*out,) or None)`` on frame rows of ``v`` joints."""
-        bias = None if self.bias is None else self.bias.repeat(v)
-        return block_diagonal(self.weight, v), bias
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, t, v = x.shape
-        matrix, bias = self.dense(v)
-        rows = to_rows(x) @ matrix if bias is None else torch.addmm(bias, to_rows(x), matrix)
-        return from_rows(rows, b, t, self.weight.shape[0])
+        x = channels_first(x)
+        if self.bias is None:
+            return from_channels_first(torch.mm(self.weight, x), b, t, v)
+        return from_channels_first(torch.addmm(self.bias[:, None], self.weight, x), b, t, v)
 
 
 class TemporalConv(nn.Module):
     """Convolution over frames with a ``(kernel, 1)`` kernel, zero padded to keep T.
 
-    ``y[t] = sum_j W_j x[t + j - r] + bias`` (``r = kernel // 2``). On frame rows:
-    one product of the rows with all taps stacked (:meth:`dense_taps`), then the
-    taps' results are added shifted along the frames (:func:`add_shifted_taps`),
-    in place, which is the zero padding without a padded copy.
+    Computed as one matmul mixing the channels of the input for every tap at
+    once, then a sum of the taps' results shifted along the frames:
+    ``y[t] = sum_j W_j x[t + j - r] = sum_j (W_j x)[t + j - r]``. Each shifted
+    tap is added in place into the frames it reaches, which is the zero
+    padding without a padded copy; no input slice is ever copied.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int) -> None:
@@ -118,37 +88,36 @@ class TemporalConv(nn.Module):
         )
         self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-bound, bound))
 
-    def dense_taps(self, v: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(matrix (v*in, k*v*out), bias row (k*v*out,))`` for frame rows of ``v`` joints.
-
-        Column block ``j`` is tap ``j``; the bias sits in the centre tap's block
-        only, so the product's centre block is ``W_r x + bias``.
-        """
-        k, out_channels, _ = self.weight.shape
-        matrix = torch.cat([block_diagonal(self.weight[j], v) for j in range(k)], dim=1)
-        bias = self.weight.new_zeros(k, v * out_channels)
-        bias[k // 2] = self.bias.repeat(v)
-        return matrix, bias.view(-1)
-
-    def node_taps(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(matrix (in, k*out), bias row (k*out,))`` for node rows ``(B*T*V, in)``.
-
-        The same taps as :meth:`dense_taps` without the block-diagonal
-        expansion over joints (``V`` times fewer operations, a thinner product).
-        """
-        k, out_channels, in_channels = self.weight.shape
-        matrix = self.weight.permute(2, 0, 1).reshape(in_channels, k * out_channels)
-        bias = self.weight.new_zeros(k, out_channels)
-        bias[k // 2] = self.bias
-        return matrix, bias.view(-1)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, t, v = x.shape
+        b, c, t, v = x.shape
         k, out_channels, _ = self.weight.shape
-        matrix, bias = self.dense_taps(v)
-        taps = torch.addmm(bias, to_rows(x), matrix).view(b, t, k, -1)
-        y = add_shifted_taps(taps[:, :, k // 2], taps, k // 2)
-        return from_rows(y.reshape(b * t, -1), b, t, out_channels)
+        taps = torch.mm(self.weight.reshape(k * out_channels, c), channels_first(x))
+        taps = taps.view(k, out_channels, b, t, v)
+        r = k // 2
+        y = taps[r] + self.bias[:, None, None, None]  # (out, B, T, V)
+        return from_channels_first(_add_shifted_taps(y, taps, r), b, t, v)
+
+
+def _add_shifted_taps(y: torch.Tensor, taps: torch.Tensor, r: int, weight=None) -> torch.Tensor:
+    """Add ``taps[j]`` (frames shifted by ``j - r``) into ``y`` in place, for ``j != r``.
+
+    ``y`` and ``taps[j]`` are ``(C, B, T, V)``; frame ``t`` of ``y`` receives frame
+    ``t + j - r`` of ``taps[j]`` when it exists (zero padding at the segment's
+    ends). With ``weight`` of shape ``(2r + 1, C)``, tap ``j`` is first scaled per
+    channel by ``weight[j]`` (``taps`` may then be one tensor for all ``j``).
+    """
+    t = y.shape[2]
+    for j in range(2 * r + 1):
+        d = j - r  # frame offset of the tap
+        if d == 0 or abs(d) >= t:
+            continue
+        dst = y[:, :, max(-d, 0) : t - max(d, 0)]
+        src = (taps if weight is not None else taps[j])[:, :, max(d, 0) : t - max(-d, 0)]
+        if weight is None:
+            dst.add_(src)
+        else:
+            dst.addcmul_(src, weight[j][:, None, None, None])
+    return y
 
 
 class SpatialGraphConv(nn.Module):
@@ -157,8 +126,14 @@ class SpatialGraphConv(nn.Module):
     ``out[:, :, t, i] = sum_k sum_j A[k, i, j] * (W_k x[:, :, t, j] + b_k)``: one
     channel mixing per partition of the adjacency ``A`` (shape ``(K, V, V)``,
     see :meth:`pyod_dsnf.graph.SkeletonGraph.adjacency`), messages summed.
-    On frame rows this is the single dense matrix ``sum_k A_k^T (x) W_k^T``
-    (:meth:`dense`), whose bias is ``sum_k b_k * rowsum(A_k)`` per joint.
+
+    Since the graph product and the channel mixing commute, each partition's
+    graph product is taken first, at the input width (one matmul over the
+    contiguous joint axis of the ``(C*B*T, V)`` matrix), and its ``(out, C)``
+    channel mixing is accumulated into the output by ``addmm_``; the bias
+    becomes ``sum_k b_k * rowsum(A_k)`` per joint. Same function as mixing to
+    ``K*out`` channels first, without the ``K*out``-channel intermediate, the
+    copies of its per-partition slices and the separate partition sums.
 
     Parameters
     ----------
@@ -175,22 +150,23 @@ class SpatialGraphConv(nn.Module):
         self.out_channels = out_channels
         self.conv = Pointwise(in_channels, out_channels * a.shape[0])
 
-    def dense(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(matrix (V*in, V*out), bias row (V*out,))`` on frame rows.
-
-        ``matrix[j*in + c, i*out + o] = sum_k A[k, i, j] W_k[o, c]``.
-        """
-        k, v, _ = self.adjacency.shape
-        a = self.adjacency.to(self.conv.weight.dtype)
-        weight = self.conv.weight.view(k, self.out_channels, -1)  # (K, out, in)
-        matrix = torch.einsum("kij,koc->jcio", a, weight).reshape(-1, v * self.out_channels)
-        bias = torch.einsum("ki,ko->io", a.sum(dim=2), self.conv.bias.view(k, -1)).reshape(-1)
-        return matrix, bias
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, t, _ = x.shape
-        matrix, bias = self.dense()
-        return from_rows(torch.addmm(bias, to_rows(x), matrix), b, t, self.out_channels)
+        b, c, t, v = x.shape
+        k = self.adjacency.shape[0]
+        a = self.adjacency.to(x.dtype)
+        rows = channels_first(x).view(-1, v)  # (C*B*T, V)
+        weight = self.conv.weight.view(k, self.out_channels, c)  # rows (k, o) of the conv
+        # The mixed bias spread by each partition, (out, V), broadcast over (B, T).
+        bias = (self.conv.bias.view(k, self.out_channels).T @ a.sum(dim=2))[:, None, :]
+        out = None
+        for p in range(k):
+            messages = torch.mm(rows, a[p].T).view(c, -1)  # (C, B*T*V)
+            if out is None:
+                out = torch.mm(weight[p], messages)
+            else:  # in place: the out-of-place addmm would first copy `out`
+                out.addmm_(weight[p], messages)
+        out.view(self.out_channels, b * t, v).add_(bias)
+        return from_channels_first(out, b, t, v)
 
 
 class STGCNBlock(nn.Module):
@@ -212,37 +188,5 @@ class STGCNBlock(nn.Module):
         self.temporal = TemporalConv(channels, channels, temporal_kernel)
         self.act = nn.LeakyReLU(0.2)
 
-    def forward_rows(
-        self,
-        h: torch.Tensor,
-        spatial: torch.Tensor,
-        taps: tuple[torch.Tensor, torch.Tensor],
-        b: int,
-        t: int,
-    ) -> torch.Tensor:
-        """The block on frame rows, given the spatial convolution's output.
-
-        ``h`` (the block's input, ``(B*T, V*H)``) and ``spatial`` (``h`` through
-        the spatial graph convolution, possibly computed by a product fused
-        with the layer before); ``taps`` is :meth:`TemporalConv.node_taps`:
-        the temporal convolution mixes channels per joint, so it runs on the
-        ``(B*T*V, H)`` node rows of the same storage. Returns
-        ``leaky(h + temporal(leaky(spatial)))`` as a new ``(B*T, V*H)`` matrix.
-        """
-        matrix, bias = taps
-        k, hdim, hin = self.temporal.weight.shape
-        n = h.shape[0]
-        g = nn.functional.leaky_relu(spatial, 0.2)  # contiguous: node rows are a view
-        out = torch.addmm(bias, g.view(-1, hin), matrix)
-        out = out.view(b, t, -1, k, hdim)  # (B, T, V, tap, H)
-        y = add_shifted_taps(out[:, :, :, k // 2], out.transpose(2, 3), k // 2)
-        y = y.add_(h.view(b, t, -1, hdim))  # residual (in the centre tap's storage)
-        return nn.functional.leaky_relu(y, 0.2).reshape(n, -1)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t, _ = x.shape
-        rows = to_rows(x)
-        matrix, bias = self.spatial.dense()
-        spatial = torch.addmm(bias, rows, matrix)
-        out = self.forward_rows(rows, spatial, self.temporal.node_taps(), b, t)
-        return from_rows(out, b, t, c)
+        return self.act(x + self.temporal(self.act(self.spatial(x))))

@@ -13,15 +13,17 @@ The numerical guards are explicit:
   ``project=True``) after
   each map (geoopt keeps a margin of 4e-3 in float32 and 1e-5 in float64).
 
-The bias of the Möbius linear layer is a point of the ball, a
-``geoopt.ManifoldParameter`` (``bias_point``), so ``geoopt.optim.RiemannianAdam``
-updates it with Riemannian steps that keep it inside the ball. Models saved
-before stored it as a tangent vector at the origin (``bias``); loading such a
-state dict maps it onto the ball once (:meth:`HyperbolicGraphConv.load_state_dict`
-pre-hook), which is the same function.
-
-The layer is computed in closed form on frame rows (see
-:mod:`pyod_dsnf.nn.euclidean`): :meth:`HyperbolicGraphConv.forward_rows`.
+The bias of the Möbius linear layer is a point of the ball, stored as a
+``geoopt.ManifoldParameter`` (``bias_point``) on the unit ball ``PoincareBall(1)``
+and used as ``bias_point / sqrt(c)`` on the model's ball: scaling by
+``1 / sqrt(c)`` maps the unit ball onto the ball of curvature ``-c`` (distances
+scale by ``1 / sqrt(c)``, Möbius operations commute with it), so
+``geoopt.optim.RiemannianAdam`` takes Riemannian steps whose retraction keeps
+the point inside, and the point stays valid when a learnable curvature changes
+(a point stored on the model's ball would fall outside it when ``c`` grows).
+Models saved before stored a tangent vector at the origin (``bias``) that the
+forward mapped with ``expmap0``; a load-state-dict pre-hook maps such a vector
+onto the ball once, which gives the same function.
 """
 
 from __future__ import annotations
@@ -33,16 +35,18 @@ import torch
 from torch import nn
 
 from pyod_dsnf.nn.euclidean import (
+    _add_shifted_taps,
     _check_adjacency,
-    block_diagonal,
-    from_rows,
-    to_rows,
+    channels_first,
+    from_channels_first,
 )
 
 #: Default bound on ``sqrt(c) * ||u||`` for tangent vectors sent through expmap0:
 #: ``tanh(3) = 0.9951`` stays inside geoopt's float32 projection margin.
 MAX_TANGENT_NORM = 3.0
 _MIN_NORM = 1e-15  # geoopt's floor for norms and denominators
+#: The manifold of the stored bias points (curvature -1; see the module docstring).
+UNIT_BALL = geoopt.PoincareBall(c=1.0)
 
 
 def _projection_eps(dtype: torch.dtype) -> float:
@@ -50,14 +54,14 @@ def _projection_eps(dtype: torch.dtype) -> float:
     return 4e-3 if dtype == torch.float32 else 1e-5
 
 
-def node_ones(v: int, h: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``(v*h, v)`` block matrix of ones: frame rows times it sum each joint's channels."""
-    return torch.kron(torch.eye(v, dtype=dtype, device=device), torch.ones(h, 1, dtype=dtype))
+def _channel_norm(u: torch.Tensor) -> torch.Tensor:
+    """Euclidean norm of the columns of an ``(H, N)`` matrix, shape ``(1, N)``.
 
-
-def _norm(squares: torch.Tensor) -> torch.Tensor:
-    """Norms from squared norms, with geoopt's floor (and a finite gradient at 0)."""
-    return squares.clamp_min(_MIN_NORM**2).sqrt()
+    A matmul with a row of ones: on CPU, reducing the channel axis this way is
+    several times faster than ``u.norm(dim=0)``.
+    """
+    squares = torch.mm(u.new_ones(1, u.shape[0]), u * u)
+    return squares.clamp_min(_MIN_NORM**2).sqrt()  # finite gradient at 0
 
 
 def _tanh(x: torch.Tensor) -> torch.Tensor:
@@ -102,48 +106,6 @@ def clip_tangent(u: torch.Tensor, ball: geoopt.PoincareBall, max_norm: float) ->
     return u * (limit / norm).clamp(max=1.0)
 
 
-def weighted_shifted_sum(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """``y[:, t] = sum_j taps[j] * x[:, t + j - r]`` (zero padded), ``x`` of shape ``(B, T, F)``.
-
-    ``taps`` has shape ``(k, F)`` (``k = 2r + 1``), one weight per column and tap.
-    """
-    k, t = taps.shape[0], x.shape[1]
-    r = k // 2
-    y = x * taps[r]
-    for j in range(k):
-        d = j - r
-        if d == 0 or abs(d) >= t:
-            continue
-        y[:, max(-d, 0) : t - max(d, 0)].addcmul_(x[:, max(d, 0) : t - max(-d, 0)], taps[j])
-    return y
-
-
-class BallGeometry:
-    """Per-forward constants of a ball: ``c``, ``sqrt(c)``, the projection bound, ...
-
-    Attributes are 0-d tensors in the computation's dtype (they carry gradients
-    to a learnable curvature): ``c``, ``sqrt_c``, ``max_norm`` (geoopt's
-    ``projx`` bound ``(1 - eps) / sqrt(c)``), ``limit`` (the tangent clip bound
-    ``max_tangent_norm / sqrt(c)``), ``y_cap = artanh(sqrt(c) * max_norm)``, and the
-    layer's bias point ``b`` projected onto the current ball with ``b2 = ||b||^2``.
-    """
-
-    def __init__(
-        self,
-        ball: geoopt.PoincareBall,
-        max_tangent_norm: float,
-        dtype: torch.dtype,
-        bias_point: torch.Tensor,
-    ) -> None:
-        self.b = ball.projx(bias_point).to(dtype)  # a no-op unless c changed
-        self.b2 = self.b.square().sum()
-        self.c = ball.c.to(dtype)
-        self.sqrt_c = self.c.sqrt()
-        self.max_norm = (1 - _projection_eps(dtype)) / self.sqrt_c
-        self.limit = max_tangent_norm / self.sqrt_c
-        self.y_cap = _artanh(self.sqrt_c * self.max_norm)
-
-
 class HyperbolicGraphConv(nn.Module):
     """Hyperbolic spatio-temporal graph convolution.
 
@@ -169,10 +131,9 @@ class HyperbolicGraphConv(nn.Module):
     and also returns each sample's mean Poincaré distance of its output node
     embeddings from the origin (used by the AWAM loss).
 
-    The bias point ``bias_point`` lies on ``ball``; with a learnable curvature
-    the ball changes under it, so every forward projects it onto the current
-    ball (geoopt's ``projx``) before use, and ``RiemannianAdam``'s retraction
-    projects it after every step.
+    ``bias_point`` lies on the unit ball and is used scaled onto ``ball``
+    (:meth:`bias_on_ball`), so it stays valid whatever the curvature;
+    ``RiemannianAdam``'s retraction keeps it inside the unit ball.
     """
 
     def __init__(
@@ -196,8 +157,8 @@ class HyperbolicGraphConv(nn.Module):
         self.max_tangent_norm = float(max_tangent_norm)
         self.weight = nn.Parameter(torch.empty(channels, channels))
         nn.init.orthogonal_(self.weight)
-        # The Möbius bias: a point of the ball (the origin at start).
-        self.bias_point = geoopt.ManifoldParameter(torch.zeros(channels), manifold=ball)
+        # The Möbius bias: a point of the unit ball, scaled onto `ball` (starts at the origin).
+        self.bias_point = geoopt.ManifoldParameter(torch.zeros(channels), manifold=UNIT_BALL)
         self.partition_weight = nn.Parameter(torch.ones(a.shape[0], channels))
         # Per-channel weights of the temporal aggregation, starting as a plain average.
         self.temporal_weight = nn.Parameter(
@@ -206,146 +167,96 @@ class HyperbolicGraphConv(nn.Module):
         self.act = nn.LeakyReLU(0.2)
         self.register_load_state_dict_pre_hook(_tangent_bias_to_point)
 
+    def bias_on_ball(self) -> torch.Tensor:
+        """The bias point on the model's ball: ``projx(bias_point / sqrt(c))``.
+
+        The projection is geoopt's margin for the computation's dtype (a no-op
+        for points the optimizer keeps inside the unit ball in float64).
+        """
+        return self.ball.projx(self.bias_point / self.ball.c.to(self.bias_point.dtype).sqrt())
+
     def to_ball(self, u: torch.Tensor) -> torch.Tensor:
         """Clip tangent vectors (last axis), map them with expmap0 and project."""
         return self.ball.expmap0(clip_tangent(u, self.ball, self.max_tangent_norm), project=True)
 
-    def geometry(self, dtype: torch.dtype) -> BallGeometry:
-        """The ball's constants (and the projected bias point) for a forward in ``dtype``."""
-        return BallGeometry(self.ball, self.max_tangent_norm, dtype, self.bias_point)
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The layer in closed form: ``(output, distance)``.
 
-    def aggregation(
-        self, v: int, geo: BallGeometry
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Dense matrices of the tangent-space aggregation on frame rows.
-
-        Returns ``(agg, bias_agg, taps)``: ``agg`` of shape ``(V*H, V*H)`` aggregates
-        a frame row over joints and partitions (one adjacency per channel,
-        ``sum_k partition_weight[k, c] * A_k``); ``bias_agg`` of shape ``(V, V*H)``
-        does the same for a row holding the bias point at each joint with a
-        per-joint coefficient, so ``(alpha * w + gamma * b) @ agg = (alpha * w) @ agg
-        + gamma @ bias_agg``; ``taps`` of shape ``(k, V*H)`` are the temporal
-        weights tiled over the joints.
+        Written step by step with geoopt's manifold operations (``expmap0`` of
+        the clipped input, ``mobius_matvec``, ``mobius_add`` of the bias point,
+        ``logmap0``, aggregation, ``expmap0``, ``logmap0`` and ``dist0``, each
+        map projected) the layer makes about a hundred passes over the
+        features. Every map of that chain acts on a node's feature vector only through
+        its norm and its inner product with the bias point, so the chain
+        ``expmap0 -> mobius_matvec -> mobius_add -> logmap0`` reduces to
+        ``s1 * (W u) + s2 * b`` with two per-node scalars ``s1, s2``; geoopt's
+        projections become clamps of those norms. Working channels-first, the
+        full-size tensors see a handful of passes instead of about a hundred.
+        The layer computes on the ``(H, B*T*V)`` matrix of ``h`` (see
+        :mod:`pyod_dsnf.nn.euclidean`), so each node's features are a column
+        and the per-node scalars are ``(1, B*T*V)`` rows.
+        ``tests/test_nn_hyperbolic.py`` checks it against that literal geoopt
+        chain (the frozen ``forward_reference`` in ``tests/_reference_nn.py``)
+        in float32 and float64 over curvatures 1e-3 to 1e2.
         """
-        h = self.weight.shape[0]
-        a = self.adjacency.to(self.weight.dtype)
-        per_channel = torch.einsum("kc,kij->cij", self.partition_weight, a)  # (H, V, V)
-        # agg[(j, c), (i, d)] = per_channel[c, i, j] if c == d
-        eye = torch.eye(h, dtype=a.dtype, device=a.device)
-        agg = torch.einsum("cij,cd->jcid", per_channel, eye).reshape(v * h, v * h)
-        b = geo.b
-        bias_agg = torch.einsum("cij,c->jic", per_channel, b).reshape(v, v * h)
-        taps = self.temporal_weight.repeat(1, v)
-        return agg, bias_agg, taps
-
-    def row_maps(self, v: int, geo: BallGeometry) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(W on frame rows (V*H, V*H), <b, W h> per joint (V*H, V))``."""
-        w = self.weight
-        bw = (geo.b @ w)[:, None]  # W^T b, (H, 1)
-        return block_diagonal(w, v), block_diagonal(bw.T, v)
-
-    def forward_rows(
-        self,
-        wh: torch.Tensor,
-        bwh: torch.Tensor,
-        h_sq: torch.Tensor,
-        b: int,
-        t: int,
-        geo: BallGeometry,
-        agg: tuple[torch.Tensor, torch.Tensor],
-        ones: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The layer in closed form on frame rows.
-
-        Parameters
-        ----------
-        wh : (B*T, V*H)
-            ``W h`` per joint (the input's frame rows through :meth:`row_maps`).
-        bwh : (B*T, V)
-            ``<b, W h>`` per joint, ``b`` the bias point.
-        h_sq : (B*T, V)
-            Squared norm of ``h`` per joint.
-        geo, agg, ones
-            :meth:`geometry`, :meth:`aggregation` and :func:`node_ones`.
-
-        Returns
-        -------
-        v : (B*T, V*H)
-            The aggregated, activated tangent vectors (before the last clip).
-        factor : (B*T, V)
-            Per-joint factor: the layer's output is ``v * factor`` per joint
-            (``logmap0(expmap0(clip(v)))``, applied by the caller, possibly after a
-            per-joint linear map).
-        distance : (B,)
-            Mean Poincaré distance of the output embeddings from the origin.
-
-        Notes
-        -----
-        Every map of the literal layer (:meth:`forward_reference` of the frozen
-        reference in the tests) acts on a joint's vector only through its norm
-        and its inner product with the bias point, so
-        ``logmap0(W (x) expmap0(clip(h)) (+) b) = s1 * W h + s2 * b`` with per-joint
-        scalars; geoopt's projections are clamps of those norms. The aggregation
-        over joints and partitions is one dense product (:meth:`aggregation`), over
-        frames a weighted sum of shifted rows; the last ``logmap0(projx(expmap0(u)))`` has norm
-        ``min(sqrt(c) ||u||, artanh(sqrt(c) max_norm)) / sqrt(c)`` (``tanh`` is
-        monotonic), so the second half needs no transcendental function.
-        """
-        n = wh.shape[0]
-        c, sqrt_c = geo.c, geo.sqrt_c
-        tiny = torch.finfo(wh.dtype).tiny
-        b2 = geo.b2
-        # Clip of h (a per-joint factor lam), then the Möbius matvec with its projection.
-        lam = (geo.limit / _norm(h_sq).clamp_min(tiny)).clamp(max=1.0)
-        w_sq = torch.mm(wh * wh, ones)  # ||W h||^2 per joint
-        w_norm = _norm(lam.square() * w_sq).clamp_min(_MIN_NORM)  # ||W clip(h)||
-        x_norm = torch.minimum(_tanh(sqrt_c * w_norm) / sqrt_c, geo.max_norm)
-        a = x_norm / w_norm  # x = a * W clip(h)
-        # Möbius addition of the bias point: z = s1 * w + s2 * b.
-        x_b = a * lam * bwh  # <x, b>
-        x2 = x_norm.square()
+        ball = self.ball
+        c = ball.c.to(h.dtype)
+        sqrt_c = c.sqrt()
+        max_norm = (1 - _projection_eps(h.dtype)) / sqrt_c  # geoopt's projx bound
+        # Möbius linear layer: W (x) expmap0(u) == expmap0(W u) exactly, so project its norm.
+        bsz, _, t, v = h.shape
+        w = torch.mm(self.weight, self._clip(channels_first(h), sqrt_c))  # (H, N)
+        w_norm = _channel_norm(w).clamp_min(_MIN_NORM)
+        x_norm = torch.minimum(_tanh(sqrt_c * w_norm) / sqrt_c, max_norm)  # ||expmap0(Wu)||
+        a = x_norm / w_norm  # x = a * w
+        # Möbius addition of the bias point b: z = s1 * w + s2 * b.
+        b = self.bias_on_ball().to(h.dtype)[:, None]  # (H, 1)
+        x_b = a * torch.mm(b.T, w)  # <x, b>
+        x2, b2 = x_norm.square(), b.square().sum()
         denom = (1 + 2 * c * x_b + c.square() * x2 * b2).clamp_min(_MIN_NORM)
         s1 = (1 + 2 * c * x_b + c * b2) * a / denom
         s2 = (1 - c * x2) / denom
         z2 = s1.square() * w_norm.square() + 2 * s1 * s2 * x_b / a + s2.square() * b2
         z_norm = z2.clamp_min(0).sqrt().clamp_min(_MIN_NORM)
-        projected = torch.minimum(z_norm, geo.max_norm)
+        projected = torch.minimum(z_norm, max_norm)
+        # logmap0 of the projected point: two passes over the full-size tensors.
         scale = _artanh(sqrt_c * projected) / (sqrt_c * z_norm)
-        # logmap0(z) = alpha * W h + gamma * b per joint; aggregate over joints and frames.
-        alpha, gamma = s1 * scale * lam, s2 * scale
-        agg_matrix, bias_agg, taps = agg
-        u = wh * torch.mm(alpha, ones.T)
-        joints = torch.mm(u, agg_matrix)
-        joints.addmm_(gamma, bias_agg)
-        y = weighted_shifted_sum(joints.view(b, t, -1), taps)
-        v = nn.functional.leaky_relu_(y, 0.2).view(n, -1)
-        # Back onto the ball and out again: clip, expmap0, projx, logmap0, dist0.
-        v_sq = torch.mm(v * v, ones)
-        lam2 = (geo.limit / _norm(v_sq).clamp_min(tiny)).clamp(max=1.0)
-        u_norm = _norm(lam2.square() * v_sq).clamp_min(_MIN_NORM)
-        radius = torch.minimum(sqrt_c * u_norm, geo.y_cap) / sqrt_c  # ||logmap0(q)||
-        distance = 2 * radius.view(b, -1).mean(dim=1)
-        return v, lam2 * radius / u_norm, distance
+        u = torch.addcmul(b * (s2 * scale), w, s1 * scale)
+        # Tangent-space aggregation over joints then frames, nonlinearity.
+        u = self.act(self._aggregate_channels_first(u, bsz, t, v))
+        # Back onto the ball and out again: expmap0 -> projx -> logmap0 and dist0. tanh is
+        # monotonic, so artanh(sqrt_c * min(tanh(y) / sqrt_c, max_norm)) = min(y, y_cap):
+        # the norm of logmap0(projx(expmap0(u))) needs no transcendental function.
+        u = self._clip(u, sqrt_c)
+        u_norm = _channel_norm(u).clamp_min(_MIN_NORM)
+        y_cap = _artanh(sqrt_c * max_norm)
+        radius = torch.minimum(sqrt_c * u_norm, y_cap) / sqrt_c  # dist0(q) = 2 * radius
+        distance = 2 * radius.view(bsz, t * v).mean(dim=1)
+        return from_channels_first(u * (radius / u_norm), bsz, t, v), distance
 
-    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The layer on ``(B, H, T, V)`` tensors: ``(output, distance)``."""
-        b, hdim, t, v = h.shape
-        rows = to_rows(h)
-        geo = self.geometry(h.dtype)
-        w_matrix, bw = self.row_maps(v, geo)
-        ones = node_ones(v, hdim, h.dtype, h.device)
-        out, factor, distance = self.forward_rows(
-            rows @ w_matrix,
-            rows @ bw,
-            torch.mm(rows * rows, ones),
-            b,
-            t,
-            geo,
-            self.aggregation(v, geo),
-            ones,
-        )
-        out = out * torch.mm(factor, ones.T)
-        return from_rows(out, b, t, hdim), distance
+    def _clip(self, u: torch.Tensor, sqrt_c: torch.Tensor) -> torch.Tensor:
+        limit = self.max_tangent_norm / sqrt_c
+        norm = _channel_norm(u).clamp_min(torch.finfo(u.dtype).tiny)
+        return u * (limit / norm).clamp(max=1.0)
+
+    def _aggregate_channels_first(self, u: torch.Tensor, b: int, t: int, v: int) -> torch.Tensor:
+        """Tangent-space aggregation over joints, then frames, of ``(H, B*T*V)`` features.
+
+        ``v_i <- sum_k alpha_k * sum_j A_k[i, j] v_j`` per channel, then a
+        per-channel weighted sum over ``temporal_kernel`` neighbouring frames
+        (zero padded). Both sums act per channel, so the partitions fold into one adjacency per
+        channel, ``sum_k alpha[k, c] * A_k``, and the joints are aggregated by a
+        single batched matmul over the contiguous joint axis.
+        """
+        h = u.shape[0]
+        a = self.adjacency.to(u.dtype)
+        # (H, V, V), transposed for a product from the right: A_c^T.
+        per_channel = torch.einsum("kc,kij->cji", self.partition_weight, a)
+        out = torch.bmm(u.view(h, b * t, v), per_channel).view(h, b, t, v)
+        # Per-channel weighted sum over neighbouring frames (zero padded at the ends).
+        r = self.temporal_weight.shape[0] // 2
+        y = out * self.temporal_weight[r][:, None, None, None]
+        return _add_shifted_taps(y, out, r, self.temporal_weight).view(h, -1)
 
 
 def _tangent_bias_to_point(module, state_dict, prefix, *args) -> None:
@@ -353,18 +264,17 @@ def _tangent_bias_to_point(module, state_dict, prefix, *args) -> None:
 
     State dicts written before the bias became a point of the ball hold
     ``prefix + "bias"``, a tangent vector at the origin that the old forward
-    mapped with ``expmap0(clip(bias))`` and projected. The same map, at the
-    curvature stored in the same state dict, gives the equivalent point
-    ``prefix + "bias_point"``.
+    mapped with ``expmap0(clip(bias))`` and projected. The same map at the
+    curvature stored in the same state dict, scaled by ``sqrt(c)`` onto the
+    unit ball, gives the equivalent ``prefix + "bias_point"``.
     """
     old, new = prefix + "bias", prefix + "bias_point"
     if old not in state_dict or new in state_dict:
         return
     tangent = state_dict.pop(old)
-    ball = geoopt.PoincareBall(c=1.0)
     isp_c = state_dict.get(prefix + "ball.isp_c", module.ball.isp_c)
+    ball = geoopt.PoincareBall(c=1.0).to(tangent.dtype)
     with torch.no_grad():
-        ball = ball.to(tangent.dtype)
-        ball.isp_c.copy_(isp_c.to(tangent.dtype))
+        ball.isp_c.copy_(isp_c)
         point = ball.expmap0(clip_tangent(tangent, ball, module.max_tangent_norm), project=True)
-    state_dict[new] = point
+        state_dict[new] = point * ball.c.sqrt()
