@@ -39,8 +39,11 @@ def _pair(space, permutation, fusion, dtype, learn_curvature=False, seed=0):
     gen = torch.Generator().manual_seed(seed)
     ref = reference.DSNFlow(generator=torch.Generator().manual_seed(1), **kwargs).to(dtype)
     with torch.no_grad():
-        for p in ref.parameters():  # the output layers start at zero: move everything
-            p.add_(0.5 * torch.randn(p.shape, generator=gen, dtype=dtype))
+        # The output layers start at zero: move everything. (With noise 0.5 instead of 0.3
+        # the inverse of this flow turns a relative change of 1e-14 in z into 4e-8 in x, so
+        # rounding alone exceeds 1e-9: the check would test conditioning, not the code.)
+        for p in ref.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=gen, dtype=dtype))
     new = DSNFlow(generator=torch.Generator().manual_seed(2), **kwargs).to(dtype)
     new.load_state_dict(ref.state_dict())
     x = torch.randn(7, 2, 6, 5, generator=gen, dtype=dtype) * 2

@@ -204,14 +204,18 @@ class HyperbolicGraphConv(nn.Module):
         sqrt_c = c.sqrt()
         max_norm = (1 - _projection_eps(h.dtype)) / sqrt_c  # geoopt's projx bound
         # Möbius linear layer: W (x) expmap0(u) == expmap0(W u) exactly, so project its norm.
+        # The clip of h is a per-node factor lam, kept as a scalar: w = lam * (W h).
         bsz, _, t, v = h.shape
-        w = torch.mm(self.weight, self._clip(channels_first(h), sqrt_c))  # (H, N)
-        w_norm = _channel_norm(w).clamp_min(_MIN_NORM)
+        limit = self.max_tangent_norm / sqrt_c
+        h_cols = channels_first(h)
+        lam = (limit / _channel_norm(h_cols).clamp_min(torch.finfo(h.dtype).tiny)).clamp(max=1.0)
+        wh = torch.mm(self.weight, h_cols)  # (H, N)
+        w_norm = (lam * _channel_norm(wh)).clamp_min(_MIN_NORM)
         x_norm = torch.minimum(_tanh(sqrt_c * w_norm) / sqrt_c, max_norm)  # ||expmap0(Wu)||
         a = x_norm / w_norm  # x = a * w
         # Möbius addition of the bias point b: z = s1 * w + s2 * b.
         b = self.bias_on_ball().to(h.dtype)[:, None]  # (H, 1)
-        x_b = a * torch.mm(b.T, w)  # <x, b>
+        x_b = a * lam * torch.mm(b.T, wh)  # <x, b>
         x2, b2 = x_norm.square(), b.square().sum()
         denom = (1 + 2 * c * x_b + c.square() * x2 * b2).clamp_min(_MIN_NORM)
         s1 = (1 + 2 * c * x_b + c * b2) * a / denom
@@ -221,23 +225,20 @@ class HyperbolicGraphConv(nn.Module):
         projected = torch.minimum(z_norm, max_norm)
         # logmap0 of the projected point: two passes over the full-size tensors.
         scale = _artanh(sqrt_c * projected) / (sqrt_c * z_norm)
-        u = torch.addcmul(b * (s2 * scale), w, s1 * scale)
+        u = torch.addcmul(b * (s2 * scale), wh, s1 * scale * lam)
         # Tangent-space aggregation over joints then frames, nonlinearity.
         u = self.act(self._aggregate_channels_first(u, bsz, t, v))
         # Back onto the ball and out again: expmap0 -> projx -> logmap0 and dist0. tanh is
         # monotonic, so artanh(sqrt_c * min(tanh(y) / sqrt_c, max_norm)) = min(y, y_cap):
         # the norm of logmap0(projx(expmap0(u))) needs no transcendental function.
-        u = self._clip(u, sqrt_c)
-        u_norm = _channel_norm(u).clamp_min(_MIN_NORM)
+        # The clip is again a per-node factor, folded into the one final scaling.
+        u_raw = _channel_norm(u)
+        lam = (limit / u_raw.clamp_min(torch.finfo(u.dtype).tiny)).clamp(max=1.0)
+        u_norm = (lam * u_raw).clamp_min(_MIN_NORM)  # norm of the clipped vector
         y_cap = _artanh(sqrt_c * max_norm)
         radius = torch.minimum(sqrt_c * u_norm, y_cap) / sqrt_c  # dist0(q) = 2 * radius
         distance = 2 * radius.view(bsz, t * v).mean(dim=1)
-        return from_channels_first(u * (radius / u_norm), bsz, t, v), distance
-
-    def _clip(self, u: torch.Tensor, sqrt_c: torch.Tensor) -> torch.Tensor:
-        limit = self.max_tangent_norm / sqrt_c
-        norm = _channel_norm(u).clamp_min(torch.finfo(u.dtype).tiny)
-        return u * (limit / norm).clamp(max=1.0)
+        return from_channels_first(u * (lam * radius / u_norm), bsz, t, v), distance
 
     def _aggregate_channels_first(self, u: torch.Tensor, b: int, t: int, v: int) -> torch.Tensor:
         """Tangent-space aggregation over joints, then frames, of ``(H, B*T*V)`` features.
