@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geoopt
 import torch
 
 from pyod_dsnf.flow import DSNFlow
@@ -57,4 +58,6 @@ def make_flow(
         for p in model.parameters():
             if p.requires_grad:
                 p.add_(noise * torch.randn(p.shape, generator=gen, dtype=dtype))
+                if isinstance(p, geoopt.ManifoldParameter):  # a ball's bias point stays inside
+                    p.copy_(p.manifold.projx(p))
     return model.eval()

@@ -12,6 +12,18 @@ The numerical guards are explicit:
 - every point is projected back inside the ball (geoopt's ``projx``, through
   ``project=True``) after
   each map (geoopt keeps a margin of 4e-3 in float32 and 1e-5 in float64).
+
+The bias of the Möbius linear layer is a point of the ball, stored as a
+``geoopt.ManifoldParameter`` (``bias_point``) on the unit ball ``PoincareBall(1)``
+and used as ``bias_point / sqrt(c)`` on the model's ball: scaling by
+``1 / sqrt(c)`` maps the unit ball onto the ball of curvature ``-c`` (distances
+scale by ``1 / sqrt(c)``, Möbius operations commute with it), so
+``geoopt.optim.RiemannianAdam`` takes Riemannian steps whose retraction keeps
+the point inside, and the point stays valid when a learnable curvature changes
+(a point stored on the model's ball would fall outside it when ``c`` grows).
+Models saved before stored a tangent vector at the origin (``bias``) that the
+forward mapped with ``expmap0``; a load-state-dict pre-hook maps such a vector
+onto the ball once, which gives the same function.
 """
 
 from __future__ import annotations
@@ -33,6 +45,8 @@ from pyod_dsnf.nn.euclidean import (
 #: ``tanh(3) = 0.9951`` stays inside geoopt's float32 projection margin.
 MAX_TANGENT_NORM = 3.0
 _MIN_NORM = 1e-15  # geoopt's floor for norms and denominators
+#: The manifold of the stored bias points (curvature -1; see the module docstring).
+UNIT_BALL = geoopt.PoincareBall(c=1.0)
 
 
 def _projection_eps(dtype: torch.dtype) -> float:
@@ -116,6 +130,10 @@ class HyperbolicGraphConv(nn.Module):
     ``forward`` takes and returns Euclidean tensors laid out ``(B, H, T, V)``
     and also returns each sample's mean Poincaré distance of its output node
     embeddings from the origin (used by the AWAM loss).
+
+    ``bias_point`` lies on the unit ball and is used scaled onto ``ball``
+    (:meth:`bias_on_ball`), so it stays valid whatever the curvature;
+    ``RiemannianAdam``'s retraction keeps it inside the unit ball.
     """
 
     def __init__(
@@ -139,23 +157,36 @@ class HyperbolicGraphConv(nn.Module):
         self.max_tangent_norm = float(max_tangent_norm)
         self.weight = nn.Parameter(torch.empty(channels, channels))
         nn.init.orthogonal_(self.weight)
-        # Bias as a tangent vector at the origin, mapped onto the ball in forward.
-        self.bias = nn.Parameter(torch.zeros(channels))
+        # The Möbius bias: a point of the unit ball, scaled onto `ball` (starts at the origin).
+        self.bias_point = geoopt.ManifoldParameter(torch.zeros(channels), manifold=UNIT_BALL)
         self.partition_weight = nn.Parameter(torch.ones(a.shape[0], channels))
         # Per-channel weights of the temporal aggregation, starting as a plain average.
         self.temporal_weight = nn.Parameter(
             torch.full((temporal_kernel, channels), 1.0 / temporal_kernel)
         )
         self.act = nn.LeakyReLU(0.2)
+        self.register_load_state_dict_pre_hook(_tangent_bias_to_point)
+
+    def bias_on_ball(self) -> torch.Tensor:
+        """The bias point on the model's ball: ``projx(bias_point / sqrt(c))``.
+
+        The projection is geoopt's margin for the computation's dtype (a no-op
+        for points the optimizer keeps inside the unit ball in float64).
+        """
+        return self.ball.projx(self.bias_point / self.ball.c.to(self.bias_point.dtype).sqrt())
 
     def to_ball(self, u: torch.Tensor) -> torch.Tensor:
         """Clip tangent vectors (last axis), map them with expmap0 and project."""
         return self.ball.expmap0(clip_tangent(u, self.ball, self.max_tangent_norm), project=True)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Closed-form evaluation of :meth:`forward_reference` (same maths, fewer passes).
+        """The layer in closed form: ``(output, distance)``.
 
-        Every map of the reference acts on a node's feature vector only through
+        Written step by step with geoopt's manifold operations (``expmap0`` of
+        the clipped input, ``mobius_matvec``, ``mobius_add`` of the bias point,
+        ``logmap0``, aggregation, ``expmap0``, ``logmap0`` and ``dist0``, each
+        map projected) the layer makes about a hundred passes over the
+        features. Every map of that chain acts on a node's feature vector only through
         its norm and its inner product with the bias point, so the chain
         ``expmap0 -> mobius_matvec -> mobius_add -> logmap0`` reduces to
         ``s1 * (W u) + s2 * b`` with two per-node scalars ``s1, s2``; geoopt's
@@ -164,22 +195,27 @@ class HyperbolicGraphConv(nn.Module):
         The layer computes on the ``(H, B*T*V)`` matrix of ``h`` (see
         :mod:`pyod_dsnf.nn.euclidean`), so each node's features are a column
         and the per-node scalars are ``(1, B*T*V)`` rows.
-        ``tests/test_nn_hyperbolic.py`` checks both paths agree in float32 and
-        float64 over curvatures 1e-3 to 1e2.
+        ``tests/test_nn_hyperbolic.py`` checks it against that literal geoopt
+        chain (the frozen ``forward_reference`` in ``tests/_reference_nn.py``)
+        in float32 and float64 over curvatures 1e-3 to 1e2.
         """
         ball = self.ball
         c = ball.c.to(h.dtype)
         sqrt_c = c.sqrt()
         max_norm = (1 - _projection_eps(h.dtype)) / sqrt_c  # geoopt's projx bound
         # Möbius linear layer: W (x) expmap0(u) == expmap0(W u) exactly, so project its norm.
+        # The clip of h is a per-node factor lam, kept as a scalar: w = lam * (W h).
         bsz, _, t, v = h.shape
-        w = torch.mm(self.weight, self._clip(channels_first(h), sqrt_c))  # (H, N)
-        w_norm = _channel_norm(w).clamp_min(_MIN_NORM)
+        limit = self.max_tangent_norm / sqrt_c
+        h_cols = channels_first(h)
+        lam = (limit / _channel_norm(h_cols).clamp_min(torch.finfo(h.dtype).tiny)).clamp(max=1.0)
+        wh = torch.mm(self.weight, h_cols)  # (H, N)
+        w_norm = (lam * _channel_norm(wh)).clamp_min(_MIN_NORM)
         x_norm = torch.minimum(_tanh(sqrt_c * w_norm) / sqrt_c, max_norm)  # ||expmap0(Wu)||
         a = x_norm / w_norm  # x = a * w
         # Möbius addition of the bias point b: z = s1 * w + s2 * b.
-        b = self.to_ball(self.bias)[:, None]  # (H, 1)
-        x_b = a * torch.mm(b.T, w)  # <x, b>
+        b = self.bias_on_ball().to(h.dtype)[:, None]  # (H, 1)
+        x_b = a * lam * torch.mm(b.T, wh)  # <x, b>
         x2, b2 = x_norm.square(), b.square().sum()
         denom = (1 + 2 * c * x_b + c.square() * x2 * b2).clamp_min(_MIN_NORM)
         s1 = (1 + 2 * c * x_b + c * b2) * a / denom
@@ -189,26 +225,27 @@ class HyperbolicGraphConv(nn.Module):
         projected = torch.minimum(z_norm, max_norm)
         # logmap0 of the projected point: two passes over the full-size tensors.
         scale = _artanh(sqrt_c * projected) / (sqrt_c * z_norm)
-        u = torch.addcmul(b * (s2 * scale), w, s1 * scale)
+        u = torch.addcmul(b * (s2 * scale), wh, s1 * scale * lam)
         # Tangent-space aggregation over joints then frames, nonlinearity.
         u = self.act(self._aggregate_channels_first(u, bsz, t, v))
-        # Back onto the ball and out again: expmap0 -> projx -> logmap0 and dist0.
-        u = self._clip(u, sqrt_c)
-        u_norm = _channel_norm(u).clamp_min(_MIN_NORM)
-        q_norm = torch.minimum(_tanh(sqrt_c * u_norm) / sqrt_c, max_norm)
-        radius = _artanh(sqrt_c * q_norm) / sqrt_c  # ||logmap0(q)||; dist0(q) = 2 * radius
+        # Back onto the ball and out again: expmap0 -> projx -> logmap0 and dist0. tanh is
+        # monotonic, so artanh(sqrt_c * min(tanh(y) / sqrt_c, max_norm)) = min(y, y_cap):
+        # the norm of logmap0(projx(expmap0(u))) needs no transcendental function.
+        # The clip is again a per-node factor, folded into the one final scaling.
+        u_raw = _channel_norm(u)
+        lam = (limit / u_raw.clamp_min(torch.finfo(u.dtype).tiny)).clamp(max=1.0)
+        u_norm = (lam * u_raw).clamp_min(_MIN_NORM)  # norm of the clipped vector
+        y_cap = _artanh(sqrt_c * max_norm)
+        radius = torch.minimum(sqrt_c * u_norm, y_cap) / sqrt_c  # dist0(q) = 2 * radius
         distance = 2 * radius.view(bsz, t * v).mean(dim=1)
-        return from_channels_first(u * (radius / u_norm), bsz, t, v), distance
-
-    def _clip(self, u: torch.Tensor, sqrt_c: torch.Tensor) -> torch.Tensor:
-        limit = self.max_tangent_norm / sqrt_c
-        norm = _channel_norm(u).clamp_min(torch.finfo(u.dtype).tiny)
-        return u * (limit / norm).clamp(max=1.0)
+        return from_channels_first(u * (lam * radius / u_norm), bsz, t, v), distance
 
     def _aggregate_channels_first(self, u: torch.Tensor, b: int, t: int, v: int) -> torch.Tensor:
-        """:meth:`aggregate` on the ``(H, B*T*V)`` matrix of ``(B, H, T, V)`` features.
+        """Tangent-space aggregation over joints, then frames, of ``(H, B*T*V)`` features.
 
-        Both sums act per channel, so the partitions fold into one adjacency per
+        ``v_i <- sum_k alpha_k * sum_j A_k[i, j] v_j`` per channel, then a
+        per-channel weighted sum over ``temporal_kernel`` neighbouring frames
+        (zero padded). Both sums act per channel, so the partitions fold into one adjacency per
         channel, ``sum_k alpha[k, c] * A_k``, and the joints are aggregated by a
         single batched matmul over the contiguous joint axis.
         """
@@ -222,35 +259,23 @@ class HyperbolicGraphConv(nn.Module):
         y = out * self.temporal_weight[r][:, None, None, None]
         return _add_shifted_taps(y, out, r, self.temporal_weight).view(h, -1)
 
-    def aggregate(self, u: torch.Tensor) -> torch.Tensor:
-        """Tangent-space aggregation of ``u`` (B, T, V, H) over joints, then frames."""
-        b, t, v, h = u.shape
-        k = self.adjacency.shape[0]
-        a = self.adjacency.to(u.dtype).reshape(k * v, v)
-        # (B*T, K*V, H): every partition's messages, weighted per partition and channel.
-        msg = torch.matmul(a, u.reshape(b * t, v, h)).view(b, t, k, v, h)
-        u = (msg * self.partition_weight[:, None, :]).sum(dim=2)
-        # Weighted sum over neighbouring frames (zero padded at the segment's ends).
-        r = self.temporal_weight.shape[0] // 2
-        padded = nn.functional.pad(u, (0, 0, 0, 0, r, r))
-        out = padded[:, 0:t] * self.temporal_weight[0]
-        for j in range(1, 2 * r + 1):
-            out = out + padded[:, j : j + t] * self.temporal_weight[j]
-        return out
 
-    def forward_reference(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The layer written step by step with geoopt's manifold operations.
+def _tangent_bias_to_point(module, state_dict, prefix, *args) -> None:
+    """Load-state-dict pre-hook: map an old tangent-vector ``bias`` onto the ball.
 
-        Slow (channels-last, about a hundred full-size passes) but literal;
-        :meth:`forward` computes the same function in closed form.
-        """
-        ball = self.ball
-        # Channels last and contiguous: every manifold operation reduces over the last axis.
-        x = self.to_ball(h.permute(0, 2, 3, 1).contiguous())  # (B, T, V, H) on the ball
-        # Mobius linear layer; geoopt projects onto the ball after each map (project=True).
-        x = ball.mobius_matvec(self.weight, x, project=True)
-        x = ball.mobius_add(x, self.to_ball(self.bias), project=True)
-        u = self.act(self.aggregate(ball.logmap0(x)))
-        y = self.to_ball(u)
-        distance = ball.dist0(y).mean(dim=(1, 2))
-        return ball.logmap0(y).permute(0, 3, 1, 2), distance
+    State dicts written before the bias became a point of the ball hold
+    ``prefix + "bias"``, a tangent vector at the origin that the old forward
+    mapped with ``expmap0(clip(bias))`` and projected. The same map at the
+    curvature stored in the same state dict, scaled by ``sqrt(c)`` onto the
+    unit ball, gives the equivalent ``prefix + "bias_point"``.
+    """
+    old, new = prefix + "bias", prefix + "bias_point"
+    if old not in state_dict or new in state_dict:
+        return
+    tangent = state_dict.pop(old)
+    isp_c = state_dict.get(prefix + "ball.isp_c", module.ball.isp_c)
+    ball = geoopt.PoincareBall(c=1.0).to(tangent.dtype)
+    with torch.no_grad():
+        ball.isp_c.copy_(isp_c)
+        point = ball.expmap0(clip_tangent(tangent, ball, module.max_tangent_norm), project=True)
+        state_dict[new] = point * ball.c.sqrt()
