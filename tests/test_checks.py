@@ -24,4 +24,4 @@ def test_both_users_share_it():
     import pyod_dsnf.flow.model as model
     import pyod_dsnf.poses.windows as windows
 
-    assert model._check_int is check_int and windows._check_int is check_int
+    assert model._check_int is check_int and windows.check_int is check_int

@@ -33,10 +33,14 @@ def test_every_format_version_has_fixtures():
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_old_files_score_exactly_as_main_scored_them(name, segments):
+def test_old_files_score_as_main_scored_them(name, segments):
     det = DSNFDetector.load(DATA / f"{name}.dsnf")
     scores = det.decision_function(segments)
-    np.testing.assert_array_equal(scores, np.load(DATA / f"{name}_main.npy"))
+    # The flow's float32 operations were reordered since e6fc042 (issue 10): NLL scores
+    # agree to 1e-6; the joint score (format 3) divides each joint's share by its
+    # training std, which scales the same round-off up to 2.2e-6 on these files.
+    atol = 1e-6 if det.anomaly_score_ == "nll" else 5e-6
+    np.testing.assert_allclose(scores, np.load(DATA / f"{name}_main.npy"), rtol=0, atol=atol)
     # and as the code that wrote the file did, up to float32 round-off in the flow
     np.testing.assert_allclose(scores, np.load(DATA / f"{name}_written.npy"), rtol=1e-6)
     version = int(name[1])
@@ -63,9 +67,8 @@ def test_old_files_resaved_in_the_current_format_score_the_same(name, segments, 
     assert saved.format_version == FORMAT_VERSION
     assert not {"threshold_", "_mu", "_sigma", "_classes", "labels_"} & set(saved.fitted)
     again = DSNFDetector.load(tmp_path / "new.dsnf")
-    np.testing.assert_array_equal(
-        again.decision_function(segments), np.load(DATA / f"{name}_main.npy")
-    )
+    again_scores = again.decision_function(segments)
+    np.testing.assert_array_equal(again_scores, det.decision_function(segments))
     assert again.threshold_ == det.threshold_ and again.get_params() == det.get_params()
 
 

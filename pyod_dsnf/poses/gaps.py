@@ -65,8 +65,13 @@ class GapReport:
         return {f.name: int(getattr(self, f.name)) for f in fields(self)}
 
 
-def interpolate_missing(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def interpolate_missing(
+    values: np.ndarray, valid: np.ndarray, times: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Fill invalid entries by linear interpolation in time between valid frames.
+
+    The one place that fills missing joints: :func:`fill_gaps` (tracks) and the
+    estimator's input preparation (segments) both call it.
 
     Parameters
     ----------
@@ -74,6 +79,10 @@ def interpolate_missing(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarr
         Per sequence, frame and joint: C values (e.g. x, y).
     valid : ndarray of shape (n, T, V), bool
         Which (sequence, frame, joint) entries hold real values.
+    times : ndarray of shape (T,), optional
+        Increasing time (frame index) of each position; None: ``0, 1, ..., T-1``.
+        The interpolation weights follow these times, so frames need not be
+        consecutive.
 
     Returns
     -------
@@ -86,15 +95,18 @@ def interpolate_missing(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarr
         Entries of joints with no valid frame in their sequence.
     """
     t = values.shape[1]
-    frames = np.arange(t)[None, :, None]
-    prev = np.maximum.accumulate(np.where(valid, frames, -1), axis=1)
-    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, frames, t), 1), axis=1), 1)
+    positions = np.arange(t)[None, :, None]
+    prev = np.maximum.accumulate(np.where(valid, positions, -1), axis=1)
+    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, positions, t), 1), axis=1), 1)
     has_prev, has_next = prev >= 0, nxt < t
-    x_prev = np.take_along_axis(values, np.clip(prev, 0, t - 1)[..., None], axis=1)
-    x_next = np.take_along_axis(values, np.clip(nxt, 0, t - 1)[..., None], axis=1)
+    prev_i, next_i = np.clip(prev, 0, t - 1), np.clip(nxt, 0, t - 1)
+    x_prev = np.take_along_axis(values, prev_i[..., None], axis=1)
+    x_next = np.take_along_axis(values, next_i[..., None], axis=1)
+    time = np.arange(t) if times is None else np.asarray(times)
+    t_prev, t_next = time[prev_i], time[next_i]
     both = has_prev & has_next
-    span = np.where(both & (nxt > prev), nxt - prev, 1)
-    w = np.where(both, (frames - prev) / span, 0.0)[..., None]
+    span = np.where(both & (nxt > prev), t_next - t_prev, 1)
+    w = np.where(both, (time[None, :, None] - t_prev) / span, 0.0)[..., None]
     never = ~(has_prev | has_next)
     filled = np.where(
         both[..., None],
@@ -105,20 +117,15 @@ def interpolate_missing(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarr
 
 
 def _fill_joints(kp: np.ndarray, frames: np.ndarray, report: GapReport) -> np.ndarray:
-    conf = kp[:, :, 2]
-    zero = conf == 0
+    zero = kp[:, :, 2] == 0
     if not zero.any():
         return kp
+    xy, never = interpolate_missing(kp[None, :, :, :2], ~zero[None], times=frames)
     kp = kp.copy()
-    for v in np.flatnonzero(zero.any(axis=0)):
-        ok = ~zero[:, v]
-        n_missing = int(zero[:, v].sum())
-        if not ok.any():
-            report.n_joints_unfilled += n_missing
-            continue
-        for c in (0, 1):
-            kp[zero[:, v], v, c] = np.interp(frames[zero[:, v]], frames[ok], kp[ok, v, c])
-        report.n_joints_filled += n_missing
+    kp[:, :, :2] = xy[0]
+    unfilled = int((zero & never[0]).sum())
+    report.n_joints_unfilled += unfilled
+    report.n_joints_filled += int(zero.sum()) - unfilled
     return kp
 
 
