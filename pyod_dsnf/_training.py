@@ -17,13 +17,14 @@ from geoopt.optim import RiemannianAdam
 from torch import nn
 from tqdm.auto import tqdm
 
+from pyod_dsnf.flow.model import nll_bits_per_dim
 from pyod_dsnf.losses import awam_loss
 
 __all__ = [
     "AWAM_PROB",
     "AWAM_SUBSAMPLE",
+    "held_out_nll_bpd",
     "joint_nll_bits_per_dim",
-    "nll_bits_per_dim",
     "train_flow",
 ]
 
@@ -64,7 +65,7 @@ def _evaluate(
     return torch.cat(out).numpy() if out else np.zeros(empty_shape)
 
 
-def nll_bits_per_dim(
+def held_out_nll_bpd(
     model: nn.Module, data: torch.Tensor, batch_size: int, device: torch.device
 ) -> np.ndarray:
     """Per-segment NLL in bits/dim, batched, without an autograd graph; float64 numpy."""
@@ -77,15 +78,15 @@ def joint_nll_bits_per_dim(
     """Per-segment, per-joint shares of the NLL, ``(n, V)`` float64 numpy.
 
     In bits per dimension of the whole segment, so each row sums to the
-    segment's :func:`nll_bits_per_dim` (see ``DSNFlow.joint_log_prob``).
+    segment's :func:`held_out_nll_bpd` (see ``DSNFlow.joint_log_prob``).
     """
-    n_dims = math.prod(data.shape[1:]) * math.log(2)
+    n_dims = math.prod(data.shape[1:])
     return _evaluate(
         model,
         data,
         batch_size,
         device,
-        lambda x: -model.joint_log_prob(x) / n_dims,
+        lambda x: nll_bits_per_dim(model.joint_log_prob(x), n_dims),
         (0, data.shape[-1]),
     )
 
@@ -201,7 +202,7 @@ def train_flow(
         history["train_nll"].append(nll_sum / n)
         postfix = {"loss": f"{loss_sum / n:.4f}"}
         if validation is not None:
-            val = float(nll_bits_per_dim(model, validation, batch_size, device).mean())
+            val = float(held_out_nll_bpd(model, validation, batch_size, device).mean())
             if not math.isfinite(val):
                 raise FloatingPointError(
                     f"the validation NLL became {val} after epoch {epoch + 1} ({settings}); "

@@ -22,12 +22,7 @@ import math
 import torch
 
 from pyod_dsnf.flow.actnorm import ActNorm
-from pyod_dsnf.flow.model import DSNFlow
-
-
-def nll_bits_per_dim(log_prob: torch.Tensor, n_dims: int) -> torch.Tensor:
-    """Convert log-likelihoods in nats to negative log-likelihoods in bits per dimension."""
-    return -log_prob / (n_dims * math.log(2))
+from pyod_dsnf.flow.model import DSNFlow, nll_bits_per_dim
 
 
 def awam_weights(distance: torch.Tensor | None, batch_size: int, tau: float) -> torch.Tensor:

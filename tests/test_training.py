@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf._training import nll_bits_per_dim, train_flow
+from pyod_dsnf._training import held_out_nll_bpd, train_flow
 from pyod_dsnf.flow import DSNFlow
 
 # Tiny models run several times faster on one thread than on two contended ones.
@@ -36,7 +36,7 @@ def test_history_and_eval_mode():
     assert n_epochs == 3
     assert all(len(v) == 3 for v in history.values())
     assert not model.training
-    scores = nll_bits_per_dim(model, val, 3, torch.device("cpu"))
+    scores = held_out_nll_bpd(model, val, 3, torch.device("cpu"))
     assert scores.shape == (8,) and scores.dtype == np.float64
     assert history["validation_nll"][-1] == pytest.approx(scores.mean(), rel=1e-5)
 
@@ -47,7 +47,7 @@ def test_early_stopping_restores_the_best_weights():
     best = min(history["validation_nll"])
     # the last epoch is worse than the best one, so keeping the last weights would fail here
     assert n_epochs < 6 and history["validation_nll"][-1] > best + 1e-3
-    final = nll_bits_per_dim(model, val, 16, torch.device("cpu")).mean()
+    final = held_out_nll_bpd(model, val, 16, torch.device("cpu")).mean()
     assert final == pytest.approx(best, rel=1e-5)
     assert n_epochs == len(history["validation_nll"])
 
@@ -69,7 +69,7 @@ def test_training_noise_is_seeded_by_rng_and_changes_the_fit():
         state = torch.random.get_rng_state()
         _train(model, train, val, noise_std=noise_std, rng=np.random.default_rng(seed))
         assert torch.equal(torch.random.get_rng_state(), state)  # own generator
-        return nll_bits_per_dim(model, val, 8, torch.device("cpu"))
+        return held_out_nll_bpd(model, val, 8, torch.device("cpu"))
 
     noisy = fitted(0.1, 0)
     np.testing.assert_array_equal(noisy, fitted(0.1, 0))
@@ -101,7 +101,7 @@ def test_awam_subsample_is_drawn_from_rng_and_changes_the_fit():
         _train(model, train, val, awam_lambda=0.1, awam_subsample=subsample, awam_prob=1.0,
                rng=np.random.default_rng(seed))  # fmt: skip
         assert torch.equal(torch.random.get_rng_state(), state)  # own generator
-        return nll_bits_per_dim(model, val, 8, torch.device("cpu"))
+        return held_out_nll_bpd(model, val, 8, torch.device("cpu"))
 
     sub = fitted(4)
     np.testing.assert_array_equal(sub, fitted(4))
@@ -128,7 +128,7 @@ def test_awam_prob_weights_the_term_on_a_share_of_the_steps(monkeypatch):
         model, train, val = _setup()
         _train(model, train, val, epochs=8, awam_lambda=0.1, awam_prob=prob,
                rng=np.random.default_rng(seed))  # fmt: skip
-        return nll_bits_per_dim(model, val, 8, torch.device("cpu")), list(lams)
+        return held_out_nll_bpd(model, val, 8, torch.device("cpu")), list(lams)
 
     scores, used = fitted(0.25)
     assert set(used) == {0.0, 0.4}  # lambda / prob on the steps that draw it, else 0

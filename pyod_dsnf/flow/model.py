@@ -20,6 +20,11 @@ PERMUTATIONS = ("reverse", "invconv")
 _LOG_2PI = math.log(2 * math.pi)
 
 
+def nll_bits_per_dim(log_prob: torch.Tensor, n_dims: int) -> torch.Tensor:
+    """Log-likelihoods in nats -> negative log-likelihoods in bits per dimension."""
+    return -log_prob / (n_dims * math.log(2))
+
+
 class FlowStep(nn.Module):
     """One Glow step: ActNorm, channel permutation, affine coupling."""
 
@@ -231,4 +236,4 @@ class DSNFlow(nn.Module):
 
     def nll_bpd(self, x: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of each segment in bits per dimension (D = C*T*V)."""
-        return -self.log_prob(x) / (x[0].numel() * math.log(2))
+        return nll_bits_per_dim(self.log_prob(x), x[0].numel())

@@ -13,6 +13,7 @@ zero-padded or not. See ``docs/data.md``.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -252,22 +253,31 @@ def _keypoint_array(
                 f"+-{_MAX_VALUE:.3g} (the float32 range)"
             )
     arr = arr.astype(np.float64).reshape(-1, _N_SOURCE_JOINTS, 3)
-    bad = ~np.isfinite(arr[:, :, :2]) | np.isinf(arr[:, :, 2:])
+    check_keypoint_values(arr, [f"person {person} frame {k}" for k in frame_keys], path)
+    return arr
+
+
+def check_keypoint_values(kp: np.ndarray, where: Sequence[str], path: Path) -> None:
+    """Refuse non-finite coordinates, infinite confidences and values beyond float32.
+
+    ``kp`` is ``(n, V, 3)`` (x, y, confidence); ``where[i]`` names pose ``i`` in the
+    message (NaN confidences pass: the caller decides what they mean).
+    """
+    bad = ~np.isfinite(kp[..., :2]) | np.isinf(kp[..., 2:])
     if bad.any():
         i = int(np.argwhere(bad)[0, 0])
         raise ValueError(
-            f"{path}: person {person} frame {frame_keys[i]}: keypoints hold a non-finite "
-            "coordinate or an infinite confidence"
+            f"{path}: {where[i]}: keypoints hold a non-finite coordinate or an infinite "
+            "confidence"
         )
     with np.errstate(invalid="ignore"):
-        big = np.abs(arr) > _MAX_VALUE
+        big = np.abs(kp) > _MAX_VALUE
     if big.any():
         i = int(np.argwhere(big)[0, 0])
         raise ValueError(
-            f"{path}: person {person} frame {frame_keys[i]}: keypoints hold a value beyond "
-            f"+-{_MAX_VALUE:.3g} (the float32 range)"
+            f"{path}: {where[i]}: keypoints hold a value beyond +-{_MAX_VALUE:.3g} "
+            "(the float32 range)"
         )
-    return arr
 
 
 def load_tracks(
@@ -383,7 +393,7 @@ def _read_tracks(
                 isinstance(score, (int, float))
                 and not isinstance(score, bool)
                 and (isinstance(score, float) or abs(score) <= _MAX_VALUE)
-                and not np.isinf(score)
+                and not math.isinf(score)
             ):
                 scores.append(float(score))  # a JSON NaN reads like null
             else:

@@ -27,6 +27,7 @@ from pyod_dsnf.poses.tracks import (
     Track,
     _DuplicateKeyError,
     _reject_duplicate_keys,
+    check_keypoint_values,
 )
 
 __all__ = ["Detections", "check_layout", "read_json", "to_clip"]
@@ -140,21 +141,7 @@ def _is_big_int(value: object) -> bool:
 
 def check_values(kp: np.ndarray, where: list[str], path: Path) -> int:
     """Reject non-finite or huge coordinates; set NaN confidences to 0, return their count."""
-    bad = ~np.isfinite(kp[..., :2]) | np.isinf(kp[..., 2:])
-    if bad.any():
-        i = int(np.argwhere(bad)[0, 0])
-        raise ValueError(
-            f"{path}: {where[i]}: keypoints hold a non-finite coordinate or an infinite "
-            "confidence"
-        )
-    with np.errstate(invalid="ignore"):
-        big = np.abs(kp) > _MAX_VALUE
-    if big.any():
-        i = int(np.argwhere(big)[0, 0])
-        raise ValueError(
-            f"{path}: {where[i]}: keypoints hold a value beyond +-{_MAX_VALUE:.3g} "
-            "(the float32 range)"
-        )
+    check_keypoint_values(kp, where, path)
     nan = np.isnan(kp[..., 2])
     kp[..., 2][nan] = 0.0
     return int(nan.sum())
