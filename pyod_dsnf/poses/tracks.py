@@ -280,6 +280,33 @@ def check_keypoint_values(kp: np.ndarray, where: Sequence[str], path: Path) -> N
         )
 
 
+def read_pose_json(path: Path) -> tuple[object, bool]:
+    """Parse a JSON pose file strictly (UTF-8, no duplicate keys); errors name the file.
+
+    Returns the data and whether the text holds ``true`` or ``false`` (numpy would
+    read them as 1 / 0 in a keypoint list, so callers look for them only then).
+    """
+    raw = path.read_bytes()  # OSError (e.g. FileNotFoundError) names the path itself
+    try:
+        text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is harmless
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+        ) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a pose file (JSON nested too deeply)") from None
+    except _DuplicateKeyError as exc:
+        raise ValueError(
+            f"{path}: key {exc.key!r:.40} occurs twice in one object (a duplicated person or "
+            "frame would silently overwrite the first)"
+        ) from None
+    return data, ("true" in text or "false" in text)
+
+
 def load_tracks(
     path: str | Path,
     *,
@@ -340,30 +367,12 @@ def _read_tracks(
     graph = get_layout(layout)
     if graph.name not in ("coco17", "openpose18"):
         raise ValueError(f"layout must be 'coco17' or 'openpose18', got {layout!r}")
-    raw = path.read_bytes()  # OSError (e.g. FileNotFoundError) names the path itself
-    try:
-        text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is harmless
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
-        ) from None
-    try:
-        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: not a pose file (JSON nested too deeply)") from None
-    except _DuplicateKeyError as exc:
-        raise ValueError(
-            f"{path}: key {exc.key!r:.40} occurs twice in one object (a duplicated person or "
-            "frame would silently overwrite the first)"
-        ) from None
+    data, has_bools = read_pose_json(path)
     if not isinstance(data, dict):
         raise ValueError(
             f"{path}: expected a JSON object {{person_id: {{frame: pose}}}}, "
             f"got {type(data).__name__}"
         )
-    has_bools = "true" in text or "false" in text
     tracks = []
     n_nan = 0
     for person_key, person_frames in data.items():

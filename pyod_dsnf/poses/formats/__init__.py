@@ -28,14 +28,19 @@ from pyod_dsnf.poses.formats._common import (
     Detections,
     TrackerFn,
     check_layout,
-    read_json,
     to_clip,
 )
 from pyod_dsnf.poses.formats.alphapose import looks_like_alphapose, read_alphapose
 from pyod_dsnf.poses.formats.mmpose import looks_like_mmpose, mmpose_image_files, read_mmpose
 from pyod_dsnf.poses.formats.openpose import OPENPOSE_SUFFIX, read_openpose
 from pyod_dsnf.poses.formats.tracking import track_keypoints
-from pyod_dsnf.poses.tracks import TRACK_FILE_SUFFIX, Clip, clip_id_from_path, load_tracks
+from pyod_dsnf.poses.tracks import (
+    TRACK_FILE_SUFFIX,
+    Clip,
+    clip_id_from_path,
+    load_tracks,
+    read_pose_json,
+)
 
 __all__ = ["FORMATS", "detect_format", "load_poses", "track_keypoints"]
 
@@ -73,7 +78,7 @@ def _detect(path: Path) -> tuple[str, object, bool]:
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.name.endswith(OPENPOSE_SUFFIX):
         return "openpose", None, True
-    data, has_bools = read_json(path)
+    data, has_bools = read_pose_json(path)
     if isinstance(data, dict) and isinstance(data.get("people"), list):
         return "openpose", None, True
     if looks_like_alphapose(data):

@@ -9,7 +9,6 @@ with the file and names the frame and field, as in :mod:`pyod_dsnf.poses.tracks`
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import warnings
@@ -25,12 +24,10 @@ from pyod_dsnf.poses.tracks import (
     MAX_INDEX,
     Clip,
     Track,
-    _DuplicateKeyError,
-    _reject_duplicate_keys,
     check_keypoint_values,
 )
 
-__all__ = ["Detections", "check_layout", "read_json", "to_clip"]
+__all__ = ["Detections", "check_layout", "to_clip"]
 
 #: A tracker: (frames (n,), keypoints (n, V, 3)) -> person ids (n,), int64.
 TrackerFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -44,28 +41,6 @@ def check_layout(layout: str) -> str:
     return graph.name
 
 
-def read_json(path: Path) -> tuple[object, bool]:
-    """Parse a JSON file strictly (UTF-8, no duplicate keys); errors name the file.
-
-    Returns the data and whether the text holds ``true`` or ``false`` (for
-    :func:`keypoint_rows`).
-    """
-    raw = path.read_bytes()  # OSError (e.g. FileNotFoundError) names the path itself
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
-        ) from None
-    try:
-        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: not a pose file (JSON nested too deeply)") from None
-    except _DuplicateKeyError as exc:
-        raise ValueError(f"{path}: key {exc.key!r:.40} occurs twice in one object") from None
-    return data, ("true" in text or "false" in text)
 
 
 def is_number(value: object) -> bool:

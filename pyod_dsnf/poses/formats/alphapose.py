@@ -34,8 +34,8 @@ from pyod_dsnf.poses.formats._common import (
     is_number,
     keypoint_rows,
     parse_index,
-    read_json,
 )
+from pyod_dsnf.poses.tracks import read_pose_json
 
 __all__ = ["ALPHAPOSE_JOINT_COUNTS", "looks_like_alphapose", "read_alphapose"]
 
@@ -76,7 +76,7 @@ def read_alphapose(
     """
     path = Path(path)
     if data is None:
-        data, has_bools = read_json(path)
+        data, has_bools = read_pose_json(path)
     if not isinstance(data, list):
         raise ValueError(
             f"{path}: expected a JSON list of detections (AlphaPose results), "

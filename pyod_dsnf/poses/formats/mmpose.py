@@ -37,8 +37,8 @@ from pyod_dsnf.poses.formats._common import (
     is_number,
     keypoint_rows,
     parse_index,
-    read_json,
 )
+from pyod_dsnf.poses.tracks import read_pose_json
 
 __all__ = ["MMPOSE_JOINT_COUNTS", "looks_like_mmpose", "mmpose_image_files", "read_mmpose"]
 
@@ -67,7 +67,7 @@ def mmpose_image_files(folder: Path) -> list[Path]:
     out = []
     for f in sorted(folder.glob("*.json")):
         try:
-            data, _ = read_json(f)
+            data, _ = read_pose_json(f)
         except ValueError:
             return []
         if not (isinstance(data, list) and (not data or _is_instance(data[0]))):
@@ -127,7 +127,7 @@ def read_mmpose(
         per_frame = []
         any_bools = False
         for f in files:
-            d, b = read_json(f)
+            d, b = read_pose_json(f)
             any_bools = any_bools or b
             per_frame.append((frame_from_name(f.stem, f, "file name"), d, f.name))
         seen: dict[int, str] = {}
@@ -138,7 +138,7 @@ def read_mmpose(
         has_bools = any_bools
     else:
         if data is None:
-            data, has_bools = read_json(path)
+            data, has_bools = read_pose_json(path)
         frames, _ = _frames_of(data, path)
         per_frame = [(frame, inst, None) for frame, inst in frames]
     frames_out, kps, scs, boxes, where = [], [], [], [], []

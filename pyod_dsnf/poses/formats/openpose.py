@@ -59,9 +59,8 @@ from pyod_dsnf.poses.formats._common import (
     check_values,
     is_index,
     keypoint_rows,
-    read_json,
 )
-from pyod_dsnf.poses.tracks import MAX_INDEX
+from pyod_dsnf.poses.tracks import MAX_INDEX, read_pose_json
 
 __all__ = [
     "BODY25_TO_OPENPOSE18",
@@ -124,7 +123,7 @@ def read_openpose(path: str | Path, *, layout: str = "coco17") -> Detections:
     frames, rows, persons, where = [], [], [], []
     any_bools = False
     for frame, f in files:
-        data, has_bools = read_json(f)
+        data, has_bools = read_pose_json(f)
         any_bools = any_bools or has_bools
         if not isinstance(data, dict) or not isinstance(data.get("people"), list):
             raise ValueError(
