@@ -62,6 +62,7 @@ from sklearn.metrics import roc_auc_score
 
 from pyod_dsnf import DSNFDetector
 from pyod_dsnf.datasets import load_dataset
+from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.experiments.baselines import PYOD_METHODS as _PYOD
 from pyod_dsnf.poses import fill_gaps, segment_tracks
 from pyod_dsnf.poses.skeletons import COCO17
@@ -321,9 +322,8 @@ def restandardize(det: DSNFDetector, x_fit: np.ndarray) -> None:
 
     What ``fit`` does after training (needed after loading another epoch's weights).
     """
-    joint = det.joint_nll(x_fit)
-    det.joint_nll_mean_ = joint.mean(axis=0)
-    det.joint_nll_std_ = np.maximum(joint.std(axis=0), 1e-12)
+    standardizer = JointStandardizer.fit(det.joint_nll(x_fit))
+    det.joint_nll_mean_, det.joint_nll_std_ = standardizer.mean, standardizer.std
 
 
 def _print_row(label: str, fit_s: float, nll: float, aucs: dict[str, float], kinds) -> None:

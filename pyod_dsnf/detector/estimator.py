@@ -38,6 +38,7 @@ from pyod_dsnf.detector.persistence import (
     read_detector_file,
     write_detector_file,
 )
+from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.flow import DSNFlow
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
@@ -321,7 +322,7 @@ class DSNFDetector(BaseDetector):
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
         joint = self._joint_nll(data, "the training segments", device)
-        standardizer = scoring.JointStandardizer.fit(joint)
+        standardizer = JointStandardizer.fit(joint)
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
@@ -373,8 +374,8 @@ class DSNFDetector(BaseDetector):
         return self._joint_nll(data, "the segments", device, offset=offset)
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
-        standardizer = scoring.JointStandardizer(self.joint_nll_mean_, self.joint_nll_std_)
-        return standardizer.scores(joint, self.anomaly_score_ if kind is None else kind)
+        kind = self.anomaly_score_ if kind is None else kind
+        return JointStandardizer.of(self).scores(joint, kind)
 
     def joint_nll(self, X: Any) -> np.ndarray:
         """Each joint's share of the segment NLL, bits per dimension.

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
@@ -206,8 +207,7 @@ def _score_piece(detector, clip_id, piece: Track, seg_len, n_joints, channels):
     X = seg.X[..., :channels]
     joint = detector.joint_nll(X)
     scores = detector.anomaly_scores_from_joint(joint)
-    with np.errstate(invalid="ignore", over="ignore"):
-        z = (joint - detector.joint_nll_mean_) / detector.joint_nll_std_
+    z = JointStandardizer.of(detector).transform(joint)
     z = np.nan_to_num(z, nan=0.0, posinf=1e6, neginf=-1e6)
     scores = np.nan_to_num(scores, nan=0.0, posinf=1e6, neginf=-1e6)
     n = len(piece)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.poses import Clip, Track, fill_gaps
 from pyod_dsnf.poses.skeletons import get_layout
 from pyod_dsnf.stream.alerts import AlertBudget, AlertRule
@@ -53,7 +54,7 @@ class ScoreRecord:
         True when this frame starts an alert episode (:class:`AlertRule`).
     joints : tuple of (str, float)
         The ``top_joints`` joints with the highest standardised NLL share
-        ``(share - joint_nll_mean_) / joint_nll_std_``, highest first.
+        (:meth:`~pyod_dsnf.detector.standardizer.JointStandardizer.transform`), highest first.
     filled : bool
         True for a frame interpolated across a short gap (scored late, when the
         person reappeared).
@@ -201,8 +202,7 @@ class StreamScorer:
         names = get_layout(detector.layout).joint_names
         self.joint_names = tuple(names) if len(names) == self.n_joints else tuple(
             f"joint{i}" for i in range(self.n_joints))  # fmt: skip
-        self._mean = np.asarray(detector.joint_nll_mean_, dtype=np.float64)
-        self._std = np.asarray(detector.joint_nll_std_, dtype=np.float64)
+        self._standardizer = JointStandardizer.of(detector)
         self.stats = dict.fromkeys(
             ("n_updates", "n_poses", "n_scored", "n_filled", "n_new_tracks", "n_forgotten",
              "n_unscorable", "n_alerts"), 0)  # fmt: skip
@@ -505,9 +505,7 @@ class StreamScorer:
                 return []
         joint = self.detector.joint_nll(X[..., : self.n_channels])
         scores = self.detector.anomaly_scores_from_joint(joint)
-        with np.errstate(invalid="ignore", over="ignore"):
-            z = (joint - self._mean) / self._std
-        z = np.where(np.isnan(z), np.inf, z)  # an infinite share of an infinite NLL
+        z = self._standardizer.transform(joint)
         k = min(self.top_joints, self.n_joints)
         top = np.argsort(-z, axis=1, kind="stable")[:, :k]
         top_z = np.take_along_axis(z, top, axis=1).tolist()
