@@ -54,8 +54,8 @@ def test_infinite_share_is_plus_infinity_and_a_constant_joint_is_floored():
 
 def test_of_reads_a_fitted_detectors_statistics():
     class Fitted:
-        joint_nll_mean_ = [2.0, 3.0]
-        joint_nll_std_ = [0.5, 2.0]
+        joint_nll_mean_ = (2.0, 3.0)
+        joint_nll_std_ = (0.5, 2.0)
 
     z = JointStandardizer.of(Fitted()).transform([[3.0, 3.0]])
     np.testing.assert_array_equal(z, [[2.0, 0.0]])

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pyod_dsnf._infinite import rank_safe
 from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
@@ -208,8 +209,9 @@ def _score_piece(detector, clip_id, piece: Track, seg_len, n_joints, channels):
     joint = detector.joint_nll(X)
     scores = detector.anomaly_scores_from_joint(joint)
     z = JointStandardizer.of(detector).transform(joint)
-    z = np.nan_to_num(z, nan=0.0, posinf=1e6, neginf=-1e6)
-    scores = np.nan_to_num(scores, nan=0.0, posinf=1e6, neginf=-1e6)
+    # drawn, so made finite: +inf above every finite value (the policy of _infinite)
+    z = rank_safe(z, warn=False)
+    scores = rank_safe(scores, warn=False)
     n = len(piece)
     local = seg.start - piece.frames[0]
     total = np.zeros(n)

@@ -18,13 +18,13 @@ load + cut + score clip by clip in parallel processes. See docs/architecture.md.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from pyod_dsnf._infinite import rank_safe
 from pyod_dsnf.evaluation import MODES, frame_metrics, pad_to_masks
 from pyod_dsnf.evaluation.frame_scores import map_scores
 from pyod_dsnf.poses import (
@@ -168,27 +168,6 @@ def cut(clips: Clip | Sequence[Clip], windowing: Windowing) -> SegmentSet:
 
 
 # ------------------------------------------------------------------------- score
-def rank_safe(scores: np.ndarray, what: str = "the detector") -> np.ndarray:
-    """Segment scores ready for ranking: NaN or -inf raise; +inf becomes max finite + 1.
-
-    A +inf score (a segment far outside the training data) stays the most abnormal
-    but no longer breaks the frame mapping's means and smoothing; a warning counts them.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    if np.isnan(s).any() or np.isneginf(s).any():
-        raise FloatingPointError(f"{what} returned NaN or -inf segment scores")
-    inf = np.isposinf(s)
-    if inf.any():
-        top = s[~inf].max() if (~inf).any() else 0.0
-        warnings.warn(
-            f"{what}: {int(inf.sum())} segment score(s) are +inf; ranked as the most "
-            f"abnormal (set to {top + 1.0:.4g}) for the frame mapping",
-            stacklevel=3,
-        )
-        s = np.where(inf, top + 1.0, s)
-    return s
-
-
 @dataclass
 class SegmentScores:
     """Output of :func:`score`: one score per segment and what the frame mapping needs.
