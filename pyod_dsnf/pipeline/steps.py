@@ -37,6 +37,7 @@ from pyod_dsnf.poses import (
     segment_tracks,
     tracked_frames,
 )
+from pyod_dsnf.poses.causal import causal_windows, fill_causal
 
 __all__ = [
     "FrameMetrics",
@@ -54,6 +55,8 @@ __all__ = [
     "to_frames",
 ]
 
+#: The windowing recipes of :class:`Windowing`.
+PROTOCOLS = ("train", *MODES, "causal")
 #: How each frame mapping is named in printed output.
 MAPPING_NAMES = {"field": "field mapping", "person": "person mapping"}
 
@@ -65,10 +68,12 @@ class Windowing:
 
     Attributes
     ----------
-    protocol : {"train", "field", "person"}
+    protocol : {"train", "field", "person", "causal"}
         ``"train"``: gaps filled, windows with ``stride``; ``"field"``: STG-NF's raw
         tracks, stride 1, short runs skipped; ``"person"``: gaps filled, stride 1,
-        short runs padded so every tracked frame is scored (docs/evaluation.md).
+        short runs padded so every tracked frame is scored (docs/evaluation.md);
+        ``"causal"``: the live scorer's windows, each ending at the frame it scores
+        (:mod:`pyod_dsnf.poses.causal`).
     seg_len : int
         Window length T.
     stride : int
@@ -77,6 +82,9 @@ class Windowing:
         Gaps of up to this many frames are filled; None reads the raw tracks.
     pad_short : bool
         Runs shorter than ``seg_len`` become one padded window.
+    warm_up : bool
+        Causal protocol only: also windows ending at a run's first ``seg_len - 1``
+        frames, their missing history repeating the run's first pose.
     """
 
     protocol: str
@@ -84,10 +92,11 @@ class Windowing:
     stride: int = 1
     max_gap: int | None = 2
     pad_short: bool = False
+    warm_up: bool = False
 
     def __post_init__(self) -> None:
-        if self.protocol not in ("train", *MODES):
-            raise ValueError(f"protocol must be 'train' or one of {MODES}, got {self.protocol!r}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
 
     @classmethod
     def train(cls, seg_len: int = 24, stride: int = 6, max_gap: int = 2) -> Windowing:
@@ -102,6 +111,13 @@ class Windowing:
         if mode == "person":
             return cls("person", seg_len, 1, max_gap, True)
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+    @classmethod
+    def causal(
+        cls, seg_len: int = 24, *, stride: int = 1, max_gap: int = 2, warm_up: bool = True
+    ) -> Windowing:
+        """The live scorer's windows (:class:`~pyod_dsnf.stream.StreamScorer`), cut offline."""
+        return cls("causal", seg_len, stride, max_gap, False, bool(warm_up))
 
 
 @dataclass
@@ -149,7 +165,7 @@ def cut(clips: Clip | Sequence[Clip], windowing: Windowing) -> SegmentSet:
     clips : Clip or sequence of Clip
         One clip or several (one clip holding one track works too).
     windowing : Windowing
-        :meth:`Windowing.train` or :meth:`Windowing.test`.
+        :meth:`Windowing.train`, :meth:`Windowing.test` or :meth:`Windowing.causal`.
 
     Returns
     -------
@@ -159,6 +175,11 @@ def cut(clips: Clip | Sequence[Clip], windowing: Windowing) -> SegmentSet:
         raise TypeError(f"windowing must be a Windowing, got {type(windowing).__name__}")
     seq = [clips] if isinstance(clips, Clip) else list(clips)
     report = None
+    if windowing.protocol == "causal":
+        seq, report = fill_causal(seq, windowing.max_gap or 0)
+        seg = causal_windows(seq, windowing.seg_len, stride=windowing.stride,
+                             warm_up=windowing.warm_up)  # fmt: skip
+        return SegmentSet(clips=seq, segments=seg, windowing=windowing, gaps=report)
     if windowing.max_gap is not None:
         seq, report = fill_gaps(seq, max_gap=windowing.max_gap)
     seg = segment_tracks(

@@ -8,12 +8,14 @@ is scored, so the score of frame t comes from the window that ends at t (the
 All windows that become ready in one :meth:`StreamScorer.update` or
 :meth:`StreamScorer.update_many` call are scored in one batch.
 
-Tracks follow the offline rules of :func:`pyod_dsnf.poses.fill_gaps` (with
-``fill_joints=False``, whose whole-track joint filling would look ahead): a gap
-of at most ``max_gap`` frames is interpolated when the person reappears, and
-the filled frames are scored then (late, marked ``filled``); a longer gap
-starts a new track. Streaming a recorded clip therefore gives exactly the
-offline causal scores of :func:`pyod_dsnf.stream.causal_segments`. See
+Which windows are scored and which frames they hold is the causal windowing recipe of
+:mod:`pyod_dsnf.poses.causal` (``pipeline.Windowing.causal``): the scorer asks it when a
+window is due (:func:`~pyod_dsnf.poses.causal.causal_due`) and which ring positions it
+reads (:func:`~pyod_dsnf.poses.causal.causal_window`), and fills gaps with its
+:func:`~pyod_dsnf.poses.causal.fill_causal`: a gap of at most ``max_gap`` frames is
+interpolated when the person reappears, and the filled frames are scored then (late,
+marked ``filled``); a longer gap starts a new track. Streaming a recorded clip therefore
+gives exactly the offline causal scores of :func:`pyod_dsnf.stream.causal_scores`. See
 ``docs/streaming.md``.
 """
 
@@ -28,7 +30,8 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from pyod_dsnf.detector.standardizer import JointStandardizer
-from pyod_dsnf.poses import Clip, Track, fill_gaps
+from pyod_dsnf.poses import Clip, Track
+from pyod_dsnf.poses.causal import causal_due, causal_window, fill_causal
 from pyod_dsnf.poses.skeletons import get_layout
 from pyod_dsnf.stream.alerts import AlertBudget, AlertRule
 
@@ -398,22 +401,16 @@ class StreamScorer:
             self._released.clear()
 
     def _due(self, n: np.ndarray) -> np.ndarray:
-        """Which track lengths ``n`` (frames pushed) complete a window to score."""
-        t, k = self.seg_len, self.stride
-        due = (n >= t) & ((n - t) % k == 0)
-        if self.warm_up:
-            due |= (n < t) & ((n - 1) % k == 0)
-        return due
+        """Which track lengths ``n`` (frames pushed) complete a window: the causal recipe's."""
+        return causal_due(n, self.seg_len, self.stride, self.warm_up)
 
     def _window_index(self, n: np.ndarray) -> np.ndarray:
         """Ring positions (len(n), T) of the window ending at each slot's newest frame.
 
-        Before T frames, the missing beginning repeats the track's first frame
-        (position 0: a track's first frame always goes there).
+        The causal recipe's window (:func:`~pyod_dsnf.poses.causal.causal_window`), read
+        from the ring, which holds a track's frame i at position ``i % T``.
         """
-        t = self.seg_len
-        steps = np.arange(t)[None, :] + n[:, None] - t
-        return np.where(n[:, None] >= t, steps % t, np.maximum(steps, 0))
+        return causal_window(n, self.seg_len) % self.seg_len
 
     def _push_window(self, slot: int, pending: list, key: tuple) -> None:
         """After a push: queue the window ending at the slot's newest frame if due."""
@@ -470,8 +467,8 @@ class StreamScorer:
         prev = self._buf[slot, (self._count[slot] - 1) % t]
         seen = int(self._seen[slot])
         track = Track(0, [seen, frame], np.stack([prev, pose]), np.full(2, np.nan, np.float32))
-        filled, _ = fill_gaps(Clip("", [track]), max_gap=self.max_gap, fill_joints=False)
-        piece = filled.tracks[0]  # type: ignore[union-attr]
+        filled, _ = fill_causal(Clip("", [track]), self.max_gap)
+        piece = filled[0].tracks[0]
         for f, kp, is_filled in zip(piece.frames[1:], piece.keypoints[1:], piece.filled[1:],
                                     strict=True):  # fmt: skip
             self._buf[slot, self._count[slot] % t] = kp
