@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from pyod_dsnf._checks import check_int
 from pyod_dsnf.flow.actnorm import ActNorm
 from pyod_dsnf.flow.model import DSNFlow, nll_bits_per_dim
 
@@ -39,12 +40,6 @@ def awam_weights(distance: torch.Tensor | None, batch_size: int, tau: float) -> 
     d = distance.detach()
     return batch_size * torch.softmax(-d / tau, dim=0)
 
-
-def _check_subsample(subsample: int | None) -> None:
-    if subsample is not None and (
-        isinstance(subsample, bool) or not isinstance(subsample, int) or subsample < 1
-    ):
-        raise ValueError(f"subsample must be an integer >= 1 or None, got {subsample!r}")
 
 
 def awam_loss(
@@ -93,7 +88,7 @@ def awam_loss(
         raise ValueError(f"lam must be a finite float >= 0, got {lam!r}")
     if not tau > 0:
         raise ValueError(f"tau must be > 0, got {tau!r}")
-    _check_subsample(subsample)
+    subsample = check_int("subsample", subsample, 1, none_ok=True)
     b = x.shape[0]
     if lam == 0 or subsample is None or subsample >= b:
         return _awam_full(model, x, lam, tau)

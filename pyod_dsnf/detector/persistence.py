@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pyod_dsnf._checks import is_int
 from pyod_dsnf._version import __version__
 from pyod_dsnf.poses.skeletons import SkeletonGraph
 
@@ -345,7 +346,7 @@ def read_detector_file(path: str | os.PathLike) -> SavedDetector:
             path, f"not a pyod-dsnf model (a torch file without the format marker {FORMAT!r})"
         )
     version = payload.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if not is_int(version) or version < 1:
         raise DetectorFileError(path, f"unsupported format_version {version!r}")
     if version > FORMAT_VERSION:
         raise DetectorFileError(

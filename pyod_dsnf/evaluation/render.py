@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int
 from pyod_dsnf._infinite import rank_safe
 from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.pipeline.steps import Windowing, cut
@@ -145,8 +146,7 @@ def alert_data(
     check_is_fitted(detector, ["model_", "joint_nll_mean_"])
     graph = _graph_of(detector)
     seg_len, n_joints, channels = (int(v) for v in detector.input_shape_)
-    if isinstance(person, bool) or not isinstance(person, (int, np.integer)):
-        raise ValueError(f"person must be an integer id, got {person!r}")
+    check_int("person", person, expected="an integer id")
     ids = sorted({t.person for t in clip.tracks if len(t)})
     if person not in ids:
         shown = ", ".join(map(str, ids[:20])) + (", ..." if len(ids) > 20 else "")

@@ -26,8 +26,8 @@ from pyod_dsnf._checks import check_int
 from pyod_dsnf.datasets import load_masks
 from pyod_dsnf.evaluation import MODES
 from pyod_dsnf.pipeline.parallel import load_model, release_models, score_sources
-from pyod_dsnf.pipeline.steps import FrameScores, Windowing, cut, load, metrics, to_frames
-from pyod_dsnf.poses import DEFAULT_FORMAT, Clip
+from pyod_dsnf.pipeline.steps import FrameScores, Windowing, cut, metrics, to_frames
+from pyod_dsnf.poses import DEFAULT_FORMAT, load_folder
 from pyod_dsnf.poses.skeletons import get_layout
 
 __all__ = [
@@ -53,11 +53,8 @@ TRACKED_FILE = "tracked_frames.npz"
 INFO_FILE = "scores.json"
 
 
-def load_pose_dir(
-    pose_dir: str | os.PathLike, *, layout: str = "coco17", fmt: str = DEFAULT_FORMAT
-) -> list[Clip]:
-    """Every clip of a folder (:func:`pyod_dsnf.pipeline.load`), sorted by file name."""
-    return load(pose_dir, fmt=fmt, layout=layout)
+#: The folder loader under its old name (:func:`pyod_dsnf.poses.load_folder`).
+load_pose_dir = load_folder
 
 
 def load_masks_dir(gt_dir: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -152,7 +149,7 @@ def fit_pose_dir(
     )
     det = check_detector_params(windowing.seg_len, layout=layout, **params)
     check_output_file(model_path)
-    segset = cut(load(pose_dir, fmt=fmt, layout=layout), windowing)
+    segset = cut(load_folder(pose_dir, fmt=fmt, layout=layout), windowing)
     if len(segset) < 2:
         raise ValueError(
             f"pose_dir={str(pose_dir)!r} gives {len(segset)} segment(s) of seg_len={seg_len} "

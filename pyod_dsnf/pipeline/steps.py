@@ -17,7 +17,6 @@ load + cut + score clip by clip in parallel processes. See docs/architecture.md.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,6 @@ from pyod_dsnf._infinite import rank_safe
 from pyod_dsnf.evaluation import MODES, frame_metrics, pad_to_masks
 from pyod_dsnf.evaluation.frame_scores import map_scores
 from pyod_dsnf.poses import (
-    DEFAULT_FORMAT,
     Clip,
     GapReport,
     Segments,
@@ -146,15 +144,8 @@ class SegmentSet:
         return len(self.segments)
 
 
-def load(
-    source: str | os.PathLike, *, fmt: str = DEFAULT_FORMAT, layout: str = "coco17"
-) -> list[Clip]:
-    """Load step: every clip of a folder in pose format ``fmt``.
-
-    See :func:`pyod_dsnf.poses.load_folder` (the one folder loader) and
-    :func:`pyod_dsnf.poses.pose_formats`.
-    """
-    return load_folder(source, fmt=fmt, layout=layout)
+#: Load step: :func:`pyod_dsnf.poses.load_folder`, the one folder loader, under its step name.
+load = load_folder
 
 
 def cut(clips: Clip | Sequence[Clip], windowing: Windowing) -> SegmentSet:

@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pyod_dsnf._checks import check_int
 from pyod_dsnf._infinite import json_number
 from pyod_dsnf.poses import Clip
 
@@ -140,8 +141,7 @@ def replay_frames(
         carry ``"people": {}`` so that the camera's clock advances. Each line
         also names its ``clip`` and the frame in the clip (``clip_frame``).
     """
-    if isinstance(clip_gap, bool) or not isinstance(clip_gap, int) or clip_gap < 1:
-        raise ValueError(f"clip_gap must be an integer >= 1, got {clip_gap!r}")
+    check_int("clip_gap", clip_gap, 1)
     plays = []  # (camera, offset, clip)
     next_start: dict[str, int] = {}
     for clip in clips:

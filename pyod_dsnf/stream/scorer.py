@@ -21,7 +21,6 @@ gives exactly the offline causal scores of :func:`pyod_dsnf.stream.causal_scores
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from pyod_dsnf._checks import check_int, is_int
 from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.poses import Clip, Track
 from pyod_dsnf.poses.causal import causal_due, causal_window, fill_causal
@@ -86,12 +86,6 @@ class ScoreRecord:
             "joints": [{"joint": name, "z": z} for name, z in self.joints],
             "filled": self.filled,
         }
-
-
-def _int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r:.60}")
-    return int(value)
 
 
 class StreamScorer:
@@ -171,19 +165,19 @@ class StreamScorer:
         check_is_fitted(detector, ["input_shape_", "joint_nll_mean_", "joint_nll_std_"])
         self.detector = detector
         self.seg_len, self.n_joints, self.n_channels = (int(s) for s in detector.input_shape_)
-        self.max_gap = _int("max_gap", max_gap, 0)
-        self.forget_after = _int("forget_after", forget_after, 0)
+        self.max_gap = check_int("max_gap", max_gap, 0)
+        self.forget_after = check_int("forget_after", forget_after, 0)
         if self.forget_after < self.max_gap:
             raise ValueError(
                 f"forget_after must be >= max_gap ({self.max_gap}) so that a short gap can be "
                 f"filled, got {forget_after!r}"
             )
-        self.stride = _int("stride", stride, 1)
-        self.top_joints = _int("top_joints", top_joints, 0)
+        self.stride = check_int("stride", stride, 1)
+        self.top_joints = check_int("top_joints", top_joints, 0)
         if not isinstance(warm_up, (bool, np.bool_)):
             raise TypeError(f"warm_up must be a bool, got {warm_up!r}")
         self.warm_up = bool(warm_up)
-        self.alert_after = self.seg_len // 2 if alert_after is None else _int(
+        self.alert_after = self.seg_len // 2 if alert_after is None else check_int(
             "alert_after", alert_after, 1)  # fmt: skip
         if self.alert_after > self.seg_len:
             raise ValueError(
@@ -280,7 +274,7 @@ class StreamScorer:
     ) -> tuple[str, int, list[Hashable], np.ndarray]:
         if not isinstance(camera, str):
             raise TypeError(f"camera must be a str, got {type(camera).__name__} {camera!r:.40}")
-        if isinstance(frame, bool) or not isinstance(frame, numbers.Integral):
+        if not is_int(frame):
             raise TypeError(
                 f"frame of camera {camera!r} must be an int, got {type(frame).__name__} "
                 f"{frame!r:.40}"
