@@ -105,8 +105,8 @@ CONFIGS: dict[str, dict] = {
 }
 
 #: Options of ``pyod_dsnf.detector._training.train_flow`` that a config may set beside the
-#: estimator's parameters.
-TRAINING_OPTIONS = ("awam_subsample", "awam_prob")
+#: estimator's parameters (``awam_prob`` is a parameter of the estimator).
+TRAINING_OPTIONS = ("awam_subsample",)
 
 LEFT_ARM, RIGHT_ARM = [5, 7, 9], [6, 8, 10]
 LEFT_LEG = [11, 13, 15]

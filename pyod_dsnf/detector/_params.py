@@ -109,6 +109,7 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "permutation": OwnedBy("pyod_dsnf.flow.DSNFlow"),
     "awam_lambda": Interval(0.0),
     "awam_tau": Interval(0.0, low_open=True),
+    "awam_prob": Interval(0.0, 1.0, low_open=True),
     "noise_std": Interval(0.0),
     "anomaly_score": Options(("joint", "nll")),
     "normalize": Flag(),

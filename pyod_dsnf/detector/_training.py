@@ -21,18 +21,16 @@ from pyod_dsnf.detector.losses import awam_loss
 from pyod_dsnf.flow.model import nll_bits_per_dim
 
 __all__ = [
-    "AWAM_PROB",
     "AWAM_SUBSAMPLE",
     "held_out_nll_bpd",
     "joint_nll_bits_per_dim",
     "train_flow",
 ]
 
-#: Samples per batch on which the AWAM term is estimated (None: every sample) and the
-#: probability that a step includes the term at all (weighted by its inverse); see
-#: docs/method.md, "The AWAM loss", and docs/benchmark.md for the measurements.
+#: Samples per batch on which the AWAM term is estimated (None: every sample); see
+#: docs/method.md, "The AWAM loss", and docs/benchmark.md for the measurements. The share
+#: of steps that include the term is the estimator's ``awam_prob``.
 AWAM_SUBSAMPLE: int | None = None
-AWAM_PROB: float = 0.25
 
 _REMEDY = (
     "lower lr, set max_grad_norm (e.g. 1.0), use a smaller curvature (or space='euclidean'), "
@@ -105,7 +103,7 @@ def train_flow(
     awam_tau: float,
     noise_std: float = 0.0,
     awam_subsample: int | None = AWAM_SUBSAMPLE,
-    awam_prob: float = AWAM_PROB,
+    awam_prob: float = 1.0,
     n_iter_no_change: int | None,
     tol: float,
     rng: np.random.Generator,

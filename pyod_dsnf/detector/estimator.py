@@ -89,6 +89,11 @@ class DSNFDetector(BaseDetector):
         likelihood (and skips the double backward, about 3x faster).
     awam_tau : float, default=1.0
         Temperature of the AWAM sample weights.
+    awam_prob : float in (0, 1], default=0.25
+        Share of the training steps that include the AWAM term, weighted by
+        ``1 / awam_prob`` when drawn: an unbiased estimate of the exact loss
+        and its gradient at about ``awam_prob`` of the term's cost (docs/method.md,
+        "The AWAM loss"). 1 computes the term at every step.
     noise_std : float, default=0.0
         Standard deviation of Gaussian noise added afresh to every training
         batch, in the units of the prepared segments (with ``normalize=True``
@@ -203,6 +208,7 @@ class DSNFDetector(BaseDetector):
         permutation: str = "reverse",
         awam_lambda: float = 0.1,
         awam_tau: float = 1.0,
+        awam_prob: float = 0.25,
         noise_std: float = 0.0,
         anomaly_score: str = "joint",
         normalize: bool = True,
@@ -232,6 +238,7 @@ class DSNFDetector(BaseDetector):
         self.permutation = permutation
         self.awam_lambda = awam_lambda
         self.awam_tau = awam_tau
+        self.awam_prob = awam_prob
         self.noise_std = noise_std
         self.anomaly_score = anomaly_score
         self.normalize = normalize
@@ -295,7 +302,8 @@ class DSNFDetector(BaseDetector):
         self.model_ = model.to(device)
         settings = (
             f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
-            f"awam_lambda={self.awam_lambda}, max_grad_norm={self.max_grad_norm}"
+            f"awam_lambda={self.awam_lambda}, awam_prob={self.awam_prob}, "
+            f"max_grad_norm={self.max_grad_norm}"
         )
         with local_torch_rng(torch_seed + 1, device):
             self.history_, self.n_epochs_ = train_flow(
@@ -309,6 +317,7 @@ class DSNFDetector(BaseDetector):
                 max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
                 awam_lambda=float(self.awam_lambda),
                 awam_tau=float(self.awam_tau),
+                awam_prob=float(self.awam_prob),
                 noise_std=float(self.noise_std),
                 n_iter_no_change=self.n_iter_no_change,
                 tol=float(self.tol),
