@@ -34,6 +34,7 @@ from pyod_dsnf.poses.tracks import Clip, Track
 
 __all__ = ["BEHAVIOURS", "make_pose_tracks"]
 
+#: The synthetic behaviours; index 0 is normal, the others are the anomaly kinds.
 BEHAVIOURS = ("normal", "running", "falling", "flailing", "jumping", "loitering")
 
 # COCO-17 joint positions of a neutral frontal pose, in body heights, hip centre
@@ -299,7 +300,7 @@ def make_pose_tracks(
     PoseDataset
         ``train`` and ``test`` clips (ids ``train_000``, ``test_000``, ...),
         ``masks`` (1 = abnormal frame) and ``behaviours`` (per test frame the
-        index into :data:`BEHAVIOURS`). Keypoints are COCO-17 ``(x, y, conf)``
+        index into :data:`~pyod_dsnf.datasets.BEHAVIOURS`). Keypoints are COCO-17 ``(x, y, conf)``
         in pixels of a 1920x1080 view; tracks have gaps as tracker output does.
 
     Examples

@@ -86,7 +86,8 @@ class DSNFDetector(BaseDetector):
         Channel permutation between couplings.
     awam_lambda : float, default=0.1
         Weight of the AWAM input-gradient penalty; 0 gives plain maximum
-        likelihood (and skips the double backward, about 3x faster).
+        likelihood and skips the double backward (its cost, measured:
+        docs/benchmark.md, "The AWAM term: exact or estimated").
     awam_tau : float, default=1.0
         Temperature of the AWAM sample weights.
     awam_prob : float in (0, 1], default=0.25
@@ -126,7 +127,7 @@ class DSNFDetector(BaseDetector):
         L2 weight decay of Riemannian Adam.
     max_grad_norm : float or None, default=5.0
         Clip the global gradient norm to this value (None: no clipping).
-    validation_fraction : float in [0, 1), default=0.1
+    validation_fraction : float in [0, 0.99], default=0.1
         Share of the training segments held out to monitor the NLL (taken
         before augmentation). 0 disables the hold-out.
     n_iter_no_change : int or None, default=5

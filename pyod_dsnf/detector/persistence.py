@@ -271,7 +271,8 @@ def _check_container(path: Path) -> None:
             path, f"the file is truncated or damaged ({size} bytes; the zip directory at the "
             f"end of a model file is missing)"
         ) from exc  # fmt: skip
-    except (OSError, EOFError, ValueError) as exc:
+    # NotImplementedError: zipfile's answer to a compression method that a flipped byte made
+    except (OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise DetectorFileError(
             path, f"the file is truncated or damaged ({size} bytes; {type(exc).__name__}: {exc})"
         ) from exc  # fmt: skip

@@ -86,7 +86,7 @@ def check_output_file(path: str | os.PathLike, name: str = "output") -> Path:
 
 
 def check_detector_params(n_frames: int, **params: Any) -> Any:
-    """A :class:`DSNFDetector` with ``params``, validated before any data is read.
+    """A :class:`~pyod_dsnf.DSNFDetector` with ``params``, validated before any data is read.
 
     The parameter table is checked, then the flow is built once for segments of
     ``n_frames`` frames (a small model, discarded), so the rules that
@@ -123,7 +123,7 @@ def fit_pose_dir(
     pose_dir : str or path
         Folder of pose files of normal activity.
     model_path : str or path
-        Where :meth:`DSNFDetector.save` writes the model (its folder must exist).
+        Where :meth:`~pyod_dsnf.DSNFDetector.save` writes the model (its folder must exist).
     seg_len : int, default=24
         Segment length T.
     stride : int, default=6
@@ -135,7 +135,7 @@ def fit_pose_dir(
     fmt : str, default="tracked"
         Pose format of the files (:func:`pyod_dsnf.poses.pose_formats`).
     **params
-        Other :class:`DSNFDetector` parameters.
+        Other :class:`~pyod_dsnf.DSNFDetector` parameters.
 
     Returns
     -------
@@ -197,7 +197,7 @@ def score_pose_dir(
     Parameters
     ----------
     model_path : str or path
-        A model saved by :meth:`DSNFDetector.save` (e.g. by :func:`fit_pose_dir`).
+        A model saved by :meth:`~pyod_dsnf.DSNFDetector.save` (e.g. by :func:`fit_pose_dir`).
     pose_dir : str or path
         Folder of pose files to score.
     out_dir : str or path

@@ -166,11 +166,11 @@ def score_sources(
     Parameters
     ----------
     model_path : str or path
-        A model saved by :meth:`DSNFDetector.save`; each worker loads it once.
+        A model saved by :meth:`~pyod_dsnf.DSNFDetector.save`; each worker loads it once.
     pose_dir : str or path
         Folder of clips in pose format ``fmt``.
     windowing : Windowing
-        :meth:`Windowing.test` (``seg_len`` must be the model's).
+        :meth:`~pyod_dsnf.pipeline.Windowing.test` (``seg_len`` must be the model's).
     fmt, layout : str
         Pose format and joint layout of the clips.
     device : str, default="cpu"

@@ -177,7 +177,7 @@ def fill_gaps(
     Parameters
     ----------
     clips : Clip or sequence of Clip
-        Clips as returned by :func:`load_tracks` / :func:`load_dataset`.
+        Clips as returned by :func:`load_tracks` / :func:`~pyod_dsnf.datasets.load_dataset`.
     max_gap : int, default=2
         Longest run of missing frames that is interpolated; longer runs split
         the track. ``0`` fills nothing and splits at every gap.
