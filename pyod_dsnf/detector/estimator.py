@@ -30,7 +30,7 @@ from pyod_dsnf.detector import scoring
 from pyod_dsnf.detector._device import load_device, local_torch_rng, resolve_device, seeds_from
 from pyod_dsnf.detector._device import torch_threads as _torch_threads
 from pyod_dsnf.detector._params import check_params
-from pyod_dsnf.detector._training import train_flow
+from pyod_dsnf.detector._training import TrainingConfig, train_flow
 from pyod_dsnf.detector._training_data import check_spread, training_sets
 from pyod_dsnf.detector._validation import check_segments, prepare_segments
 from pyod_dsnf.detector.persistence import (
@@ -301,32 +301,12 @@ class DSNFDetector(BaseDetector):
         self.graph_ = graph
         self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
         self.model_ = model.to(device)
-        settings = (
-            f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
-            f"awam_lambda={self.awam_lambda}, awam_prob={self.awam_prob}, "
-            f"max_grad_norm={self.max_grad_norm}"
-        )
+        config = TrainingConfig.from_params(self.get_params(deep=False))
+        train_t = torch.from_numpy(train)
+        val_t = None if val is None else torch.from_numpy(val)
         with local_torch_rng(torch_seed + 1, device):
-            self.history_, self.n_epochs_ = train_flow(
-                self.model_,
-                torch.from_numpy(train),
-                None if val is None else torch.from_numpy(val),
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                lr=float(self.lr),
-                weight_decay=float(self.weight_decay),
-                max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
-                awam_lambda=float(self.awam_lambda),
-                awam_tau=float(self.awam_tau),
-                awam_prob=float(self.awam_prob),
-                noise_std=float(self.noise_std),
-                n_iter_no_change=self.n_iter_no_change,
-                tol=float(self.tol),
-                rng=rng,
-                device=device,
-                verbose=self.verbose,
-                settings=settings,
-            )
+            self.history_, self.n_epochs_ = train_flow(self.model_, train_t, val_t, config,
+                                                       rng=rng, device=device)  # fmt: skip
         self.device_ = str(device)
         self.curvature_ = self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
