@@ -317,7 +317,7 @@ def test_detector_fitted_on_cuda_scores_on_cpu_here(fitted, X_train):
     with pytest.warns(UserWarning, match="trained on cuda:0, which is not available here"):
         scores = moved.decision_function(X_train[:4])
     np.testing.assert_array_equal(scores, fitted.decision_function(X_train[:4]))
-    assert moved.device_ == "cpu"
+    assert moved.device_ == "cuda:0"  # scoring does not rewrite the fitted state
 
 
 # ---------------------------------------------------------------- bad input

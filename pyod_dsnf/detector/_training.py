@@ -21,11 +21,14 @@ from geoopt.optim import RiemannianAdam
 from torch import nn
 from tqdm.auto import tqdm
 
+from pyod_dsnf.detector._device import local_torch_rng
 from pyod_dsnf.detector.losses import awam_loss
-from pyod_dsnf.flow.model import nll_bits_per_dim
+from pyod_dsnf.flow.model import DSNFlow, nll_bits_per_dim
+from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 __all__ = [
     "TrainingConfig",
+    "build_flow",
     "held_out_nll_bpd",
     "joint_nll_bits_per_dim",
     "on_epoch",
@@ -78,6 +81,30 @@ class TrainingConfig:
                 f"awam_lambda={p['awam_lambda']}, awam_prob={p['awam_prob']}, "
                 f"max_grad_norm={max_norm}"
             ),
+        )
+
+
+def build_flow(
+    params: Mapping[str, Any], graph: SkeletonGraph, n_frames: int, seed: int
+) -> DSNFlow:
+    """A freshly initialised flow of the estimator's ``params``, on the CPU, from ``seed``.
+
+    Torch's global RNG is left as it was. ``DSNFlow`` checks the parameters it owns.
+    """
+    curvature = params["curvature"]
+    with local_torch_rng(seed):
+        return DSNFlow(
+            in_channels=2,
+            n_frames=n_frames,
+            graph=graph,
+            n_flow_steps=params["n_flow_steps"],
+            hidden_channels=params["hidden_channels"],
+            space=params["space"],
+            # numpy scalars as Python numbers (DSNFlow checks plain int / float)
+            curvature=getattr(curvature, "item", lambda: curvature)(),
+            learn_curvature=bool(params["learn_curvature"]),
+            permutation=params["permutation"],
+            temporal_kernel=params["temporal_kernel"],
         )
 
 
