@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from functools import partial
 from typing import Any
 
@@ -27,7 +28,13 @@ from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from pyod_dsnf import scoring
-from pyod_dsnf._device import load_device, local_torch_rng, resolve_device, seeds_from
+from pyod_dsnf._device import (
+    DeviceUnavailableError,
+    load_device,
+    local_torch_rng,
+    resolve_device,
+    seeds_from,
+)
 from pyod_dsnf._device import torch_threads as _torch_threads
 from pyod_dsnf._params import check_params
 from pyod_dsnf._training import train_flow
@@ -288,6 +295,7 @@ class DSNFDetector(BaseDetector):
         self.graph_ = graph
         self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
         self.model_ = model.to(device)
+        device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
         settings = (
             f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
             f"awam_lambda={self.awam_lambda}, max_grad_norm={self.max_grad_norm}"
@@ -542,7 +550,7 @@ class DSNFDetector(BaseDetector):
         self.joint_nll_mean_ = joint_stats["joint_nll_mean_"]
         self.joint_nll_std_ = joint_stats["joint_nll_std_"]
         self.model_ = model.to(device)
-        self.device_ = str(device)
+        self.device_ = str(next(self.model_.parameters()).device)  # "cuda" -> "cuda:0"
         self.decision_scores_ = scores
         self._set_pyod_state()
 
@@ -552,6 +560,22 @@ class DSNFDetector(BaseDetector):
         if model is not None and any(p.device.type != "cpu" for p in model.parameters()):
             state["model_"] = copy.deepcopy(model).to("cpu")
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        fitted = getattr(self, "device_", None)
+        if getattr(self, "model_", None) is None or fitted is None:
+            return
+        try:  # a GPU that this machine lacks (or that a forked process cannot use)
+            resolve_device(fitted)
+        except DeviceUnavailableError as exc:
+            warnings.warn(
+                f"unpickled a detector trained on {fitted}, which is not available here "
+                f"({exc}); it scores on the CPU",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device_ = "cpu"
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted detector to ``path`` (weights + JSON, no pickled code).
@@ -573,9 +597,14 @@ class DSNFDetector(BaseDetector):
         ----------
         path : str or path-like
         device : str, default="cpu"
-            Where to put the model ("auto" for CUDA when available). A CUDA
-            device that is absent here falls back to the CPU with a warning,
-            so a model trained on a GPU always loads.
+            Where to put the model ("auto" for CUDA when available), whatever
+            device it was trained on: by default a model trained on a GPU is
+            loaded onto the CPU. ``device_`` of the result says where it is. A
+            CUDA device that is absent here (or an index beyond this machine's
+            GPUs) falls back to the CPU with a warning, so a model trained on a
+            GPU always loads. Scores on another device than the training one agree
+            with the training device's within float32 round-off (docs/estimator.md,
+            "Devices"), not bit for bit.
 
         Returns
         -------

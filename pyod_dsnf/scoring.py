@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pyod_dsnf._device import exact_float32
+from pyod_dsnf._device import CudaState, DeviceUnavailableError, exact_float32, resolve_device
 from pyod_dsnf._training import joint_nll_bits_per_dim
 
 __all__ = [
@@ -45,21 +45,47 @@ SCORE_BATCH = 1024
 ANOMALY_SCORES = ("joint", "nll")
 
 
-def scoring_device(model: nn.Module, fitted_device: str, *, stacklevel: int = 2) -> torch.device:
-    """The device to score on: ``fitted_device``, or the CPU (with a warning) if absent here.
+def scoring_device(
+    model: nn.Module,
+    fitted_device: str,
+    *,
+    stacklevel: int = 2,
+    cuda: CudaState | None = None,
+) -> torch.device:
+    """The device to score on: ``fitted_device``, or the CPU (with a warning) if unusable here.
 
-    The model is moved there when it is elsewhere.
+    ``fitted_device`` is unusable when :func:`~pyod_dsnf._device.resolve_device`
+    refuses it: no CUDA, a CUDA index ``>= device_count`` (a detector pickled on
+    ``cuda:1`` read on a one-GPU machine), or a process forked after its parent
+    initialised CUDA. A CUDA device without an index (``"cuda"``, as stored by
+    earlier versions) means the CUDA device the model is already on, so neither
+    ``torch.cuda.set_device`` nor a repeated call moves it. The model is moved
+    only when it is elsewhere.
+
+    Parameters
+    ----------
+    model : nn.Module
+    fitted_device : str
+        The detector's ``device_``.
+    stacklevel : int, default=2
+        Of the warning.
+    cuda : CudaState, optional
+        The machine's CUDA; default :func:`~pyod_dsnf._device.cuda_state`.
     """
-    dev = torch.device(fitted_device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    try:
+        dev = resolve_device(fitted_device, cuda=cuda)
+    except DeviceUnavailableError as exc:
         warnings.warn(
-            f"this detector was trained on {fitted_device}, which is not available here; "
-            f"scoring on the CPU",
+            f"this detector was trained on {fitted_device}, which is not available here "
+            f"({exc}); scoring on the CPU",
             UserWarning,
             stacklevel=stacklevel + 1,
         )
         dev = torch.device("cpu")
-    if next(model.parameters()).device != dev:
+    where = next(model.parameters()).device
+    if dev.type == where.type and dev.index is None:
+        return where
+    if where != dev:
         model.to(dev)
     return dev
 
