@@ -133,7 +133,7 @@ def _initialize_actnorm(model: DSNFlow, x: torch.Tensor) -> None:
 
     A split forward pass would otherwise initialise them from the first part only.
     """
-    pending = [m for m in model.modules() if isinstance(m, ActNorm) and not bool(m.initialized)]
+    pending = [m for m in model.modules() if isinstance(m, ActNorm) and not m.is_initialized()]
     if pending and model.training:
         model.transform(x.detach())
 
