@@ -16,7 +16,7 @@ import copy
 import numpy as np
 import torch
 
-from pyod_dsnf._validation import _prepared_xy, check_segments
+from pyod_dsnf.detector._validation import _prepared_xy, check_segments
 from pyod_dsnf.flow.model import nll_bits_per_dim
 
 #: float32's machine epsilon, 2**-23.

@@ -5,7 +5,7 @@ runs them on a GPU machine (and fails there if CUDA is missing). Tolerance: a
 device's float32 scores must be as close to a float64 evaluation of the same
 weights as the CPU's float32 scores are, up to a factor for another summation
 order (``tests/_devices.py``); TF32 is off while scoring
-(``pyod_dsnf._device.exact_float32``).
+(``pyod_dsnf.detector._device.exact_float32``).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_same_random_state_same_scores_on_cuda(X):
 
 
 def test_chunked_scoring_on_cuda(X, X_test, monkeypatch):
-    import pyod_dsnf.scoring as scoring
+    import pyod_dsnf.detector.scoring as scoring
 
     det = tiny_detector(device="cuda", epochs=1).fit(X)
     whole = det.joint_nll(X_test)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf import scoring
-from pyod_dsnf._device import CudaState
-from pyod_dsnf.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
+from pyod_dsnf.detector import scoring
+from pyod_dsnf.detector._device import CudaState
+from pyod_dsnf.detector.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
 from tests._devices import assert_float32_close, float64_joint_nll
 from tests._skeletons import tiny_detector, walking_segments
 

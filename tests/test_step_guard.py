@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pyod_dsnf._step_guard import CUDA_CHECK_EVERY, StepGuard, check_every
+from pyod_dsnf.detector._step_guard import CUDA_CHECK_EVERY, StepGuard, check_every
 
 NAN, ONE = torch.tensor(float("nan")), torch.tensor(1.0)
 

@@ -21,8 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from pyod_dsnf._device import CudaState, DeviceUnavailableError, exact_float32, resolve_device
-from pyod_dsnf._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector._device import (
+    CudaState,
+    DeviceUnavailableError,
+    exact_float32,
+    resolve_device,
+)
+from pyod_dsnf.detector._training import joint_nll_bits_per_dim
 
 __all__ = [
     "ANOMALY_SCORES",
@@ -54,7 +59,7 @@ def scoring_device(
 ) -> torch.device:
     """The device to score on: ``fitted_device``, or the CPU (with a warning) if unusable here.
 
-    ``fitted_device`` is unusable when :func:`~pyod_dsnf._device.resolve_device`
+    ``fitted_device`` is unusable when :func:`~pyod_dsnf.detector._device.resolve_device`
     refuses it: no CUDA, a CUDA index ``>= device_count`` (a detector pickled on
     ``cuda:1`` read on a one-GPU machine), or a process forked after its parent
     initialised CUDA. A CUDA device without an index (``"cuda"``, as stored by
@@ -70,7 +75,7 @@ def scoring_device(
     stacklevel : int, default=2
         Of the warning.
     cuda : CudaState, optional
-        The machine's CUDA; default :func:`~pyod_dsnf._device.cuda_state`.
+        The machine's CUDA; default :func:`~pyod_dsnf.detector._device.cuda_state`.
     """
     try:
         dev = resolve_device(fitted_device, cuda=cuda)
@@ -113,7 +118,7 @@ def joint_nll(
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
     Raises FloatingPointError naming the first segment (``offset`` added) whose
-    share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf._device.exact_float32`),
+    share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf.detector._device.exact_float32`),
     so the scores match the CPU's.
     """
     batch = max(int(batch_size), SCORE_BATCH)
