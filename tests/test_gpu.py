@@ -105,15 +105,34 @@ def test_same_random_state_same_scores_on_cuda(X):
     assert_float32_close(b.decision_scores_, ref, on_cpu.decision_function(X), "two fits")
 
 
-def test_chunked_scoring_on_cuda(X, X_test, monkeypatch):
+def test_chunked_prefetched_scoring_on_cuda(X, X_test, monkeypatch):
+    """Chunks of 7 (prepared one ahead in a second thread), batches of 3, missing joints."""
+    import pyod_dsnf.detector.scoring as scoring
+
+    X_missing = X_test.copy()
+    X_missing[::5, 2, 4, 2] = 0.0  # every 5th segment has a missing joint: the host imputes it
+    det = tiny_detector(device="cuda", epochs=1).fit(X)
+    whole = det.joint_nll(X_missing)
+    monkeypatch.setattr(scoring, "CUDA_SCORE_CHUNK", 7)
+    monkeypatch.setattr(scoring, "CUDA_SCORE_BATCH", 3)
+    det.set_params(batch_size=1)
+    ref = float64_joint_nll(det, X_missing)
+    assert_float32_close(det.joint_nll(X_missing), ref, whole, "chunked")
+    on_cpu = pickle.loads(pickle.dumps(det))
+    on_cpu.model_.to("cpu")
+    on_cpu.device_ = "cpu"
+    assert_float32_close(whole, ref, on_cpu.joint_nll(X_missing), "normalised on the GPU")
+
+
+def test_a_bad_segment_is_named_by_its_place_on_cuda(X, X_test, monkeypatch):
     import pyod_dsnf.detector.scoring as scoring
 
     det = tiny_detector(device="cuda", epochs=1).fit(X)
-    whole = det.joint_nll(X_test)
-    monkeypatch.setattr(scoring, "SCORE_CHUNK", 7)
-    det.set_params(batch_size=5)
-    ref = float64_joint_nll(det, X_test)
-    assert_float32_close(det.joint_nll(X_test), ref, whole, "chunked")
+    monkeypatch.setattr(scoring, "CUDA_SCORE_CHUNK", 8)
+    bad = X_test.copy()
+    bad[19, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="first at segment 19"):
+        det.decision_function(bad)
 
 
 def test_scoring_works_and_restores_the_users_new_tf32_setting(X, X_test):

@@ -7,9 +7,10 @@ another, is then what limits ``decision_function``. Two things remove that:
 * :func:`device_prepare` normalises complete segments on the GPU in float32:
   the host only checks them (finite coordinates, every confidence > 0) and copies
   the (x, y) channels into pinned memory, whence they go to the GPU without a
-  wait. Segments with missing joints (imputation) or ``normalize=False`` keep the
-  host path (:func:`pyod_dsnf.detector._validation.prepare_segments`), which also raises
-  its errors for bad input.
+  wait. Segments with a missing joint (imputation) keep the host path
+  (:func:`pyod_dsnf.detector._validation.prepare_segments`), which also raises
+  its errors for bad input, naming the same segment; ``normalize=False`` keeps
+  the host path for the whole chunk.
 * :func:`score_prefetched` prepares chunk ``k + 1`` in a second thread while the
   GPU scores chunk ``k``.
 
@@ -36,45 +37,80 @@ from typing import Any
 import numpy as np
 import torch
 
-from pyod_dsnf.detector._validation import SCALE_FLOOR
+from pyod_dsnf.detector._validation import SCALE_FLOOR, prepare_segments
 
-__all__ = ["device_prepare", "score_prefetched"]
+__all__ = ["device_prepare", "normalize_on_device", "score_prefetched"]
 
 #: Coordinates beyond this (or NaN / inf) go the host path, which handles them exactly.
 _HOST_ABOVE = 1e30
 
 
 def device_prepare(
-    X4: np.ndarray, device: torch.device, *, normalize: bool
+    X4: np.ndarray,
+    device: torch.device,
+    *,
+    normalize: bool,
+    name: str = "X",
+    offset: int = 0,
 ) -> torch.Tensor | None:
     """Prepared segments ``(n, 2, T, V)`` float32 on ``device``, or None for the host path.
+
+    Complete segments (every confidence > 0, coordinates finite and below 1e30)
+    are normalised on ``device``; the others (a missing joint to impute, a value
+    to refuse) by :func:`pyod_dsnf.detector._validation.prepare_segments` on the
+    host, and both are put back in order on the device.
 
     Parameters
     ----------
     X4 : ndarray of shape (n, T, V, C)
         Validated segments (:func:`pyod_dsnf.detector._validation.check_segments`).
     device : torch.device
-        A CUDA device (any device works; the CPU gains nothing).
+        A CUDA device (any device works; on the CPU it gains nothing).
     normalize : bool
-        The detector's ``normalize``; False always takes the host path.
+        The detector's ``normalize``; False always takes the host path (None).
+    name, offset : str, int
+        As for ``prepare_segments``: error messages name segment ``offset + i`` of ``name``.
 
     Returns
     -------
     Tensor or None
-        None when some joint is missing (confidence <= 0 or NaN), a coordinate is
-        not finite or beyond 1e30: the host prepares (or refuses) those.
+        None when no segment is complete (the host path prepares the whole chunk).
+
+    Raises
+    ------
+    ValueError
+        As ``prepare_segments`` for the same input, naming the same segment.
     """
     if not normalize or X4.shape[0] == 0:
         return None
     xy = X4[..., :2]
-    if X4.shape[-1] == 3 and not (X4[..., 2] > 0).all():
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(xy).max(axis=(1, 2, 3)) < _HOST_ABOVE  # NaN compares False too
+    if X4.shape[-1] == 3:
+        ok &= (X4[..., 2] > 0).all(axis=(1, 2))
+    if not ok.any():
         return None
-    if not np.abs(xy).max() < _HOST_ABOVE:  # NaN compares False too
-        return None
-    pinned = torch.device(device).type == "cuda"
-    host = torch.empty(xy.shape, dtype=torch.float32, pin_memory=pinned)
-    host.numpy()[...] = xy  # one cast-copy into page-locked memory
-    return normalize_on_device(host.to(device, non_blocking=True))
+    device = torch.device(device)
+    if ok.all():
+        return normalize_on_device(_to_device(xy, device))
+    good, rest = np.flatnonzero(ok), np.flatnonzero(~ok)
+    try:
+        on_host = prepare_segments(X4[rest], normalize=True, name=name)
+    except ValueError:  # the same error, naming the segment by its place in X
+        prepare_segments(X4, normalize=True, name=name, offset=offset)
+        raise
+    n, t, v = X4.shape[:3]
+    out = torch.empty((n, 2, t, v), dtype=torch.float32, device=device)
+    out[torch.from_numpy(good).to(device)] = normalize_on_device(_to_device(xy[good], device))
+    out[torch.from_numpy(rest).to(device)] = torch.from_numpy(on_host).to(device)
+    return out
+
+
+def _to_device(xy: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``xy`` as float32 on ``device``, through page-locked memory when that is a GPU."""
+    host = torch.empty(xy.shape, dtype=torch.float32, pin_memory=device.type == "cuda")
+    host.numpy()[...] = xy  # one cast-copy
+    return host.to(device, non_blocking=True)
 
 
 def normalize_on_device(x: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ import torch
 from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from pyod_dsnf.detector import scoring
+from pyod_dsnf.detector import _gpu_scoring, scoring
 from pyod_dsnf.detector._device import (
     DeviceUnavailableError,
     load_device,
@@ -368,8 +368,14 @@ class DSNFDetector(BaseDetector):
         return scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
                                  what=what, offset=offset)  # fmt: skip
 
-    def _score_chunk(self, X: Any, offset: int, device: torch.device) -> np.ndarray:
-        """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
+    def _prepare_chunk(
+        self, X: Any, offset: int, device: torch.device
+    ) -> np.ndarray | torch.Tensor:
+        """Validate and prepare one chunk of segments (``offset``: its place in X).
+
+        On a CUDA device complete segments are normalised there
+        (:func:`pyod_dsnf.detector._gpu_scoring.device_prepare`).
+        """
         X4 = check_segments(
             X,
             self.graph_,
@@ -377,7 +383,17 @@ class DSNFDetector(BaseDetector):
             input_shape=self.input_shape_,
             estimator_name=type(self).__name__,
         )
-        data = prepare_segments(X4, normalize=self.normalize, offset=offset)
+        on_device = None
+        if device.type == "cuda":
+            on_device = _gpu_scoring.device_prepare(X4, device, normalize=self.normalize,
+                                                    offset=offset)  # fmt: skip
+        if on_device is not None:
+            return on_device
+        return prepare_segments(X4, normalize=self.normalize, offset=offset)
+
+    def _score_chunk(self, X: Any, offset: int, device: torch.device) -> np.ndarray:
+        """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
+        data = self._prepare_chunk(X, offset, device)
         return self._joint_nll(data, "the segments", device, offset=offset)
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
@@ -401,8 +417,10 @@ class DSNFDetector(BaseDetector):
         Notes
         -----
         Segments are validated, prepared and scored ``max(batch_size,
-        scoring.SCORE_CHUNK)`` at a time, so memory beyond X itself stays
-        bounded; X may be a ``np.memmap`` or a strided view (e.g. windows from
+        scoring.SCORE_CHUNK)`` at a time (on a CUDA device
+        ``scoring.CUDA_SCORE_CHUNK``, the next chunk prepared while the GPU
+        scores one), so memory beyond X itself stays bounded; X may be a
+        ``np.memmap`` or a strided view (e.g. windows from
         ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
         """
         check_is_fitted(self, ["model_", "decision_scores_"])
@@ -411,9 +429,19 @@ class DSNFDetector(BaseDetector):
         if str(device) != self.device_:  # fell back to the CPU
             self.device_ = str(device)
         with _torch_threads(self.n_threads):
-            chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
-            joint = scoring.score_in_chunks(X, partial(self._score_chunk, device=device),
-                                            chunk=chunk, n_joints=self.input_shape_[1])  # fmt: skip
+            if device.type == "cuda":  # the next chunk is prepared while the GPU scores
+                chunk = scoring.cuda_score_sizes(self.batch_size)[0]
+                run = partial(self._joint_nll, what="the segments", device=device)
+                joint = _gpu_scoring.score_prefetched(
+                    X, partial(self._prepare_chunk, device=device),
+                    lambda data, start: run(data, offset=start),
+                    chunk=chunk, n_joints=self.input_shape_[1],
+                )  # fmt: skip
+            else:
+                chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
+                score = partial(self._score_chunk, device=device)
+                joint = scoring.score_in_chunks(X, score, chunk=chunk,
+                                                n_joints=self.input_shape_[1])  # fmt: skip
         scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 

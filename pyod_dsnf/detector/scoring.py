@@ -31,9 +31,12 @@ from pyod_dsnf.detector._training import joint_nll_bits_per_dim
 
 __all__ = [
     "ANOMALY_SCORES",
+    "CUDA_SCORE_BATCH",
+    "CUDA_SCORE_CHUNK",
     "SCORE_BATCH",
     "SCORE_CHUNK",
     "JointStandardizer",
+    "cuda_score_sizes",
     "joint_nll",
     "score_in_chunks",
     "scoring_device",
@@ -47,6 +50,12 @@ SCORE_CHUNK = 4096
 #: Smallest forward batch when scoring: on CPU the flow scores several times more
 #: segments per second in batches of ~1k than in training-sized batches of 64.
 SCORE_BATCH = 1024
+#: On a CUDA device: the smallest forward batch and chunk. A GPU runs the flow at
+#: full speed only from batches of about 16k segments (a batch of 1,024 keeps it
+#: waiting for kernel launches); a chunk of four batches bounds the host memory of
+#: the chunk being prepared while the previous one is scored (docs/gpu.md).
+CUDA_SCORE_BATCH = 16384
+CUDA_SCORE_CHUNK = 65536
 ANOMALY_SCORES = ("joint", "nll")
 
 
@@ -106,9 +115,17 @@ def warn_infinite(nll: np.ndarray, what: str, *, stacklevel: int = 2) -> None:
         )
 
 
+def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
+    """(chunk, forward batch) when scoring on a CUDA device; the CPU's rule is beside it.
+
+    :data:`CUDA_SCORE_CHUNK` and :data:`CUDA_SCORE_BATCH`, or ``batch_size`` where larger.
+    """
+    return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
+
+
 def joint_nll(
     model: nn.Module,
-    data: np.ndarray,
+    data: np.ndarray | torch.Tensor,
     *,
     batch_size: int,
     device: torch.device,
@@ -121,9 +138,14 @@ def joint_nll(
     share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf.detector._device.exact_float32`),
     so the scores match the CPU's.
     """
-    batch = max(int(batch_size), SCORE_BATCH)
+    batch = (
+        cuda_score_sizes(batch_size)[1]
+        if torch.device(device).type == "cuda"
+        else max(int(batch_size), SCORE_BATCH)
+    )
+    tensor = data if isinstance(data, torch.Tensor) else torch.from_numpy(data)
     with exact_float32(device):
-        joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device)
+        joint = joint_nll_bits_per_dim(model, tensor, batch, device)
     bad = np.isnan(joint).any(axis=1)
     if bad.any():
         first = int(np.flatnonzero(bad)[0]) + offset
