@@ -28,6 +28,7 @@ from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from pyod_dsnf.detector import _gpu_scoring, scoring
+from pyod_dsnf.detector._batches import scoring_batch_floor, training_batch
 from pyod_dsnf.detector._device import (
     DeviceUnavailableError,
     load_device,
@@ -118,9 +119,12 @@ class DSNFDetector(BaseDetector):
         Add left/right mirrored copies of the training segments.
     epochs : int, default=10
         Maximum number of training epochs.
-    batch_size : int, default=64
-        Mini-batch size for training; scoring runs the flow on batches of
-        ``max(batch_size, 1024)`` segments (same scores, higher throughput).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for training. "auto" follows the device: 64 on the
+        CPU; on a CUDA device 1,024 with ``lr`` scaled by ``sqrt(1024 / 64)``
+        (the square-root rule, docs/gpu.md). Scoring runs the flow on batches
+        of ``max(batch_size, 1024)`` segments ("auto": 1,024; on CUDA 16,384),
+        same scores, higher throughput.
     lr : float, default=5e-3
         Learning rate of Riemannian Adam.
     weight_decay : float, default=0.0
@@ -214,7 +218,7 @@ class DSNFDetector(BaseDetector):
         normalize: bool = True,
         augment: bool = True,
         epochs: int = 10,
-        batch_size: int = 64,
+        batch_size: int | str = "auto",
         lr: float = 5e-3,
         weight_decay: float = 0.0,
         max_grad_norm: float | None = 5.0,
@@ -304,14 +308,15 @@ class DSNFDetector(BaseDetector):
             f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
             f"awam_lambda={self.awam_lambda}, max_grad_norm={self.max_grad_norm}"
         )
+        batch, lr = training_batch(self.batch_size, float(self.lr), device)  # "auto": by device
         with local_torch_rng(torch_seed + 1, device):
             self.history_, self.n_epochs_ = train_flow(
                 self.model_,
                 torch.from_numpy(train),
                 None if val is None else torch.from_numpy(val),
                 epochs=self.epochs,
-                batch_size=self.batch_size,
-                lr=float(self.lr),
+                batch_size=batch,
+                lr=lr,
                 weight_decay=float(self.weight_decay),
                 max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
                 awam_lambda=float(self.awam_lambda),
@@ -365,8 +370,9 @@ class DSNFDetector(BaseDetector):
         self, data: np.ndarray, what: str, device: torch.device, *, offset: int = 0
     ) -> np.ndarray:
         """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
-        return scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
-                                 what=what, offset=offset)  # fmt: skip
+        batch = scoring_batch_floor(self.batch_size)
+        return scoring.joint_nll(self.model_, data, batch_size=batch, device=device, what=what,
+                                 offset=offset)  # fmt: skip
 
     def _prepare_chunk(
         self, X: Any, offset: int, device: torch.device
@@ -430,7 +436,7 @@ class DSNFDetector(BaseDetector):
             self.device_ = str(device)
         with _torch_threads(self.n_threads):
             if device.type == "cuda":  # the next chunk is prepared while the GPU scores
-                chunk = scoring.cuda_score_sizes(self.batch_size)[0]
+                chunk = scoring.cuda_score_sizes(scoring_batch_floor(self.batch_size))[0]
                 run = partial(self._joint_nll, what="the segments", device=device)
                 joint = _gpu_scoring.score_prefetched(
                     X, partial(self._prepare_chunk, device=device),
@@ -438,7 +444,7 @@ class DSNFDetector(BaseDetector):
                     chunk=chunk, n_joints=self.input_shape_[1],
                 )  # fmt: skip
             else:
-                chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
+                chunk = max(scoring_batch_floor(self.batch_size), scoring.SCORE_CHUNK)
                 score = partial(self._score_chunk, device=device)
                 joint = scoring.score_in_chunks(X, score, chunk=chunk,
                                                 n_joints=self.input_shape_[1])  # fmt: skip
