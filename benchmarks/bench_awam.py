@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from pyod_dsnf import DSNFDetector
+from pyod_dsnf.detector._batches import scoring_batch_floor
 from pyod_dsnf.detector._training import TrainingConfig, train_flow
 from pyod_dsnf.flow import DSNFlow
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     det = DSNFDetector()
-    batch = int(det.batch_size)
+    batch = scoring_batch_floor(det.batch_size)  # "auto": the CPU's training batch, 64
     lam = float(det.awam_lambda)
     if args.steps < 1 or args.rounds < 1:
         raise ValueError(f"--steps and --rounds must be >= 1, got {args.steps}, {args.rounds}")

@@ -16,7 +16,8 @@ import torch
 from pyod_dsnf.cli import main
 from pyod_dsnf.datasets import load_dataset, make_pose_tracks, save_pose_dataset
 
-TINY = ["--epochs", "2", "--n-flow-steps", "2", "--hidden-channels", "4", "--batch-size", "32"]
+TINY = ["--epochs", "2", "--n-flow-steps", "2", "--hidden-channels", "4", "--batch-size", "32",
+        "--device", "cpu"]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,15 @@ import numpy as np
 
 from pyod_dsnf._checks import is_int
 
-__all__ = ["PARAMETER_CONSTRAINTS", "Flag", "Interval", "Options", "OwnedBy", "check_params"]
+__all__ = [
+    "PARAMETER_CONSTRAINTS",
+    "AutoOr",
+    "Flag",
+    "Interval",
+    "Options",
+    "OwnedBy",
+    "check_params",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,19 @@ class Options:
 
     def __str__(self) -> str:
         return f"one of {self.values}"
+
+
+@dataclass(frozen=True)
+class AutoOr:
+    """``"auto"`` or a value that ``rule`` accepts."""
+
+    rule: Interval
+
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, str) and value == "auto") or self.rule.accepts(value)
+
+    def __str__(self) -> str:
+        return f"'auto' or {self.rule}"
 
 
 @dataclass(frozen=True)
@@ -115,7 +136,7 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "normalize": Flag(),
     "augment": Flag(),
     "epochs": Interval(1, integer=True),
-    "batch_size": Interval(1, integer=True),
+    "batch_size": AutoOr(Interval(1, integer=True)),
     "lr": Interval(0.0, low_open=True),
     "weight_decay": Interval(0.0),
     "max_grad_norm": Interval(0.0, low_open=True, none_ok=True),

@@ -21,7 +21,9 @@ from geoopt.optim import RiemannianAdam
 from torch import nn
 from tqdm.auto import tqdm
 
+from pyod_dsnf.detector._batches import training_batch
 from pyod_dsnf.detector._device import local_torch_rng
+from pyod_dsnf.detector._step_guard import StepGuard, check_every
 from pyod_dsnf.detector.losses import awam_loss
 from pyod_dsnf.flow.model import DSNFlow, nll_bits_per_dim
 from pyod_dsnf.poses.skeletons import SkeletonGraph
@@ -59,14 +61,21 @@ class TrainingConfig:
     settings: str = ""
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> TrainingConfig:
-        """The training settings of ``DSNFDetector.get_params()``, as plain Python numbers."""
+    def from_params(
+        cls, params: Mapping[str, Any], device: torch.device | str = "cpu"
+    ) -> TrainingConfig:
+        """The training settings of ``DSNFDetector.get_params()``, as plain Python numbers.
+
+        ``batch_size="auto"`` and its learning rate follow ``device``
+        (:func:`~pyod_dsnf.detector._batches.training_batch`).
+        """
         p = params
         max_norm = p["max_grad_norm"]
+        batch, lr = training_batch(p["batch_size"], float(p["lr"]), torch.device(device))
         return cls(
             epochs=int(p["epochs"]),
-            batch_size=int(p["batch_size"]),
-            lr=float(p["lr"]),
+            batch_size=batch,
+            lr=lr,
             weight_decay=float(p["weight_decay"]),
             max_grad_norm=None if max_norm is None else float(max_norm),
             awam_lambda=float(p["awam_lambda"]),
@@ -152,12 +161,13 @@ def _evaluate(
     model.eval()
     try:
         out = [
-            fn(data[i : i + batch_size].to(device)).double().cpu()
+            fn(data[i : i + batch_size].to(device)).double()
             for i in range(0, data.shape[0], batch_size)
         ]
     finally:
         model.train(was_training)
-    return torch.cat(out).numpy() if out else np.zeros(empty_shape)
+    # one copy to the host at the end: on a GPU the batches queue without waiting
+    return torch.cat(out).cpu().numpy() if out else np.zeros(empty_shape)
 
 
 def held_out_nll_bpd(
@@ -238,12 +248,15 @@ def train_flow(
     coin = None
     if awam_lambda > 0 and awam_prob < 1:
         coin = np.random.default_rng(int(rng.integers(2**63 - 1)))
+    guard = StepGuard(check_every(device))  # on a GPU: one host read per many steps
+    safe = settings.replace("{", "{{").replace("}", "}}")
     model.train()
     for epoch in range(epochs):
         bar.reset(total=n_batches)
         bar.set_description(f"DSNF fit epoch {epoch + 1}/{epochs}")
         order = torch.from_numpy(rng.permutation(n)).to(device)
-        loss_sum = nll_sum = 0.0
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        nll_sum = torch.zeros((), dtype=torch.float64, device=device)
         seen = 0
         last = history["validation_nll"][-1:]
         shown = {"val_nll": f"{last[0]:.4f}"} if last else {}
@@ -257,29 +270,25 @@ def train_flow(
             if coin is not None:
                 lam = awam_lambda / awam_prob if coin.random() < awam_prob else 0.0
             loss, info = awam_loss(model, x, lam=lam, tau=awam_tau)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"the training loss became {loss.item()} at epoch {epoch + 1}, batch "
-                    f"{start // batch_size + 1} ({settings}); {_REMEDY}"
-                )
+            where = f"at epoch {epoch + 1}, batch {start // batch_size + 1} ({safe}); {_REMEDY}"
+            guard.watch(loss, "the training loss became {value} " + where)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if max_grad_norm is not None:
                 norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-                if not torch.isfinite(norm):
-                    raise FloatingPointError(
-                        f"the gradient norm became {norm.item()} at epoch {epoch + 1}, batch "
-                        f"{start // batch_size + 1} ({settings}); {_REMEDY}"
-                    )
+                guard.watch(norm, "the gradient norm became {value} " + where)
             optimizer.step()
-            loss_sum += loss.item() * x.shape[0]
-            nll_sum += info["nll"].sum().item()
+            # float64 sums on the device, in the order Python floats would add them
+            loss_sum += loss.detach().double() * x.shape[0]
+            nll_sum += info["nll"].sum().double()
             seen += x.shape[0]
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", **shown, refresh=False)
+            if not bar.disable:  # reads the GPU: only with a progress bar
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", **shown, refresh=False)
             bar.update()
-        history["train_loss"].append(loss_sum / n)
-        history["train_nll"].append(nll_sum / n)
-        postfix = {"loss": f"{loss_sum / n:.4f}"}
+        guard.check()
+        history["train_loss"].append(float(loss_sum) / n)
+        history["train_nll"].append(float(nll_sum) / n)
+        postfix = {"loss": f"{float(loss_sum) / n:.4f}"}
         if validation is not None:
             val = float(held_out_nll_bpd(model, validation, batch_size, device).mean())
             if not math.isfinite(val):

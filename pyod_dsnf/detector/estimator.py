@@ -27,7 +27,13 @@ from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from pyod_dsnf.detector import persistence, scoring
-from pyod_dsnf.detector._device import load_device, local_torch_rng, resolve_device, seeds_from
+from pyod_dsnf.detector._device import (
+    load_device,
+    local_torch_rng,
+    resolve_device,
+    seeds_from,
+    unpickled_device,
+)
 from pyod_dsnf.detector._device import torch_threads as _torch_threads
 from pyod_dsnf.detector._params import check_params
 from pyod_dsnf.detector._training import TrainingConfig, build_flow, train_flow
@@ -105,9 +111,12 @@ class DSNFDetector(BaseDetector):
         Add left/right mirrored copies of the training segments.
     epochs : int, default=10
         Maximum number of training epochs.
-    batch_size : int, default=64
-        Mini-batch size for training; scoring runs the flow on batches of
-        ``max(batch_size, 1024)`` segments (same scores, higher throughput).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for training. "auto" follows the device: 64 on the
+        CPU; on a CUDA device 1,024 with ``lr`` scaled by ``sqrt(1024 / 64)``
+        (the square-root rule, docs/gpu.md). Scoring runs the flow on batches
+        of ``max(batch_size, 1024)`` segments ("auto": 1,024; on CUDA 16,384),
+        same scores, higher throughput.
     lr : float, default=5e-3
         Learning rate of Riemannian Adam.
     weight_decay : float, default=0.0
@@ -202,7 +211,7 @@ class DSNFDetector(BaseDetector):
         normalize: bool = True,
         augment: bool = True,
         epochs: int = 10,
-        batch_size: int = 64,
+        batch_size: int | str = "auto",
         lr: float = 5e-3,
         weight_decay: float = 0.0,
         max_grad_norm: float | None = 5.0,
@@ -273,9 +282,8 @@ class DSNFDetector(BaseDetector):
         graph = get_layout(self.layout)
         X4 = check_segments(X, graph, flat_channels=self.flat_channels, min_segments=2,
                             estimator_name=type(self).__name__)  # fmt: skip
-        n = X4.shape[0]
-        if y is not None and _num_samples(y) != n:
-            raise ValueError(f"y has {_num_samples(y)} entries but X has {n} segments")
+        if y is not None and _num_samples(y) != len(X4):
+            raise ValueError(f"y has {_num_samples(y)} entries but X has {len(X4)} segments")
         device = resolve_device(self.device)
         torch_seed, rng = seeds_from(self.random_state)
         # DSNFlow checks its own parameters (and temporal_kernel against T) here
@@ -285,17 +293,15 @@ class DSNFDetector(BaseDetector):
         train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
                                    augment=self.augment, normalized=self.normalize, rng=rng,
                                    stacklevel=3)  # fmt: skip
-        self.graph_ = graph
-        self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
+        self.graph_, self.input_shape_ = graph, tuple(int(s) for s in X4.shape[1:])
         self.model_ = model.to(device)
-        config = TrainingConfig.from_params(self.get_params(deep=False))
-        train_t = torch.from_numpy(train)
+        device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
+        config = TrainingConfig.from_params(self.get_params(deep=False), device)
         val_t = None if val is None else torch.from_numpy(val)
         with local_torch_rng(torch_seed + 1, device):
-            self.history_, self.n_epochs_ = train_flow(self.model_, train_t, val_t, config,
-                                                       rng=rng, device=device)  # fmt: skip
-        self.device_ = str(device)
-        self.curvature_ = self.model_.curvature
+            self.history_, self.n_epochs_ = train_flow(self.model_, torch.from_numpy(train), val_t,
+                                                       config, rng=rng, device=device)  # fmt: skip
+        self.device_, self.curvature_ = str(device), self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
         joint = scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
@@ -315,18 +321,11 @@ class DSNFDetector(BaseDetector):
         self._process_decision_scores()
 
     # ----------------------------------------------------------------- scoring
-    def _score_chunk(self, X: Any, offset: int, device: torch.device) -> np.ndarray:
-        """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
-        X4 = check_segments(
-            X,
-            self.graph_,
-            flat_channels=self.flat_channels,
-            input_shape=self.input_shape_,
-            estimator_name=type(self).__name__,
-        )
-        data = prepare_segments(X4, normalize=self.normalize, offset=offset)
-        return scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
-                                 what="the segments", offset=offset)  # fmt: skip
+    def _prepare_chunk(self, X: Any, offset: int, device: torch.device) -> Any:
+        """Validate and prepare one chunk of segments (``offset``: its place in X)."""
+        X4 = check_segments(X, self.graph_, flat_channels=self.flat_channels,
+                            input_shape=self.input_shape_, estimator_name=type(self).__name__)
+        return scoring.prepare_for(device, X4, normalize=self.normalize, offset=offset)
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         kind = self.anomaly_score_ if kind is None else kind
@@ -349,17 +348,20 @@ class DSNFDetector(BaseDetector):
         Notes
         -----
         Segments are validated, prepared and scored ``max(batch_size,
-        scoring.SCORE_CHUNK)`` at a time, so memory beyond X itself stays
-        bounded; X may be a ``np.memmap`` or a strided view (e.g. windows from
+        scoring.SCORE_CHUNK)`` at a time (on a CUDA device
+        ``scoring.CUDA_SCORE_CHUNK``, the next chunk prepared while the GPU
+        scores one), so memory beyond X itself stays bounded; X may be a
+        ``np.memmap`` or a strided view (e.g. windows from
         ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
         """
         check_is_fitted(self, ["model_", "decision_scores_"])
         # warnings name the caller of decision_function / score_samples (the usual path)
         device = scoring.scoring_device(self.model_, self.device_, stacklevel=3)
         with _torch_threads(self.n_threads):
-            chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
-            joint = scoring.score_in_chunks(X, partial(self._score_chunk, device=device),
-                                            chunk=chunk, n_joints=self.input_shape_[1])  # fmt: skip
+            prepare = partial(self._prepare_chunk, device=device)
+            joint = scoring.score_segments(X, prepare, model=self.model_, device=device,
+                                           batch_size=self.batch_size,
+                                           n_joints=self.input_shape_[1])
         scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 
@@ -434,22 +436,19 @@ class DSNFDetector(BaseDetector):
         return float(np.mean(self.score_samples(X)))
 
     # ------------------------------------------------------------ fitted state
-    def _restore(self, state: FittedState, weights: dict[str, torch.Tensor],
-                 device: torch.device) -> None:  # fmt: skip
+    def _restore(self, state: FittedState, weights: dict, device: torch.device) -> None:
         """Take the fitted state of a file (checked by ``check_fitted_state``)."""
         check_params(self.get_params(deep=False))
         graph = get_layout(self.layout)
         model = build_flow(self.get_params(deep=False), graph, state.input_shape[0], 0)
-        try:
-            model.load_state_dict(weights, strict=True)
-        except (RuntimeError, TypeError, AttributeError) as exc:
-            raise ValueError(f"its weights do not match its parameters ({exc})") from exc
+        persistence.load_weights(model, weights)
         self.graph_, self.input_shape_ = graph, state.input_shape
         self.n_features_in_ = int(np.prod(state.input_shape))
         self.n_epochs_, self.history_ = state.n_epochs, state.history
         self.curvature_, self.anomaly_score_ = state.curvature, state.anomaly_score
         self.joint_nll_mean_, self.joint_nll_std_ = state.joint_nll_mean, state.joint_nll_std
-        self.model_, self.device_ = model.eval().to(device), str(device)
+        self.model_ = model.eval().to(device)
+        self.device_ = str(next(self.model_.parameters()).device)  # "cuda" -> "cuda:0"
         self.decision_scores_ = state.decision_scores
         self._set_pyod_state()
 
@@ -459,6 +458,11 @@ class DSNFDetector(BaseDetector):
         if model is not None and any(p.device.type != "cpu" for p in model.parameters()):
             state["model_"] = copy.deepcopy(model).to("cpu")
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if getattr(self, "model_", None) is not None and hasattr(self, "device_"):
+            self.device_ = unpickled_device(self.device_, stacklevel=2)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted detector to ``path`` (weights + JSON, no pickled code).
@@ -481,9 +485,14 @@ class DSNFDetector(BaseDetector):
         ----------
         path : str or path-like
         device : str, default="cpu"
-            Where to put the model ("auto" for CUDA when available). A CUDA
-            device that is absent here falls back to the CPU with a warning,
-            so a model trained on a GPU always loads.
+            Where to put the model ("auto" for CUDA when available), whatever
+            device it was trained on: by default a model trained on a GPU is
+            loaded onto the CPU. ``device_`` of the result says where it is. A
+            CUDA device that is absent here (or an index beyond this machine's
+            GPUs) falls back to the CPU with a warning, so a model trained on a
+            GPU always loads. Scores on another device than the training one agree
+            with the training device's within float32 round-off (docs/estimator.md,
+            "Devices"), not bit for bit.
 
         Returns
         -------

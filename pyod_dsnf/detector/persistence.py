@@ -62,6 +62,7 @@ __all__ = [
     "SavedDetector",
     "check_fitted_state",
     "fitted_state",
+    "load_weights",
     "read_detector_file",
     "write_detector_file",
 ]
@@ -154,6 +155,14 @@ def fitted_state(detector: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     values = {k: getattr(detector, k) for k in FITTED_VALUES}
     arrays = {k: np.asarray(getattr(detector, k), np.float64) for k in FITTED_ARRAYS}
     return values, arrays
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    """Load a file's weights into a freshly built flow; ValueError when they do not fit it."""
+    try:
+        model.load_state_dict(weights, strict=True)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise ValueError(f"its weights do not match its parameters ({exc})") from exc
 
 
 def check_fitted_state(values: dict[str, Any], arrays: dict[str, np.ndarray]) -> FittedState:

@@ -1,7 +1,9 @@
 """From prepared segments to anomaly scores: chunked scoring, per-joint standardisation.
 
-* :func:`score_in_chunks` validates, prepares and scores an input of any length a
-  chunk at a time, so memory beyond the input itself stays bounded;
+* :func:`score_segments` validates, prepares and scores an input of any length a
+  chunk at a time (:func:`score_in_chunks`; on a CUDA device with the next chunk
+  prepared meanwhile, :mod:`~pyod_dsnf.detector._gpu_scoring`), so memory beyond the
+  input itself stays bounded; :func:`prepare_for` prepares one chunk for its device;
 * :func:`joint_nll` runs the flow on prepared segments and refuses NaN;
 * :func:`scoring_device` is the device to score on, with a fallback to the CPU
   for a model trained on a GPU that this machine lacks;
@@ -13,23 +15,37 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from pyod_dsnf.detector._device import exact_float32
+from pyod_dsnf.detector import _gpu_scoring
+from pyod_dsnf.detector._batches import scoring_batch_floor
+from pyod_dsnf.detector._device import (
+    CudaState,
+    DeviceUnavailableError,
+    exact_float32,
+    resolve_device,
+)
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector._validation import prepare_segments
 from pyod_dsnf.detector.standardizer import ANOMALY_SCORES, JointStandardizer
 
 __all__ = [
     "ANOMALY_SCORES",
+    "CUDA_SCORE_BATCH",
+    "CUDA_SCORE_CHUNK",
     "SCORE_BATCH",
     "SCORE_CHUNK",
     "JointStandardizer",
+    "cuda_score_sizes",
     "joint_nll",
+    "prepare_for",
     "score_in_chunks",
+    "score_segments",
     "scoring_device",
     "warn_infinite",
 ]
@@ -41,23 +57,55 @@ SCORE_CHUNK = 4096
 #: Smallest forward batch when scoring: on CPU the flow scores several times more
 #: segments per second in batches of ~1k than in training-sized batches of 64.
 SCORE_BATCH = 1024
+#: On a CUDA device: the smallest forward batch and chunk. A GPU runs the flow at
+#: full speed only from batches of about 16k segments (a batch of 1,024 keeps it
+#: waiting for kernel launches); a chunk of four batches bounds the host memory of
+#: the chunk being prepared while the previous one is scored (docs/gpu.md).
+CUDA_SCORE_BATCH = 16384
+CUDA_SCORE_CHUNK = 65536
 
 
-def scoring_device(model: nn.Module, fitted_device: str, *, stacklevel: int = 2) -> torch.device:
-    """The device to score on: ``fitted_device``, or the CPU (with a warning) if absent here.
+def scoring_device(
+    model: nn.Module,
+    fitted_device: str,
+    *,
+    stacklevel: int = 2,
+    cuda: CudaState | None = None,
+) -> torch.device:
+    """The device to score on: ``fitted_device``, or the CPU (with a warning) if unusable here.
 
-    The model is moved there when it is elsewhere.
+    ``fitted_device`` is unusable when :func:`~pyod_dsnf.detector._device.resolve_device`
+    refuses it: no CUDA, a CUDA index ``>= device_count`` (a detector pickled on
+    ``cuda:1`` read on a one-GPU machine), or a process forked after its parent
+    initialised CUDA. A CUDA device without an index (``"cuda"``, as stored by
+    earlier versions) means the CUDA device the model is already on, so neither
+    ``torch.cuda.set_device`` nor a repeated call moves it. The model is moved
+    only when it is elsewhere.
+
+    Parameters
+    ----------
+    model : nn.Module
+    fitted_device : str
+        The detector's ``device_``.
+    stacklevel : int, default=2
+        Of the warning.
+    cuda : CudaState, optional
+        The machine's CUDA; default :func:`~pyod_dsnf.detector._device.cuda_state`.
     """
-    dev = torch.device(fitted_device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    try:
+        dev = resolve_device(fitted_device, cuda=cuda)
+    except DeviceUnavailableError as exc:
         warnings.warn(
-            f"this detector was trained on {fitted_device}, which is not available here; "
-            f"scoring on the CPU",
+            f"this detector was trained on {fitted_device}, which is not available here "
+            f"({exc}); scoring on the CPU",
             UserWarning,
             stacklevel=stacklevel + 1,
         )
         dev = torch.device("cpu")
-    if next(model.parameters()).device != dev:
+    where = next(model.parameters()).device
+    if dev.type == where.type and dev.index is None:
+        return where
+    if where != dev:
         model.to(dev)
     return dev
 
@@ -73,11 +121,19 @@ def warn_infinite(nll: np.ndarray, what: str, *, stacklevel: int = 2) -> None:
         )
 
 
+def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
+    """(chunk, forward batch) when scoring on a CUDA device; the CPU's rule is beside it.
+
+    :data:`CUDA_SCORE_CHUNK` and :data:`CUDA_SCORE_BATCH`, or ``batch_size`` where larger.
+    """
+    return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
+
+
 def joint_nll(
     model: nn.Module,
-    data: np.ndarray,
+    data: np.ndarray | torch.Tensor,
     *,
-    batch_size: int,
+    batch_size: int | str,
     device: torch.device,
     what: str,
     offset: int = 0,
@@ -86,11 +142,17 @@ def joint_nll(
 
     Raises FloatingPointError naming the first segment (``offset`` added) whose
     share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf.detector._device.exact_float32`),
-    so the scores match the CPU's.
+    so the scores match the CPU's. ``batch_size``: the estimator's (``"auto"`` counts as 64).
     """
-    batch = max(int(batch_size), SCORE_BATCH)
+    batch_size = scoring_batch_floor(batch_size)
+    batch = (
+        cuda_score_sizes(batch_size)[1]
+        if torch.device(device).type == "cuda"
+        else max(int(batch_size), SCORE_BATCH)
+    )
+    tensor = data if isinstance(data, torch.Tensor) else torch.from_numpy(data)
     with exact_float32(device):
-        joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device)
+        joint = joint_nll_bits_per_dim(model, tensor, batch, device)
     bad = np.isnan(joint).any(axis=1)
     if bad.any():
         first = int(np.flatnonzero(bad)[0]) + offset
@@ -123,3 +185,51 @@ def score_in_chunks(
     for start in range(0, n, chunk):
         out[start : start + chunk] = score(X[start : start + chunk], start)
     return out
+
+
+def prepare_for(
+    device: torch.device, X4: np.ndarray, *, normalize: bool, offset: int = 0
+) -> np.ndarray | torch.Tensor:
+    """Checked segments ``(n, T, V, C)`` prepared for scoring on ``device``.
+
+    On a CUDA device complete segments are normalised there
+    (:func:`pyod_dsnf.detector._gpu_scoring.device_prepare`); otherwise, and for the
+    segments that need imputation, on the host (:func:`~pyod_dsnf.detector._validation.
+    prepare_segments`).
+    """
+    if device.type == "cuda":
+        data = _gpu_scoring.device_prepare(X4, device, normalize=normalize, offset=offset)
+        if data is not None:
+            return data
+    return prepare_segments(X4, normalize=normalize, offset=offset)
+
+
+def score_segments(
+    X: Any,
+    prepare: Callable[[Any, int], Any],
+    *,
+    model: nn.Module,
+    batch_size: Any,
+    device: torch.device,
+    n_joints: int,
+) -> np.ndarray:
+    """Per-joint NLL shares ``(n, n_joints)`` of segments X, a chunk at a time.
+
+    ``prepare(X[start:stop], start)`` validates and prepares one chunk (``start``
+    for error messages). On the CPU chunks of ``max(batch_size, SCORE_CHUNK)`` are
+    prepared and scored in turn; on a CUDA device chunks of
+    :func:`cuda_score_sizes` are, the next one prepared while the GPU scores one.
+    ``batch_size``: the estimator's (``"auto"`` counts as 64).
+    """
+    floor = scoring_batch_floor(batch_size)
+    run = partial(joint_nll, model, batch_size=floor, device=device, what="the segments")
+
+    def score(data: Any, start: int) -> np.ndarray:
+        return run(data, offset=start)
+
+    if device.type == "cuda":
+        chunk = cuda_score_sizes(floor)[0]
+        return _gpu_scoring.score_prefetched(X, prepare, score, chunk=chunk, n_joints=n_joints)
+    chunk = max(floor, SCORE_CHUNK)
+    return score_in_chunks(X, lambda part, start: score(prepare(part, start), start),
+                           chunk=chunk, n_joints=n_joints)  # fmt: skip

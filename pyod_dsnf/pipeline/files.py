@@ -241,7 +241,9 @@ def score_pose_dir(
         raise ValueError(f"model={str(model_path)!r} is not a file")
     masks = load_masks_dir(gt_dir) if gt_dir is not None else None
     try:
-        det = load_model(model_path, device)  # the n_jobs=1 worker finds it loaded
+        # n_jobs=1: the one worker finds it loaded. Otherwise the parent reads the model on
+        # the CPU only: CUDA initialised here would be unusable in forked workers.
+        det = load_model(model_path, device if n_jobs == 1 else "cpu")
         layout = det.layout if isinstance(det.layout, str) else "coco17"
         gap = check_int("max_gap", max_gap, 0)
         windowing = Windowing.test(mode, int(det.input_shape_[0]), gap)
