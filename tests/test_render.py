@@ -11,6 +11,7 @@ from PIL import Image  # Pillow comes with matplotlib
 
 from pyod_dsnf.cli import main
 from pyod_dsnf.datasets import make_pose_tracks, save_tracks
+from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.evaluation.render import alert_data, parse_frames, render_alert
 from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
 from pyod_dsnf.poses.skeletons import coco17_to_openpose18
@@ -68,7 +69,7 @@ def test_alert_data_matches_the_detector(fitted):
     X = np.stack([t.keypoints[s : s + SEG_LEN] for s in starts])
     joint = det.joint_nll(X)
     np.testing.assert_allclose(data.scores[0], det.anomaly_scores_from_joint(joint).mean())
-    z = (joint - det.joint_nll_mean_) / det.joint_nll_std_
+    z = JointStandardizer.of(det).transform(joint)  # the one z-score (test_standardizer.py)
     np.testing.assert_allclose(data.joint_z[0], z.mean(axis=0))
     # the joint score is the max of the joints' z: the curve agrees with the joint colours
     assert np.all(data.joint_z.max(axis=1) <= data.scores + 1e-9) or det.anomaly_score_ != "joint"
