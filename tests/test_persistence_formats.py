@@ -139,4 +139,5 @@ def test_persistence_imports_nothing_of_the_estimator():
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert imported <= {"__future__", "hashlib", "json", "os", "tempfile", "warnings", "zipfile",
                         "dataclasses", "pathlib", "typing", "numpy", "torch",
-                        "pyod_dsnf._version", "pyod_dsnf.poses.skeletons"}  # fmt: skip
+                        "pyod_dsnf._checks", "pyod_dsnf._version",
+                        "pyod_dsnf.poses.skeletons"}  # fmt: skip

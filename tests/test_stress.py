@@ -140,5 +140,5 @@ def test_training_set_of_one_repeated_segment(X, X_test):
 
 @pytest.mark.slow
 def test_far_segment_ranked_most_abnormal_at_default_size(X, X_test):
-    det = DSNFDetector(epochs=3, random_state=0, n_threads=1).fit(X)
+    det = DSNFDetector(epochs=3, random_state=0, n_threads=1, device="cpu").fit(X)
     _finite_and_far_ranked_top(det, X_test)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int
 from pyod_dsnf.poses.tracks import Clip, Track
 
 __all__ = ["GapReport", "fill_gaps", "interpolate_missing"]
@@ -198,8 +199,7 @@ def fill_gaps(
     >>> report.n_pieces == report.n_tracks + report.n_splits
     True
     """
-    if isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer)) or max_gap < 0:
-        raise ValueError(f"max_gap must be a non-negative integer, got {max_gap!r}")
+    max_gap = check_int("max_gap", max_gap, 0, expected="a non-negative integer")
     single = isinstance(clips, Clip)
     seq = [clips] if single else list(clips)
     for i, c in enumerate(seq):
