@@ -2,7 +2,7 @@
 
 The one place where ``z = (share - mean) / std`` is computed. The detector's
 ``anomaly_score="joint"`` takes the largest ``z`` of a segment; the live scorer
-(:mod:`pyod_dsnf.stream.scorer`) reports the highest ones per record and the alert
+(:class:`~pyod_dsnf.stream.StreamScorer`) reports the highest ones per record and the alert
 renderer (:mod:`pyod_dsnf.evaluation.render`) colours the joints by them. numpy only.
 """
 
