@@ -50,6 +50,7 @@ def test_without_clips_uses_covered_frames(synth):
         evaluate(np.zeros(len(seg)), seg, ds.masks, n_random=-1)
 
 
+@pytest.mark.slow
 def test_poselift_random_scores_field_vs_person(poselift_path):
     """The free true negatives of the field protocol, measured (docs/evaluation.md)."""
     with warnings.catch_warnings():
