@@ -202,7 +202,7 @@ def no_training(monkeypatch):
         raise AssertionError("work was done before the input was checked")
 
     monkeypatch.setattr(DSNFDetector, "fit", boom)
-    monkeypatch.setattr(workflow, "load", boom)
+    monkeypatch.setattr(workflow, "load_folder", boom)
 
 
 def test_fit_to_a_missing_folder_fails_before_training(data_root, tmp_path, capsys, no_training):

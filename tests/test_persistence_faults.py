@@ -7,14 +7,17 @@ loading changed weights or crashing.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
 import warnings
+import zipfile
 from pathlib import Path
 
 import joblib
@@ -155,22 +158,63 @@ def test_truncated_file_is_refused(saved, tmp_path, data):
         DSNFDetector.load(bad)
 
 
-@FUZZ
-@given(data=st.data())
-def test_flipped_byte_is_refused_or_harmless(saved, fitted, X, tmp_path, data):
-    """Before the checksum, 7% of single-byte flips loaded silently with changed scores."""
-    raw = saved.raw
-    pos = data.draw(st.integers(0, len(raw) - 1))
-    damaged = bytearray(raw)
-    damaged[pos] ^= data.draw(st.integers(1, 255))
+def _zip_regions(raw: bytes) -> dict[str, list[tuple[int, int]]]:
+    """Byte ranges ``[start, end)`` of a model file by role: what each member stores
+    ("data"), the alignment padding torch puts in the local headers' extra field
+    ("padding"), and the zip bookkeeping (local headers, central directory: "zip")."""
+    regions: dict[str, list[tuple[int, int]]] = {"data": [], "padding": [], "zip": []}
+    covered = 0
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+            start = info.header_offset
+            name_len, extra_len = struct.unpack("<HH", raw[start + 26 : start + 30])
+            extra = start + 30 + name_len
+            data = extra + extra_len
+            regions["zip"].append((start, extra))
+            regions["padding"].append((extra, data))
+            regions["data"].append((data, data + info.compress_size))
+            covered = data + info.compress_size
+    regions["zip"].append((covered, len(raw)))
+    return {k: [(a, b) for a, b in v if b > a] for k, v in regions.items()}
+
+
+def _flip(saved: Saved, tmp_path: Path, data, region: str) -> Path:
+    start, end = data.draw(st.sampled_from(_zip_regions(saved.raw)[region]))
+    damaged = bytearray(saved.raw)
+    damaged[data.draw(st.integers(start, end - 1))] ^= data.draw(st.integers(1, 255))
     bad = tmp_path / "flip.dsnf"
     bad.write_bytes(bytes(damaged))
+    return bad
+
+
+@FUZZ
+@given(data=st.data())
+def test_flipped_byte_in_stored_data_is_refused(saved, tmp_path, data):
+    """Before the checksum, 7% of single-byte flips loaded silently with changed scores."""
+    with pytest.raises(ValueError, match="not a readable pyod-dsnf detector file"):
+        DSNFDetector.load(_flip(saved, tmp_path, data, "data"))
+
+
+@FUZZ
+@given(data=st.data())
+def test_flipped_byte_in_alignment_padding_is_harmless(saved, fitted, X, tmp_path, data):
+    loaded = DSNFDetector.load(_flip(saved, tmp_path, data, "padding"))
+    np.testing.assert_array_equal(loaded.decision_function(X[:4]), fitted.decision_function(X[:4]))
+
+
+@FUZZ
+@given(data=st.data())
+def test_flipped_byte_in_zip_bookkeeping_is_refused_or_harmless(saved, fitted, X, tmp_path, data):
+    """Zip headers hold fields that zipfile and torch check (signatures, sizes, CRCs,
+    the compression method: refused) beside fields that neither reads (timestamps, the
+    version that made the archive: harmless); either way no other exception and never
+    changed scores. (A flipped compression method once escaped as NotImplementedError.)"""
+    bad = _flip(saved, tmp_path, data, "zip")
     try:
         loaded = DSNFDetector.load(bad)
     except ValueError as exc:
         assert "not a readable pyod-dsnf detector file" in str(exc)
         return
-    # a flip in zip padding or redundant headers changes nothing
     np.testing.assert_array_equal(loaded.decision_function(X[:4]), fitted.decision_function(X[:4]))
 
 

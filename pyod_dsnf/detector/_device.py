@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pyod_dsnf._checks import check_int, is_int
 from pyod_dsnf.detector._threads import default_threads
 
 __all__ = [
@@ -148,7 +148,7 @@ def seed_from(random_state: Any) -> int:
     """A 63-bit seed from ``random_state`` without touching numpy's global RNG."""
     if random_state is None:
         return int(np.random.default_rng().integers(2**63 - 1))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+    if is_int(random_state):
         if random_state < 0:
             raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
         return int(random_state)
@@ -277,8 +277,7 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
     """
     if n_threads is None:
         n_threads = default_threads()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
-        raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
+    n_threads = check_int("n_threads", n_threads, 1, expected="an integer >= 1 or None")
     before = torch.get_num_threads()
     torch.set_num_threads(int(n_threads))
     try:

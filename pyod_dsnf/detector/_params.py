@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from pyod_dsnf._checks import is_int
+
 __all__ = [
     "PARAMETER_CONSTRAINTS",
     "AutoOr",
@@ -42,8 +44,12 @@ class Interval:
     def accepts(self, value: Any) -> bool:
         if value is None:
             return self.none_ok
-        kind = numbers.Integral if self.integer else numbers.Real
-        if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value):
+        if self.integer:
+            if not is_int(value):
+                return False
+        elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if not np.isfinite(value):
             return False
         above = value > self.low if self.low_open else value >= self.low
         return bool(above and value <= self.high)
@@ -124,6 +130,7 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "permutation": OwnedBy("pyod_dsnf.flow.DSNFlow"),
     "awam_lambda": Interval(0.0),
     "awam_tau": Interval(0.0, low_open=True),
+    "awam_prob": Interval(0.0, 1.0, low_open=True),
     "noise_std": Interval(0.0),
     "anomaly_score": Options(("joint", "nll")),
     "normalize": Flag(),

@@ -46,6 +46,7 @@ from pyod_dsnf.detector.persistence import (
     read_detector_file,
     write_detector_file,
 )
+from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.flow import DSNFlow
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
@@ -93,9 +94,15 @@ class DSNFDetector(BaseDetector):
         Channel permutation between couplings.
     awam_lambda : float, default=0.1
         Weight of the AWAM input-gradient penalty; 0 gives plain maximum
-        likelihood (and skips the double backward, about 3x faster).
+        likelihood and skips the double backward (its cost, measured:
+        docs/benchmark.md, "The AWAM term: exact or estimated").
     awam_tau : float, default=1.0
         Temperature of the AWAM sample weights.
+    awam_prob : float in (0, 1], default=0.25
+        Share of the training steps that include the AWAM term, weighted by
+        ``1 / awam_prob`` when drawn: an unbiased estimate of the exact loss
+        and its gradient at about ``awam_prob`` of the term's cost (docs/method.md,
+        "The AWAM loss"). 1 computes the term at every step.
     noise_std : float, default=0.0
         Standard deviation of Gaussian noise added afresh to every training
         batch, in the units of the prepared segments (with ``normalize=True``
@@ -131,7 +138,7 @@ class DSNFDetector(BaseDetector):
         L2 weight decay of Riemannian Adam.
     max_grad_norm : float or None, default=5.0
         Clip the global gradient norm to this value (None: no clipping).
-    validation_fraction : float in [0, 1), default=0.1
+    validation_fraction : float in [0, 0.99], default=0.1
         Share of the training segments held out to monitor the NLL (taken
         before augmentation). 0 disables the hold-out.
     n_iter_no_change : int or None, default=5
@@ -213,6 +220,7 @@ class DSNFDetector(BaseDetector):
         permutation: str = "reverse",
         awam_lambda: float = 0.1,
         awam_tau: float = 1.0,
+        awam_prob: float = 0.25,
         noise_std: float = 0.0,
         anomaly_score: str = "joint",
         normalize: bool = True,
@@ -242,6 +250,7 @@ class DSNFDetector(BaseDetector):
         self.permutation = permutation
         self.awam_lambda = awam_lambda
         self.awam_tau = awam_tau
+        self.awam_prob = awam_prob
         self.noise_std = noise_std
         self.anomaly_score = anomaly_score
         self.normalize = normalize
@@ -306,7 +315,8 @@ class DSNFDetector(BaseDetector):
         device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
         settings = (
             f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
-            f"awam_lambda={self.awam_lambda}, max_grad_norm={self.max_grad_norm}"
+            f"awam_lambda={self.awam_lambda}, awam_prob={self.awam_prob}, "
+            f"max_grad_norm={self.max_grad_norm}"
         )
         batch, lr = training_batch(self.batch_size, float(self.lr), device)  # "auto": by device
         with local_torch_rng(torch_seed + 1, device):
@@ -321,6 +331,7 @@ class DSNFDetector(BaseDetector):
                 max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
                 awam_lambda=float(self.awam_lambda),
                 awam_tau=float(self.awam_tau),
+                awam_prob=float(self.awam_prob),
                 noise_std=float(self.noise_std),
                 n_iter_no_change=self.n_iter_no_change,
                 tol=float(self.tol),
@@ -334,7 +345,7 @@ class DSNFDetector(BaseDetector):
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
         joint = self._joint_nll(data, "the training segments", device)
-        standardizer = scoring.JointStandardizer.fit(joint)
+        standardizer = JointStandardizer.fit(joint)
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
@@ -403,8 +414,8 @@ class DSNFDetector(BaseDetector):
         return self._joint_nll(data, "the segments", device, offset=offset)
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
-        standardizer = scoring.JointStandardizer(self.joint_nll_mean_, self.joint_nll_std_)
-        return standardizer.scores(joint, self.anomaly_score_ if kind is None else kind)
+        kind = self.anomaly_score_ if kind is None else kind
+        return JointStandardizer.of(self).scores(joint, kind)
 
     def joint_nll(self, X: Any) -> np.ndarray:
         """Each joint's share of the segment NLL, bits per dimension.

@@ -5,16 +5,14 @@
 * :func:`joint_nll` runs the flow on prepared segments and refuses NaN;
 * :func:`scoring_device` is the device to score on, with a fallback to the CPU
   for a model trained on a GPU that this machine lacks;
-* :class:`JointStandardizer` holds each joint's mean and spread of its NLL share
-  over the training segments and turns shares into scores (``"joint"`` or
-  ``"nll"``, see ``DSNFDetector(anomaly_score=...)``).
+* :class:`~pyod_dsnf.detector.standardizer.JointStandardizer` (re-exported here) turns
+  per-joint shares into z-scores and anomaly scores.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +26,7 @@ from pyod_dsnf.detector._device import (
     resolve_device,
 )
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector.standardizer import ANOMALY_SCORES, JointStandardizer
 
 __all__ = [
     "ANOMALY_SCORES",
@@ -56,7 +55,6 @@ SCORE_BATCH = 1024
 #: the chunk being prepared while the previous one is scored (docs/gpu.md).
 CUDA_SCORE_BATCH = 16384
 CUDA_SCORE_CHUNK = 65536
-ANOMALY_SCORES = ("joint", "nll")
 
 
 def scoring_device(
@@ -178,35 +176,3 @@ def score_in_chunks(
     for start in range(0, n, chunk):
         out[start : start + chunk] = score(X[start : start + chunk], start)
     return out
-
-
-@dataclass
-class JointStandardizer:
-    """Each joint's mean and standard deviation of its NLL share over the training segments.
-
-    Attributes
-    ----------
-    mean, std : ndarray of shape (V,)
-        Bits/dim; ``std`` is floored at 1e-12 so the standardisation stays finite
-        should a joint's share never vary.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, joint: np.ndarray) -> JointStandardizer:
-        return cls(joint.mean(axis=0), np.maximum(joint.std(axis=0), 1e-12))
-
-    def scores(self, joint: np.ndarray, kind: str) -> np.ndarray:
-        """Anomaly scores ``(n,)`` from per-joint shares ``(n, V)``; see ``anomaly_score``.
-
-        "nll": the segment's NLL (the sum of its shares). "joint": the largest
-        standardised share; an infinite share (far outside the data) stays the
-        most abnormal.
-        """
-        if kind == "nll":
-            return joint.sum(axis=1)
-        with np.errstate(invalid="ignore", over="ignore"):
-            z = (joint - self.mean) / self.std
-        return np.where(np.isinf(joint).any(axis=1), np.inf, np.nanmax(z, axis=1))
