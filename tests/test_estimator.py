@@ -408,7 +408,7 @@ def test_decision_function_checks(fitted, X_train):
         ("curvature", 0.0, "curvature must be a finite float > 0"),
         ("temporal_kernel", 2, "temporal_kernel must be odd"),
         ("epochs", 0, "epochs must be an integer >= 1"),
-        ("batch_size", 2.5, "batch_size must be an integer"),
+        ("batch_size", 2.5, "batch_size must be .auto. or an integer"),
         ("lr", -1.0, "lr must be"),
         ("anomaly_score", "max", "anomaly_score must be one of"),
         ("noise_std", -0.1, "noise_std must be a finite number >= 0.0"),
