@@ -35,6 +35,7 @@ from pyod_dsnf._training_data import check_spread, training_sets
 from pyod_dsnf._validation import check_segments, prepare_segments
 from pyod_dsnf.flow import DSNFlow
 from pyod_dsnf.graph import SkeletonGraph, get_layout
+from pyod_dsnf.orientation import IMAGE_UP, canonical_rotation, canonical_segments, rotate_segments
 from pyod_dsnf.persistence import DetectorFileError, read_detector_file, write_detector_file
 
 __all__ = ["DSNFDetector"]
@@ -44,7 +45,7 @@ __all__ = ["DSNFDetector"]
 #: recomputed from ``decision_scores_`` on load by PyOD's ``_process_decision_scores``.
 _FITTED_VALUES = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "curvature_",
                   "device_", "anomaly_score_")  # fmt: skip
-_FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_")
+_FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_", "up_direction_")
 
 
 class DSNFDetector(BaseDetector):
@@ -162,6 +163,11 @@ class DSNFDetector(BaseDetector):
     joint_nll_mean_, joint_nll_std_ : ndarray of shape (V,)
         Mean and standard deviation of each joint's NLL share over the
         training segments (bits/dim), used by ``anomaly_score="joint"``.
+    up_direction_ : ndarray of shape (2,)
+        The body's up direction (unit vector, input coordinates) estimated
+        from the training poses; every segment is turned so that it points to
+        (0, -1) before the flow (docs/method.md, "Orientation"). (0, -1) means
+        no turn.
     n_features_in_ : int
         T * V * C of the training segments.
     input_shape_ : tuple of int
@@ -281,11 +287,12 @@ class DSNFDetector(BaseDetector):
         # DSNFlow checks its own parameters (and temporal_kernel against T) here
         model = self._build_model(graph, int(X4.shape[1]), torch_seed)
         data = prepare_segments(X4, normalize=self.normalize)
+        data, up = canonical_segments(data, X4, graph)  # turned upright (docs/method.md)
         check_spread(data, normalize=self.normalize)
         train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
                                    augment=self.augment, normalized=self.normalize, rng=rng,
                                    stacklevel=3)  # fmt: skip
-        self.graph_ = graph
+        self.graph_, self.up_direction_ = graph, up
         self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
         self.model_ = model.to(device)
         settings = (
@@ -366,7 +373,15 @@ class DSNFDetector(BaseDetector):
             estimator_name=type(self).__name__,
         )
         data = prepare_segments(X4, normalize=self.normalize, offset=offset)
+        data = rotate_segments(data, self._canonical_rotation())
         return self._joint_nll(data, "the segments", device, offset=offset)
+
+    def _canonical_rotation(self) -> np.ndarray:
+        """The 2x2 rotation that turns ``up_direction_`` to image up ``(0, -1)`` (float64).
+
+        The identity for detectors fitted or saved before the orientation existed.
+        """
+        return canonical_rotation(getattr(self, "up_direction_", np.asarray(IMAGE_UP)))
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         standardizer = scoring.JointStandardizer(self.joint_nll_mean_, self.joint_nll_std_)
@@ -518,6 +533,9 @@ class DSNFDetector(BaseDetector):
         kind = str(values["anomaly_score_"])
         if kind not in scoring.ANOMALY_SCORES:
             raise ValueError(f"anomaly_score_ must be 'joint' or 'nll', got {kind!r}")
+        up = np.asarray(arrays.get("up_direction_", IMAGE_UP), np.float64)  # before format 5: none
+        if up.shape != (2,) or not np.isfinite(up).all() or abs(np.hypot(*up) - 1.0) > 1e-6:
+            raise ValueError(f"up_direction_ must be a unit vector of shape (2,), got {up}")
         joint_stats = {}
         for key in ("joint_nll_mean_", "joint_nll_std_"):
             value = np.asarray(arrays.get(key, np.full(shape[1], np.nan)), np.float64)
@@ -535,7 +553,7 @@ class DSNFDetector(BaseDetector):
         except (RuntimeError, TypeError, AttributeError) as exc:
             raise ValueError(f"its weights do not match its parameters ({exc})") from exc
         model.eval()
-        self.graph_, self.input_shape_ = graph, shape
+        self.graph_, self.input_shape_, self.up_direction_ = graph, shape, up
         self.n_features_in_ = int(np.prod(shape))
         self.n_epochs_, self.history_ = int(values["n_epochs_"]), history
         self.curvature_, self.anomaly_score_ = values["curvature_"], kind

@@ -7,7 +7,7 @@ code. This module knows the layout of every format version and never what the
 fields mean; the estimator says what it stores
 (``DSNFDetector._get_fitted_state`` / ``_set_fitted_state``).
 
-Format 4 (current) holds
+Format 5 (current) holds
 
 * ``format`` (``"pyod-dsnf-detector"``) and ``format_version`` (int), checked
   on load; a file from a newer format version is refused;
@@ -23,6 +23,11 @@ Format 4 (current) holds
 
 Earlier formats are read into the same :class:`SavedDetector`:
 
+* 4: the layout of format 5; its detectors predate the body's orientation
+  (no ``up_direction_`` array: the estimator loads them without a turn, so they
+  score as before). The version was bumped so that a reader of format 4, which
+  would ignore that array and score a format-5 model in the wrong frame,
+  refuses the file instead;
 * 1: no checksum; 2: the checksum; 1-2 predate the per-joint score, so
   ``anomaly_score`` is set to ``"nll"`` (how they scored);
 * 1-3 keep ``decision_scores``, ``labels`` and ``joint_nll_mean_`` /
@@ -60,7 +65,7 @@ __all__ = [
 ]
 
 FORMAT = "pyod-dsnf-detector"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 # formats 1-3: fields that are now recomputed on load, and the top-level arrays
 _RECOMPUTED = ("threshold_", "_mu", "_sigma", "_classes")

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from pyod_dsnf.graph import SkeletonGraph, get_layout
+from pyod_dsnf.orientation import rotate_points
 from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
 
 __all__ = ["AlertData", "alert_data", "parse_frames", "render_alert"]
@@ -42,6 +43,8 @@ class AlertData:
         The rendered frames.
     keypoints : ndarray of shape (n, V, 3)
         ``(x, y, confidence)`` after gap filling; confidence 0 = undetected.
+        Turned upright about their centre by the detector's canonical rotation
+        (``DSNFDetector.up_direction_``), so a person filmed sideways stands.
     joint_z : ndarray of shape (n, V)
         Standardised per-joint NLL share, averaged over the windows covering
         each frame.
@@ -191,13 +194,26 @@ def alert_data(
     return AlertData(
         person=int(person),
         frames=piece.frames[sel].copy(),
-        keypoints=piece.keypoints[sel].astype(np.float64),
+        keypoints=_upright(detector, piece.keypoints[sel].astype(np.float64)),
         joint_z=z[sel],
         track_frames=fr,
         track_scores=sc,
         threshold=float(getattr(detector, "threshold_", np.nan)),
         graph=graph,
     )
+
+
+def _upright(detector, keypoints: np.ndarray) -> np.ndarray:
+    """Keypoints ``(n, V, 3)`` turned as the detector turns segments, about their centre."""
+    rotation = detector._canonical_rotation()
+    if np.array_equal(rotation, np.eye(2)):
+        return keypoints
+    seen = keypoints[..., 2] > 0
+    points = keypoints[seen, :2] if seen.any() else keypoints[..., :2].reshape(-1, 2)
+    centre = points.mean(axis=0)
+    out = keypoints.copy()
+    out[..., :2] = rotate_points(keypoints[..., :2], rotation, centre)
+    return out
 
 
 def _score_piece(detector, clip_id, piece: Track, seg_len, n_joints, channels):
