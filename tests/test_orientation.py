@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf._validation import mirror_segments, prepare_segments
-from pyod_dsnf.graph import COCO17, OPENPOSE18, SkeletonGraph
-from pyod_dsnf.orientation import (
+from pyod_dsnf.detector._validation import mirror_segments, prepare_segments
+from pyod_dsnf.detector.orientation import (
     IMAGE_UP,
     body_axis_joints,
     canonical_rotation,
@@ -16,6 +15,7 @@ from pyod_dsnf.orientation import (
     estimate_up,
     rotate_segments,
 )
+from pyod_dsnf.poses.skeletons import COCO17, OPENPOSE18, SkeletonGraph
 from tests._skeletons import tiny_detector, walking_segments
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -186,8 +186,8 @@ def test_renders_draw_people_filmed_sideways_upright():
     import dataclasses
 
     from pyod_dsnf.datasets import make_pose_tracks
+    from pyod_dsnf.evaluation.render import alert_data
     from pyod_dsnf.poses import Clip, fill_gaps, segment_tracks
-    from pyod_dsnf.render import alert_data
 
     def sideways(clip: Clip) -> Clip:
         tracks = [dataclasses.replace(t, keypoints=_quarter_turn(t.keypoints)) for t in clip.tracks]

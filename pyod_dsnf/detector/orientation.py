@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyod_dsnf.graph import SkeletonGraph
+from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 __all__ = [
     "IMAGE_UP",
