@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import functools
 import json
 import sys
 import time
@@ -278,7 +277,13 @@ def _train_flow_with(**kwargs):
     import pyod_dsnf.detector._training as training
 
     original = training.train_flow
-    patched = functools.partial(original, **kwargs)
+    keeper = kwargs.pop("keep_validation", None)
+
+    def patched(model, train, validation, **given):
+        if keeper is not None:  # the fit's hold-out: checkpoints are standardised on it
+            keeper._protocol_validation = None if validation is None else validation.numpy()
+        return original(model, train, validation, **{**given, **kwargs})
+
     owners = [m for name, m in sys.modules.items() if name.startswith("pyod_dsnf") and m]
     owners = [m for m in owners if getattr(m, "train_flow", None) is original]
     for m in owners:
@@ -311,17 +316,28 @@ def fit_with_checkpoints(
             if save is not None:
                 torch.save(states[epoch], f"{save}_epoch{epoch}.pt")
 
-    with _train_flow_with(callback=snapshot, **training):
+    with _train_flow_with(callback=snapshot, keep_validation=det, **training):
         det.fit(x_fit)
     return states
 
 
 def restandardize(det: DSNFDetector, x_fit: np.ndarray) -> None:
-    """Recompute the per-joint standardisation of the joint score from ``x_fit``.
+    """Recompute the per-joint standardisation of the joint score, as ``fit`` does.
 
-    What ``fit`` does after training (needed after loading another epoch's weights).
+    On the fit's hold-out (prepared and turned upright; kept by
+    :func:`fit_with_checkpoints`) when it has at least ``MIN_REFERENCE`` windows, else on
+    ``x_fit`` (needed after loading another epoch's weights).
     """
-    joint = det.joint_nll(x_fit)
+    from pyod_dsnf.detector import scoring
+    from pyod_dsnf.detector._training_data import reference_segments
+
+    val = getattr(det, "_protocol_validation", None)
+    if reference_segments(x_fit, val) is val:
+        device = torch.device(det.device_)
+        joint = scoring.joint_nll(det.model_, val, batch_size=det.batch_size, device=device,
+                                  what="the hold-out")  # fmt: skip
+    else:
+        joint = det.joint_nll(x_fit)
     det.joint_nll_mean_ = joint.mean(axis=0)
     det.joint_nll_std_ = np.maximum(joint.std(axis=0), 1e-12)
 
@@ -375,6 +391,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seg-len", type=int, default=24)
     ap.add_argument("--stride", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument(
+        "--max-steps",
+        default="default",
+        help="the estimator's max_steps: an integer, 'none', or 'default' (its default)",
+    )
     ap.add_argument(
         "--checkpoints",
         default="",
@@ -430,6 +451,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in filter(None, args.configs.split(",")):
         params = {k: v for k, v in CONFIGS[name].items() if k not in TRAINING_OPTIONS}
         training = {k: v for k, v in CONFIGS[name].items() if k in TRAINING_OPTIONS}
+        if args.max_steps != "default":
+            params["max_steps"] = None if args.max_steps == "none" else int(args.max_steps)
         det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **params)
         start = time.perf_counter()
         prefix = None

@@ -97,6 +97,7 @@ def train_flow(
     validation: torch.Tensor | None,
     *,
     epochs: int,
+    max_steps: int | None = None,
     batch_size: int,
     lr: float,
     weight_decay: float,
@@ -115,6 +116,10 @@ def train_flow(
     callback: Callable[[int, nn.Module], None] | None = None,
 ) -> tuple[dict[str, list[float]], int]:
     """Train ``model`` in place; return (history, number of epochs run).
+
+    Training stops after ``epochs`` epochs or ``max_steps`` optimiser steps
+    (None: no step limit), whichever comes first; an epoch cut short by the
+    step limit still ends with its validation NLL and counts as an epoch run.
 
     With a validation set and ``n_iter_no_change`` the loop stops once the
     validation NLL has not improved by more than ``tol`` for that many epochs
@@ -158,6 +163,7 @@ def train_flow(
     if awam_lambda > 0 and awam_prob < 1:
         coin = np.random.default_rng(int(rng.integers(2**63 - 1)))
     model.train()
+    steps = 0
     for epoch in range(epochs):
         bar.reset(total=n_batches)
         bar.set_description(f"DSNF fit epoch {epoch + 1}/{epochs}")
@@ -167,6 +173,8 @@ def train_flow(
         last = history["validation_nll"][-1:]
         shown = {"val_nll": f"{last[0]:.4f}"} if last else {}
         for start in range(0, n, batch_size):
+            if max_steps is not None and steps >= max_steps:
+                break
             x = train[order[start : start + batch_size]]
             if noise is not None:
                 x = x + noise_std * torch.randn(
@@ -193,14 +201,15 @@ def train_flow(
                         f"{start // batch_size + 1} ({settings}); {_REMEDY}"
                     )
             optimizer.step()
+            steps += 1
             loss_sum += loss.item() * x.shape[0]
             nll_sum += info["nll"].sum().item()
             seen += x.shape[0]
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", **shown, refresh=False)
             bar.update()
-        history["train_loss"].append(loss_sum / n)
-        history["train_nll"].append(nll_sum / n)
-        postfix = {"loss": f"{loss_sum / n:.4f}"}
+        history["train_loss"].append(loss_sum / seen)
+        history["train_nll"].append(nll_sum / seen)
+        postfix = {"loss": f"{loss_sum / seen:.4f}"}
         if validation is not None:
             val = float(held_out_nll_bpd(model, validation, batch_size, device).mean())
             if not math.isfinite(val):
@@ -220,6 +229,8 @@ def train_flow(
         if callback is not None:
             callback(epoch + 1, model)
         if early and wait >= n_iter_no_change:
+            break
+        if max_steps is not None and steps >= max_steps:
             break
     bar.close()
     if best_state is not None:

@@ -31,7 +31,7 @@ from pyod_dsnf.detector._device import load_device, local_torch_rng, resolve_dev
 from pyod_dsnf.detector._device import torch_threads as _torch_threads
 from pyod_dsnf.detector._params import check_params
 from pyod_dsnf.detector._training import train_flow
-from pyod_dsnf.detector._training_data import check_spread, training_sets
+from pyod_dsnf.detector._training_data import check_spread, reference_segments, training_sets
 from pyod_dsnf.detector._validation import check_segments, prepare_segments
 from pyod_dsnf.detector.orientation import (
     IMAGE_UP,
@@ -105,11 +105,12 @@ class DSNFDetector(BaseDetector):
         How a segment's NLL becomes its anomaly score. "nll": the NLL in bits
         per dimension. "joint": the NLL is split exactly into one share per
         joint (:meth:`pyod_dsnf.flow.DSNFlow.joint_log_prob`), each share is
-        standardised by its mean and standard deviation over the training
-        segments, and the score is the largest: a segment is as abnormal as
-        its most atypical body part. Chosen on training clips (docs/benchmark.md):
-        the total NLL ranks a still, clean pose as more normal than the window it
-        came from and dilutes an anomaly of one limb over all 17 joints.
+        standardised by its mean and standard deviation over the held-out
+        training segments (see ``joint_nll_mean_``), and the score is the
+        largest: a segment is as abnormal as its most atypical body part.
+        Chosen on training clips (docs/benchmark.md): the total NLL ranks a
+        still, clean pose as more normal than the window it came from and
+        dilutes an anomaly of one limb over all 17 joints.
     normalize : bool, default=True
         Centre and scale every segment (translation and scale invariance);
         raw pixel coordinates then work directly.
@@ -117,6 +118,14 @@ class DSNFDetector(BaseDetector):
         Add left/right mirrored copies of the training segments.
     epochs : int, default=10
         Maximum number of training epochs.
+    max_steps : int or None, default=400
+        Maximum number of optimiser steps (mini-batches); training stops at
+        ``epochs`` or ``max_steps``, whichever comes first. A number of steps
+        means the same on any amount of data, where an epoch does not (one
+        epoch of PoseLift at stride 6 is 319 steps, of a 20-camera archive
+        thousands); detection peaks after a few hundred steps and declines
+        with longer training (docs/estimator.md, "Training length"). None:
+        ``epochs`` alone.
     batch_size : int, default=64
         Mini-batch size for training; scoring runs the flow on batches of
         ``max(batch_size, 1024)`` segments (same scores, higher throughput).
@@ -170,8 +179,10 @@ class DSNFDetector(BaseDetector):
     anomaly_score_ : str
         The ``anomaly_score`` used (fixed at fit).
     joint_nll_mean_, joint_nll_std_ : ndarray of shape (V,)
-        Mean and standard deviation of each joint's NLL share over the
-        training segments (bits/dim), used by ``anomaly_score="joint"``.
+        Mean and standard deviation of each joint's NLL share (bits/dim),
+        used by ``anomaly_score="joint"``: over the held-out segments
+        (``validation_fraction``, never trained on) when there are at least
+        50 of them, else over all the training segments.
     up_direction_ : ndarray of shape (2,)
         The body's up direction (unit vector, input coordinates) estimated
         from the training poses; every segment is turned so that it points to
@@ -218,6 +229,7 @@ class DSNFDetector(BaseDetector):
         normalize: bool = True,
         augment: bool = True,
         epochs: int = 10,
+        max_steps: int | None = 400,
         batch_size: int = 64,
         lr: float = 5e-3,
         weight_decay: float = 0.0,
@@ -247,6 +259,7 @@ class DSNFDetector(BaseDetector):
         self.normalize = normalize
         self.augment = augment
         self.epochs = epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -314,6 +327,7 @@ class DSNFDetector(BaseDetector):
                 torch.from_numpy(train),
                 None if val is None else torch.from_numpy(val),
                 epochs=self.epochs,
+                max_steps=self.max_steps,
                 batch_size=self.batch_size,
                 lr=float(self.lr),
                 weight_decay=float(self.weight_decay),
@@ -333,7 +347,9 @@ class DSNFDetector(BaseDetector):
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
         joint = self._joint_nll(data, "the training segments", device)
-        standardizer = scoring.JointStandardizer.fit(joint)
+        ref = reference_segments(data, val)  # the hold-out when large enough
+        ref_joint = joint if ref is data else self._joint_nll(ref, "the held-out segments", device)
+        standardizer = scoring.JointStandardizer.fit(ref_joint)
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
