@@ -357,7 +357,6 @@ def run_baselines(
 ) -> list[dict]:
     """PyOD detectors on the same windows (normalized and flattened as DSNF normalizes them)."""
     from pyod_dsnf.experiments.baselines import (
-        fit_isolated,
         flat_segments,
         isolated_rng,
         make_pyod_detector,
@@ -371,7 +370,8 @@ def run_baselines(
             name, n_features=f_fit.shape[1], n_samples=len(f_fit), random_state=seed
         )
         start = time.perf_counter()
-        fit_isolated(det, f_fit)
+        with isolated_rng():  # PyOD's torch detectors seed the global generators
+            det.fit(f_fit)
         fit_s = time.perf_counter() - start
         with isolated_rng():
             s_normal = det.decision_function(f_normal)
