@@ -52,7 +52,6 @@ import copy
 import json
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +60,8 @@ from sklearn.metrics import roc_auc_score
 
 from pyod_dsnf import DSNFDetector
 from pyod_dsnf.datasets import load_dataset
+from pyod_dsnf.detector._training import on_epoch
+from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.experiments.baselines import PYOD_METHODS as _PYOD
 from pyod_dsnf.poses import fill_gaps, segment_tracks
 from pyod_dsnf.poses.skeletons import COCO17
@@ -73,7 +74,6 @@ _MODEL = {
     "space": "dual",
     "hidden_channels": 4,
     "n_flow_steps": 8,
-    "awam_subsample": None,
     "awam_prob": 1.0,
 }
 _ROUND1 = {**_MODEL, "awam_lambda": 0.1, "lr": 1e-3, "batch_size": 256}
@@ -94,17 +94,14 @@ CONFIGS: dict[str, dict] = {
     "dual_h4_c0.1_lr5e-3_b64": {**_ROUND2, "curvature": 0.1},
     "dual_h4_c10_lr5e-3_b64": {**_ROUND2, "curvature": 10.0},
     "dual_h8_lr5e-3_b64": {**_ROUND2, "hidden_channels": 8},
-    # issue 10: the AWAM term on every sample of every step (exact) vs unbiased estimates:
-    # on 16 of the 64 samples, or on a random quarter of the steps (weighted by 4)
+    # issue 10: the AWAM term on every sample of every step (exact) vs an unbiased estimate
+    # on a random quarter of the steps (weighted by 4); the estimate on 16 of the 64 samples
+    # of each batch that issue 10 also ran left the library (issue 15: never used by fit)
     "dual_h4_lr5e-3_b64_awam_exact": _ROUND2,
-    "dual_h4_lr5e-3_b64_awam_sub16": {**_ROUND2, "awam_subsample": 16},
     "dual_h4_lr5e-3_b64_awam_p0.25": {**_ROUND2, "awam_prob": 0.25},
     "euclidean_h4_lr5e-3_b64_awam_p0.25": {**_ROUND2, "space": "euclidean", "awam_prob": 0.25},
 }
 
-#: Options of ``pyod_dsnf.detector._training.train_flow`` that a config may set beside the
-#: estimator's parameters.
-TRAINING_OPTIONS = ("awam_subsample", "awam_prob")
 
 LEFT_ARM, RIGHT_ARM = [5, 7, 9], [6, 8, 10]
 LEFT_LEG = [11, 13, 15]
@@ -267,46 +264,16 @@ def _auc(s_normal: np.ndarray, s_anom: np.ndarray) -> float:
     return 100 * roc_auc_score(y, np.r_[s_normal, s_anom])
 
 
-@contextmanager
-def _train_flow_with(**kwargs):
-    """Hand ``kwargs`` to every ``train_flow`` call that pyod_dsnf makes inside the block.
-
-    For what the estimator does not expose: the per-epoch callback and the
-    training options of :data:`TRAINING_OPTIONS`.
-    """
-    import pyod_dsnf.detector._training as training
-
-    original = training.train_flow
-    keeper = kwargs.pop("keep_validation", None)
-
-    def patched(model, train, validation, **given):
-        if keeper is not None:  # the fit's hold-out: checkpoints are standardised on it
-            keeper._protocol_validation = None if validation is None else validation.numpy()
-        return original(model, train, validation, **{**given, **kwargs})
-
-    owners = [m for name, m in sys.modules.items() if name.startswith("pyod_dsnf") and m]
-    owners = [m for m in owners if getattr(m, "train_flow", None) is original]
-    for m in owners:
-        m.train_flow = patched
-    try:
-        yield
-    finally:
-        for m in owners:
-            m.train_flow = original
-
-
 def fit_with_checkpoints(
     det: DSNFDetector,
     x_fit: np.ndarray,
     keep: set[int],
     save: Path | None = None,
-    **training,
 ) -> dict[int, dict[str, torch.Tensor]]:
     """Fit ``det`` on ``x_fit``; return the flow's weights after each epoch in ``keep``.
 
     With ``save`` (a path prefix) each of them is also written as it comes, to
-    ``<save>_epoch<k>.pt``. ``training``: options of ``train_flow`` that the
-    estimator does not pass on.
+    ``<save>_epoch<k>.pt``.
     """
     states: dict[int, dict[str, torch.Tensor]] = {}
 
@@ -316,30 +283,47 @@ def fit_with_checkpoints(
             if save is not None:
                 torch.save(states[epoch], f"{save}_epoch{epoch}.pt")
 
-    with _train_flow_with(callback=snapshot, keep_validation=det, **training):
+    with on_epoch(snapshot):  # the training loop's seam for per-epoch callbacks
         det.fit(x_fit)
     return states
+
+
+def held_out_segments(det: DSNFDetector, x_fit: np.ndarray) -> np.ndarray | None:
+    """The segments ``fit`` standardised the joint score on, prepared and turned upright.
+
+    Rebuilt from ``random_state`` as ``fit`` draws its hold-out; None when ``fit`` used
+    all of ``x_fit`` (a hold-out smaller than ``MIN_REFERENCE``).
+    """
+    from pyod_dsnf.detector._device import seeds_from
+    from pyod_dsnf.detector._training_data import reference_segments, training_sets
+    from pyod_dsnf.detector._validation import check_segments, prepare_segments
+    from pyod_dsnf.detector.orientation import rotate_segments
+
+    _, rng = seeds_from(det.random_state)
+    X4 = check_segments(x_fit, det.graph_, flat_channels=det.flat_channels)
+    data = prepare_segments(X4, normalize=det.normalize)
+    data = rotate_segments(data, det._canonical_rotation())
+    _, val = training_sets(data, det.graph_, validation_fraction=det.validation_fraction,
+                           augment=False, normalized=det.normalize, rng=rng)  # fmt: skip
+    return val if reference_segments(data, val) is val else None
+
+
+def held_out_joint_nll(det: DSNFDetector, val: np.ndarray) -> np.ndarray:
+    """Per-joint NLL shares of prepared segments, as the estimator computes them."""
+    return det._joint_nll(val, "the held-out segments", torch.device(det.device_))
 
 
 def restandardize(det: DSNFDetector, x_fit: np.ndarray) -> None:
     """Recompute the per-joint standardisation of the joint score, as ``fit`` does.
 
-    On the fit's hold-out (prepared and turned upright; kept by
-    :func:`fit_with_checkpoints`) when it has at least ``MIN_REFERENCE`` windows, else on
-    ``x_fit`` (needed after loading another epoch's weights).
+    On the fit's hold-out (:func:`held_out_segments`) when it has at least
+    ``MIN_REFERENCE`` windows, else on ``x_fit`` (needed after loading another epoch's
+    weights).
     """
-    from pyod_dsnf.detector import scoring
-    from pyod_dsnf.detector._training_data import reference_segments
-
-    val = getattr(det, "_protocol_validation", None)
-    if reference_segments(x_fit, val) is val:
-        device = torch.device(det.device_)
-        joint = scoring.joint_nll(det.model_, val, batch_size=det.batch_size, device=device,
-                                  what="the hold-out")  # fmt: skip
-    else:
-        joint = det.joint_nll(x_fit)
-    det.joint_nll_mean_ = joint.mean(axis=0)
-    det.joint_nll_std_ = np.maximum(joint.std(axis=0), 1e-12)
+    val = held_out_segments(det, x_fit)
+    joint = det.joint_nll(x_fit) if val is None else held_out_joint_nll(det, val)
+    standardizer = JointStandardizer.fit(joint)
+    det.joint_nll_mean_, det.joint_nll_std_ = standardizer.mean, standardizer.std
 
 
 def _print_row(label: str, fit_s: float, nll: float, aucs: dict[str, float], kinds) -> None:
@@ -449,8 +433,7 @@ def main(argv: list[str] | None = None) -> None:
     keep = {int(e) for e in args.checkpoints.split(",") if e}
     rng_diag = np.random.default_rng(args.seed + 1)
     for name in filter(None, args.configs.split(",")):
-        params = {k: v for k, v in CONFIGS[name].items() if k not in TRAINING_OPTIONS}
-        training = {k: v for k, v in CONFIGS[name].items() if k in TRAINING_OPTIONS}
+        params = dict(CONFIGS[name])
         if args.max_steps != "default":
             params["max_steps"] = None if args.max_steps == "none" else int(args.max_steps)
         det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **params)
@@ -459,7 +442,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
             prefix = args.save / name
-        states = fit_with_checkpoints(det, x_fit, keep, prefix, **training)
+        states = fit_with_checkpoints(det, x_fit, keep, prefix)
         fit_s = time.perf_counter() - start
         final = copy.deepcopy(det.model_.state_dict())
         if args.save:

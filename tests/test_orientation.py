@@ -202,3 +202,14 @@ def test_renders_draw_people_filmed_sideways_upright():
     kp = alert_data(det, clip, person).keypoints
     head, feet = kp[:, :5, 1].mean(axis=1), kp[:, 15:, 1].mean(axis=1)
     assert (head < feet).all()  # drawn upright: the head above the feet, y grows downwards
+
+
+def test_segments_prepared_as_torch_tensors_turn_as_numpy_ones(upright):
+    """The GPU scoring path prepares segments as tensors; they are turned the same way."""
+    import torch
+
+    data = prepare_segments(upright, normalize=True)
+    rotation = canonical_rotation(np.array([np.cos(0.7), np.sin(0.7)]))
+    got = rotate_segments(torch.from_numpy(data), rotation)
+    assert got.dtype == torch.float32
+    np.testing.assert_array_equal(got.numpy(), rotate_segments(data, rotation))

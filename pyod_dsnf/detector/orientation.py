@@ -17,7 +17,10 @@ sees upright bodies, whatever the camera. See docs/method.md, "Orientation".
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import torch
 
 from pyod_dsnf.poses.skeletons import SkeletonGraph
 
@@ -131,16 +134,21 @@ def canonical_rotation(up: np.ndarray) -> np.ndarray:
     return np.array([[-uy, ux], [-ux, -uy]], dtype=np.float64) + 0.0  # + 0.0: no -0.0 entries
 
 
-def rotate_segments(data: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+def rotate_segments(data: np.ndarray | torch.Tensor, rotation: np.ndarray) -> Any:
     """Prepared segments ``(n, 2, T, V)`` turned by ``rotation`` (2x2), about the origin.
 
-    The arithmetic runs in float64 and the result has the dtype of ``data``.
-    The identity returns ``data`` itself (no copy), so models whose frame
-    needs no turn score exactly as without this step.
+    The arithmetic runs in float64 and the result has the dtype (and, for a torch
+    tensor, the device) of ``data``. The identity returns ``data`` itself (no copy),
+    so models whose frame needs no turn score exactly as without this step.
     """
     rotation = np.asarray(rotation, dtype=np.float64)
     if np.array_equal(rotation, np.eye(2)):
         return data
+    if isinstance(data, torch.Tensor):  # prepared on a GPU
+        x, y = data[:, 0].double(), data[:, 1].double()
+        r = rotation.tolist()
+        turned = (r[0][0] * x + r[0][1] * y, r[1][0] * x + r[1][1] * y)
+        return torch.stack(turned, dim=1).to(data.dtype)
     out = np.empty_like(data)
     for start in range(0, data.shape[0], _CHUNK):  # bounded float64 memory
         part = slice(start, start + _CHUNK)
