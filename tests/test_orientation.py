@@ -179,6 +179,8 @@ def test_up_direction_is_saved_and_old_detectors_keep_their_frame(upright, tmp_p
     # a detector pickled before the orientation existed has no up_direction_: no turn
     del det.up_direction_
     np.testing.assert_array_equal(det._canonical_rotation(), np.eye(2))
+    det.save(tmp_path / "old.dsnf")  # and saves as such
+    np.testing.assert_array_equal(DSNFDetector.load(tmp_path / "old.dsnf").up_direction_, IMAGE_UP)
 
 
 def test_renders_draw_people_filmed_sideways_upright():

@@ -446,7 +446,11 @@ class DSNFDetector(BaseDetector):
 
         The identity for detectors fitted or saved before the orientation existed.
         """
-        return canonical_rotation(getattr(self, "up_direction_", np.asarray(IMAGE_UP)))
+        return canonical_rotation(self._up_direction())
+
+    def _up_direction(self) -> np.ndarray:
+        """``up_direction_``; (0, -1) for a detector pickled before the orientation existed."""
+        return getattr(self, "up_direction_", np.asarray(IMAGE_UP))
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         kind = self.anomaly_score_ if kind is None else kind
@@ -581,7 +585,8 @@ class DSNFDetector(BaseDetector):
         """What :meth:`save` stores: (JSON values, arrays, model weights)."""
         check_is_fitted(self, ["model_", "decision_scores_"])
         values = {k: getattr(self, k) for k in _FITTED_VALUES}
-        arrays = {k: np.asarray(getattr(self, k), np.float64) for k in _FITTED_ARRAYS}
+        arrays = {k: np.asarray(getattr(self, k), np.float64) for k in _FITTED_ARRAYS[:-1]}
+        arrays["up_direction_"] = np.asarray(self._up_direction(), np.float64)
         return values, arrays, self.model_.state_dict()
 
     def _set_fitted_state(
