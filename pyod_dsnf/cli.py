@@ -19,6 +19,7 @@ from typing import Any
 
 from pyod_dsnf.render_cli import add_render_parser, run_render
 from pyod_dsnf.stream.cli import COMMANDS as STREAM_COMMANDS
+from pyod_dsnf.stream.cli import add_format_option
 from pyod_dsnf.stream.cli import add_parsers as add_stream_parsers
 
 __all__ = ["build_parser", "main"]
@@ -60,14 +61,7 @@ def _add_max_gap(p: argparse.ArgumentParser) -> None:
 
 
 def _add_format(p: argparse.ArgumentParser) -> None:
-    from pyod_dsnf.poses import DEFAULT_FORMAT
-
-    p.add_argument(
-        "--format",
-        dest="fmt",
-        default=DEFAULT_FORMAT,
-        help="pose file format (default: %(default)s)",
-    )
+    add_format_option(p, "POSE_DIR")
 
 
 def _add_n_jobs(p: argparse.ArgumentParser, what: str) -> None:

@@ -173,6 +173,13 @@ class DSNFDetector(BaseDetector):
         Number of epochs run.
     device_ : str
         Device the model lives on for scoring.
+    validation_index_ : ndarray of int
+        Indices (sorted) of the training segments held out of training by
+        ``validation_fraction``; not stored by :meth:`save`.
+    calibration_ : dict, optional
+        Set by :func:`pyod_dsnf.stream.calibrate_detector` (``pyod-dsnf fit``
+        does it): what the stream needs to set alert thresholds from the
+        held-out segments. Stored by :meth:`save`; absent on older files.
 
     Examples
     --------
@@ -282,9 +289,9 @@ class DSNFDetector(BaseDetector):
         model = self._build_model(graph, int(X4.shape[1]), torch_seed)
         data = prepare_segments(X4, normalize=self.normalize)
         check_spread(data, normalize=self.normalize)
-        train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
-                                   augment=self.augment, normalized=self.normalize, rng=rng,
-                                   stacklevel=3)  # fmt: skip
+        train, val, val_index = training_sets(
+            data, graph, validation_fraction=self.validation_fraction, augment=self.augment,
+            normalized=self.normalize, rng=rng, stacklevel=3, return_index=True)  # fmt: skip
         self.graph_ = graph
         self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
         self.model_ = model.to(device)
@@ -320,6 +327,7 @@ class DSNFDetector(BaseDetector):
         standardizer = scoring.JointStandardizer.fit(joint)
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
+        self.validation_index_ = val_index
         self._set_pyod_state()
         return self
 
@@ -490,6 +498,11 @@ class DSNFDetector(BaseDetector):
         check_is_fitted(self, ["model_", "decision_scores_"])
         values = {k: getattr(self, k) for k in _FITTED_VALUES}
         arrays = {k: np.asarray(getattr(self, k), np.float64) for k in _FITTED_ARRAYS}
+        cal = getattr(self, "calibration_", None)
+        if isinstance(cal, dict):  # JSON values, arrays as "calibration_<key>"
+            values["calibration_"] = {k: v for k, v in cal.items() if not isinstance(v, np.ndarray)}
+            arrays.update({f"calibration_{k}": v for k, v in cal.items()
+                           if isinstance(v, np.ndarray)})  # fmt: skip
         return values, arrays, self.model_.state_dict()
 
     def _set_fitted_state(
@@ -544,6 +557,12 @@ class DSNFDetector(BaseDetector):
         self.model_ = model.to(device)
         self.device_ = str(device)
         self.decision_scores_ = scores
+        cal = values.get("calibration_")
+        if isinstance(cal, dict):
+            cal = dict(cal)
+            cal.update({k[len("calibration_"):]: v for k, v in arrays.items()
+                        if k.startswith("calibration_")})  # fmt: skip
+            self.calibration_ = cal
         self._set_pyod_state()
 
     def __getstate__(self) -> dict[str, Any]:

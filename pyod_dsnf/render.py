@@ -1,14 +1,15 @@
 """Seeing an alert: an animation of one person's skeleton, joints coloured by how abnormal.
 
-:func:`alert_data` scores every window of one person's track with a fitted
-:class:`~pyod_dsnf.DSNFDetector` and maps, frame by frame, the window scores
+:func:`alert_data` scores one person's track with a fitted
+:class:`~pyod_dsnf.DSNFDetector` exactly as ``pyod-dsnf stream`` does: frame t
+gets the score of the window that ends at t (the causal windows of
+:func:`pyod_dsnf.stream.causal_segments`, warm-up windows included and, for a
+calibrated model, matched to full windows by :class:`pyod_dsnf.stream.AgeMatch`),
 and each joint's standardised NLL share ``z = (joint_nll - joint_nll_mean_) /
-joint_nll_std_`` (what ``anomaly_score="joint"`` takes the maximum of) to the
-frames the windows cover, averaging over the windows that cover a frame (the
-"person" frame mapping of ``docs/evaluation.md``). :func:`render_alert` draws
-it: the skeleton on the left with each joint coloured by its ``z`` (and the
-three highest named), the frame's anomaly score curve on the right with the
-detector's threshold and a cursor at the current frame. MP4 where ffmpeg is
+joint_nll_std_`` of that window. :func:`render_alert` draws it: the skeleton on
+the left with each joint coloured by its ``z`` (and the three highest named),
+the frame's anomaly score curve on the right with the stream's threshold and a
+cursor at the current frame. MP4 where ffmpeg is
 available (a system ffmpeg or the ``imageio-ffmpeg`` package of the
 ``[render]`` extra), GIF otherwise.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pyod_dsnf.graph import SkeletonGraph, get_layout
-from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
+from pyod_dsnf.poses import Clip, Track, fill_gaps
 
 __all__ = ["AlertData", "alert_data", "parse_frames", "render_alert"]
 
@@ -47,9 +48,10 @@ class AlertData:
         each frame.
     track_frames, track_scores : ndarray of shape (m,)
         Every frame of the track piece holding the rendered frames and its
-        anomaly score (the curve).
+        causal anomaly score (the curve; NaN where the stream scores nothing:
+        a window without a detected joint).
     threshold : float
-        The detector's ``threshold_``.
+        The alert threshold drawn (the stream's, or the detector's ``threshold_``).
     graph : SkeletonGraph
         Layout (bones and joint names).
     """
@@ -67,6 +69,12 @@ class AlertData:
     def scores(self) -> np.ndarray:
         """Anomaly score of each rendered frame."""
         return self.track_scores[np.searchsorted(self.track_frames, self.frames)]
+
+    @property
+    def peak(self) -> int:
+        """Index in ``frames`` of the highest score (the first one; 0 when none is scored)."""
+        s = self.scores
+        return int(np.nanargmax(s)) if np.isfinite(s).any() else 0
 
 
 def parse_frames(text: str) -> tuple[int, int]:
@@ -109,8 +117,10 @@ def alert_data(
     frames: tuple[int, int] | None = None,
     *,
     max_gap: int = 2,
+    threshold: float | None = None,
+    age_match: object = "auto",
 ) -> AlertData:
-    """Per-frame scores and joint z-scores of one person, ready to draw.
+    """Per-frame causal scores and joint z-scores of one person, ready to draw.
 
     Parameters
     ----------
@@ -125,7 +135,14 @@ def alert_data(
         after gap filling. None: the ``2 * T`` frames around the person's
         highest frame score (clipped to the piece).
     max_gap : int, default=2
-        Gap filling before windowing, as in ``fit`` / ``score``.
+        Gap filling before windowing, as in ``stream``.
+    threshold : float, optional
+        The threshold to draw and to mark ALERT frames by (e.g. the one
+        ``pyod-dsnf stream`` printed); default the detector's ``threshold_``.
+    age_match : "auto", callable or None, default="auto"
+        Matching of warm-up scores as ``StreamScorer(age_match=...)``; "auto":
+        :func:`pyod_dsnf.stream.match_ages` of the detector (None when it has
+        no calibration), what ``pyod-dsnf stream`` uses.
 
     Returns
     -------
@@ -141,7 +158,7 @@ def alert_data(
 
     check_is_fitted(detector, ["model_", "joint_nll_mean_"])
     graph = _graph_of(detector)
-    seg_len, n_joints, channels = (int(v) for v in detector.input_shape_)
+    seg_len, n_joints, _ = (int(v) for v in detector.input_shape_)
     if isinstance(person, bool) or not isinstance(person, (int, np.integer)):
         raise ValueError(f"person must be an integer id, got {person!r}")
     ids = sorted({t.person for t in clip.tracks if len(t)})
@@ -175,12 +192,19 @@ def alert_data(
                 f"in frames {_ranges(posed)} (A:B = frames A to B-1)"
             )
         pieces = [piece]
-    curves = [_score_piece(detector, clip.clip_id, p, seg_len, n_joints, channels)
-              for p in pieces]  # fmt: skip
+    if isinstance(age_match, str):
+        from pyod_dsnf.stream.calibration import match_ages
+
+        if age_match != "auto":
+            raise ValueError(f"age_match must be 'auto', a callable or None, got {age_match!r}")
+        age_match = match_ages(detector)
+    causal = _causal_curve(detector, Clip(clip.clip_id, tracks, clip.path), max_gap, age_match)
+    curves = [_piece_curve(causal, p, n_joints) for p in pieces]
     if frames is None:
-        k = int(np.argmax([c[1].max() for c in curves]))
+        k = int(np.argmax([np.nanmax(c[1]) if np.isfinite(c[1]).any() else -np.inf
+                           for c in curves]))  # fmt: skip
         piece, (fr, sc, z) = pieces[k], curves[k]
-        peak = int(fr[np.argmax(sc)])
+        peak = int(fr[np.nanargmax(sc)]) if np.isfinite(sc).any() else int(fr[0])
         a = max(int(fr[0]), peak - seg_len)
         b = min(int(fr[-1]) + 1, a + 2 * seg_len)
         a = max(int(fr[0]), b - 2 * seg_len)
@@ -195,32 +219,42 @@ def alert_data(
         joint_z=z[sel],
         track_frames=fr,
         track_scores=sc,
-        threshold=float(getattr(detector, "threshold_", np.nan)),
+        threshold=float(getattr(detector, "threshold_", np.nan)) if threshold is None
+        else float(threshold),
         graph=graph,
     )
 
 
-def _score_piece(detector, clip_id, piece: Track, seg_len, n_joints, channels):
-    """(frames, per-frame score, per-frame joint z) of one gap-free track piece."""
-    seg = segment_tracks(Clip(clip_id, [piece]), seg_len=seg_len, stride=1, pad_short=True)
-    X = seg.X[..., :channels]
-    joint = detector.joint_nll(X)
+def _causal_curve(detector, clip: Clip, max_gap: int, age_match) -> dict[int, tuple]:
+    """frame -> (score, joint z) of the window ending there, as the stream scores it."""
+    from pyod_dsnf.stream import causal_segments
+
+    t, _, c = (int(v) for v in detector.input_shape_)
+    seg = causal_segments(clip, t, max_gap=max_gap)
+    if not len(seg):
+        return {}
+    joint = detector.joint_nll(seg.X[..., :c])
     scores = detector.anomaly_scores_from_joint(joint)
+    if age_match is not None:
+        scores = age_match(scores, seg.length)
     with np.errstate(invalid="ignore", over="ignore"):
         z = (joint - detector.joint_nll_mean_) / detector.joint_nll_std_
     z = np.nan_to_num(z, nan=0.0, posinf=1e6, neginf=-1e6)
-    scores = np.nan_to_num(scores, nan=0.0, posinf=1e6, neginf=-1e6)
-    n = len(piece)
-    local = seg.start - piece.frames[0]
-    total = np.zeros(n)
-    count = np.zeros(n)
-    ztot = np.zeros((n, n_joints))
-    for s, ln, sc, zz in zip(local, seg.length, scores, z, strict=True):
-        total[s : s + ln] += sc
-        count[s : s + ln] += 1
-        ztot[s : s + ln] += zz
-    count = np.maximum(count, 1)
-    return piece.frames.copy(), total / count, ztot / count[:, None]
+    scores = np.nan_to_num(np.asarray(scores, np.float64), nan=0.0, posinf=1e6, neginf=-1e6)
+    ends = (seg.start + seg.length - 1).tolist()
+    return {f: (scores[i], z[i]) for i, f in enumerate(ends)}
+
+
+def _piece_curve(causal: dict[int, tuple], piece: Track, n_joints: int):
+    """(frames, score, joint z) of one gap-free piece; NaN score / 0 z where nothing was scored."""
+    frames = piece.frames.copy()
+    scores = np.full(len(frames), np.nan)
+    z = np.zeros((len(frames), n_joints))
+    for i, f in enumerate(frames.tolist()):
+        hit = causal.get(f)
+        if hit is not None:
+            scores[i], z[i] = hit
+    return frames, scores, z
 
 
 def _ffmpeg_path() -> str | None:
@@ -248,6 +282,8 @@ def render_alert(
     max_gap: int = 2,
     still: str | os.PathLike | None = None,
     dpi: int = 80,
+    threshold: float | None = None,
+    age_match: object = "auto",
 ) -> Path:
     """Write the alert animation of one person (GIF or MP4) and optionally a still PNG.
 
@@ -270,9 +306,11 @@ def render_alert(
     max_gap : int, default=2
         Gap filling before windowing.
     still : str or path-like, optional
-        Also save the rendered frame with the highest score as a PNG.
+        Also save the rendered frame with the highest score (the alert's peak) as a PNG.
     dpi : int, default=80
         Resolution (the figure is 10 x 4.2 inches).
+    threshold, age_match
+        As :func:`alert_data`.
 
     Returns
     -------
@@ -299,7 +337,8 @@ def render_alert(
         from matplotlib import animation
     except ImportError as exc:
         raise ImportError(f"{RENDER_EXTRA_HINT} ({exc})") from None
-    data = alert_data(detector, clip, person, frames, max_gap=max_gap)
+    data = alert_data(detector, clip, person, frames, max_gap=max_gap, threshold=threshold,
+                      age_match=age_match)  # fmt: skip
     ffmpeg = _ffmpeg_path() if suffix == ".mp4" else None
     if suffix == ".mp4" and ffmpeg is None:
         warnings.warn(
@@ -312,7 +351,7 @@ def render_alert(
     output.parent.mkdir(parents=True, exist_ok=True)
     fig, update = _figure(data, dpi)
     if still is not None:
-        update(int(np.argmax(data.scores)))
+        update(data.peak)
         fig.savefig(still, dpi=dpi)
     # no pyplot: the figure is not registered anywhere and needs no closing
     anim = animation.FuncAnimation(fig, update, frames=len(data.frames), blit=False)
@@ -399,7 +438,7 @@ def _figure(data: AlertData, dpi: int):
         rings.set_offsets(pose[top, :2])
         width = max(len(names[v]) for v in top)
         ranking.set_text("\n".join(f"{names[v]:<{width}} z {z[v]:5.1f}" for v in top))
-        above = np.isfinite(data.threshold) and scores[i] > data.threshold
+        above = bool(np.isfinite(data.threshold) and scores[i] > data.threshold)
         title.set_text(f"frame {int(data.frames[i])}   score {scores[i]:.2f}"
                        + ("   ALERT" if above else ""))  # fmt: skip
         title.set_color("C3" if above else "k")

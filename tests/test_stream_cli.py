@@ -112,14 +112,14 @@ def test_stdin_stdout_and_thresholds(files, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO(text))
     assert main(["stream", str(files["model"]), "--budget", "1000", "--fps", "15",
                  "--normal", str(files["root"] / "pose" / "train")]) == 0  # fmt: skip
-    assert "alert(s) per camera-hour at 15.0 fps" in capsys.readouterr().err
+    assert "alert(s) per camera-hour at 15 fps" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
         (["--threshold", "high"], "--threshold must be a number or 'contamination'"),
-        (["--budget", "1"], "--budget needs --normal"),
+        (["--budget", "1"], "holds no calibration"),
         (["--batch", "0"], "--batch must be >= 1"),
         (["--forget-after", "1"], "--forget-after must be >= max_gap"),
     ],

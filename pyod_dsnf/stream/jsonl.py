@@ -48,7 +48,7 @@ def _has_bool(value: Any) -> bool:
     return False
 
 
-def parse_line(text: str) -> tuple[Any, Any, Any]:
+def parse_line(text: str, extra: dict[str, Any] | None = None) -> tuple[Any, Any, Any]:
     """Read one input line into ``(camera, frame, people)`` for ``StreamScorer.update``.
 
     Parameters
@@ -56,6 +56,9 @@ def parse_line(text: str) -> tuple[Any, Any, Any]:
     text : str
         One JSON object with keys ``camera``, ``frame`` and ``people`` (other
         keys are ignored).
+    extra : dict, optional
+        Receives the line's ``clip`` (a str) and ``clip_frame`` (an int) when it
+        has both (lines of ``pyod-dsnf replay``).
 
     Returns
     -------
@@ -84,6 +87,10 @@ def parse_line(text: str) -> tuple[Any, Any, Any]:
         for pid, kp in people.items():
             if _has_bool(kp):
                 raise ValueError(f"person {pid!r}: keypoints hold true/false, not numbers")
+    if extra is not None:
+        clip, at = obj.get("clip"), obj.get("clip_frame")
+        if isinstance(clip, str) and isinstance(at, int) and not isinstance(at, bool):
+            extra["clip"], extra["clip_frame"] = clip, at
     return obj["camera"], obj["frame"], people
 
 
@@ -93,13 +100,16 @@ def _finite(x: float) -> float:
     return math.copysign(float(np.finfo(np.float64).max), x)
 
 
-def format_record(record: Any) -> str:
+def format_record(record: Any, extra: dict[str, Any] | None = None) -> str:
     """One output line (no newline) for a :class:`~pyod_dsnf.stream.ScoreRecord`.
 
     An infinite score (a window far outside the training data) is written as the
     largest float, since JSON has no infinity; joint z values are rounded to 3 decimals.
+    ``extra`` keys (e.g. ``clip`` and ``clip_frame``) are appended.
     """
     d = record.as_dict()
+    if extra:
+        d.update(extra)
     d["score"] = _finite(d["score"])
     for j in d["joints"]:
         j["z"] = round(_finite(j["z"]), 3)
