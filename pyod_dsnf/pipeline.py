@@ -351,6 +351,9 @@ class FrameMetrics:
     auc_roc, auc_roc_person_frames, auc_roc_macro, auc_pr, eer : float
         As in :func:`pyod_dsnf.evaluation.frame_metrics`.
     n_macro_clips, n_frames, n_anomalous, n_person_frames, n_anomalous_person_frames : int
+    n_clips : int
+        Clips scored (with a mask); the macro AUC covers the ``n_macro_clips`` of
+        them that hold both normal and anomalous frames. 0 when unknown.
     """
 
     mode: str
@@ -364,6 +367,7 @@ class FrameMetrics:
     n_anomalous: int
     n_person_frames: int
     n_anomalous_person_frames: int
+    n_clips: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -386,7 +390,9 @@ class FrameMetrics:
             value = getattr(self, key)
             text = f"{value:.3f}" if key == "eer" else f"{100 * value:.2f}"
             if key == "auc_roc_macro":
-                text += f" ({self.n_macro_clips} clips)"
+                of = f" of {self.n_clips}" if self.n_clips else ""
+                text += (f" (mean over the {self.n_macro_clips}{of} clips holding both normal "
+                         "and anomalous frames: a clip of one class has no AUC)")  # fmt: skip
             out.append(f"{self.label(key):<{width}}  {text}")
         return out
 
@@ -405,7 +411,8 @@ def metrics(frames: FrameScores, masks: Mapping[str, np.ndarray]) -> FrameMetric
             cid: _extend(frames.tracked.get(cid, np.zeros(0, bool)), len(m), cid)
             for cid, m in masks.items()
         }
-    return FrameMetrics(mode=frames.mode, **frame_metrics(scores, masks, tracked))
+    return FrameMetrics(mode=frames.mode, **frame_metrics(scores, masks, tracked),
+                        n_clips=len(masks))  # fmt: skip
 
 
 # ----------------------------------------------------------------- labels (y)

@@ -84,7 +84,9 @@ def test_metric_lines_name_the_mapping():
     assert m.label("auc_roc") == "AUC-ROC, field mapping, all frames"
     assert m.label("auc_roc_person_frames") == "AUC-ROC, field mapping, person frames"
     assert len(lines) == 6 and all("field mapping" in line for line in lines[1:])
-    assert "70.00" in lines[1] and "(3 clips)" in lines[3]
+    assert "70.00" in lines[1] and "(mean over the 3 clips holding both" in lines[3]
+    five = FrameMetrics(**{**m.as_dict(), "n_clips": 5}).lines()
+    assert "the 3 of 5 clips holding both normal and anomalous frames" in five[3]
     unknown = FrameMetrics(**{**m.as_dict(), "mode": "unknown"})
     assert "mapping unknown" in unknown.label("eer")
 

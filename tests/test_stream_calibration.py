@@ -193,3 +193,29 @@ def test_stream_with_age_match_equals_offline_matched_scores(calibrated):
     np.testing.assert_allclose([got[k] for k in off], list(off.values()), rtol=1e-5, atol=1e-5)
     full = seg.length == SEG_LEN
     np.testing.assert_array_equal(want[full], raw[full])  # full windows keep their score
+
+
+def test_matched_warm_up_windows_exceed_a_threshold_as_often_as_full_windows():
+    """No age of a track is more (or less) likely to cross the threshold on normal footage."""
+    from pyod_dsnf.datasets import make_pose_tracks
+
+    det = detector()
+    ref = make_pose_tracks(20, 0, n_frames=(80, 100), random_state=1).train  # table from here
+    new = make_pose_tracks(20, 0, n_frames=(80, 100), random_state=2).train  # checked here
+    s_ref, r_ref = causal_scores(det, ref)
+    seg, raw = causal_scores(det, new)
+    matched = AgeMatch(age_table(r_ref, s_ref.length, SEG_LEN))(raw, seg.length)
+    full = seg.length == SEG_LEN
+    thr = np.quantile(raw[full], 0.9)
+    p = float((matched[full] > thr).mean())
+    for age in range(1, SEG_LEN):
+        k = seg.length == age
+        share = float((matched[k] > thr).mean())
+        # binomial spread of the share at this age plus that of the table's own 1 % grid
+        tol = 4 * math.sqrt(p * (1 - p) / k.sum()) + 4 * math.sqrt(p * (1 - p) / (~full).sum())
+        assert abs(share - p) <= tol, (age, share, p)
+    young = ~full  # all warm-up ages pooled: a tighter check
+    share = float((matched[young] > thr).mean())
+    assert abs(share - p) <= 4 * math.sqrt(p * (1 - p) / young.sum()), (share, p)
+    raw_share = float((raw[young] > thr).mean())  # unmatched, this tiny model's differ
+    assert abs(raw_share - p) > 4 * math.sqrt(p * (1 - p) / young.sum()), (raw_share, p)
