@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf import scoring
-from pyod_dsnf.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
+from pyod_dsnf.detector import scoring
+from pyod_dsnf.detector.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
 from tests._skeletons import tiny_detector, walking_segments
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

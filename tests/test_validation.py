@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf._validation import (
+from pyod_dsnf.detector._validation import (
     SCALE_FLOOR,
     check_segments,
     mirror_segments,
     prepare_segments,
 )
-from pyod_dsnf.graph import COCO17, OPENPOSE18
+from pyod_dsnf.poses.skeletons import COCO17, OPENPOSE18
 from tests._skeletons import walking_segments
 
 

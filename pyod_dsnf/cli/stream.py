@@ -184,7 +184,7 @@ def _budget(a: argparse.Namespace, det: Any, after: int) -> tuple[Any, Any]:
 
 
 def _scorer(a: argparse.Namespace) -> Any:
-    from pyod_dsnf.estimator import DSNFDetector
+    from pyod_dsnf.detector.estimator import DSNFDetector
     from pyod_dsnf.stream import StreamScorer
     from pyod_dsnf.stream.calibration import match_ages
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pyod_dsnf._device import exact_float32
-from pyod_dsnf._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector._device import exact_float32
+from pyod_dsnf.detector._training import joint_nll_bits_per_dim
 
 __all__ = [
     "ANOMALY_SCORES",
@@ -87,7 +87,7 @@ def joint_nll(
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
     Raises FloatingPointError naming the first segment (``offset`` added) whose
-    share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf._device.exact_float32`),
+    share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf.detector._device.exact_float32`),
     so the scores match the CPU's.
     """
     batch = max(int(batch_size), SCORE_BATCH)

@@ -1,14 +1,14 @@
 """The ``pyod-dsnf render`` subcommand: argument parsing and the handler.
 
 ``cli.py`` registers it with :func:`add_render_parser` and calls
-:func:`run_render`; the work is :func:`pyod_dsnf.render.render_alert`.
+:func:`run_render`; the work is :func:`pyod_dsnf.evaluation.render.render_alert`.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from pyod_dsnf.stream.cli import add_format_option
+from pyod_dsnf.cli.stream import add_format_option
 
 __all__ = ["add_render_parser", "run_render"]
 
@@ -130,8 +130,8 @@ def _load_clip(path: str, fmt: str, layout: str, clip_id: str | None) -> object:
 
 def run_render(a: argparse.Namespace) -> None:
     """Handle ``pyod-dsnf render`` (errors propagate as ValueError / ImportError)."""
-    from pyod_dsnf.estimator import DSNFDetector
-    from pyod_dsnf.render import _graph_of, parse_frames, render_alert
+    from pyod_dsnf.detector.estimator import DSNFDetector
+    from pyod_dsnf.evaluation.render import _graph_of, parse_frames, render_alert
 
     frames = parse_frames(a.frames) if a.frames is not None else None
     clip_id, person = None, a.person
