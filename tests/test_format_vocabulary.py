@@ -28,7 +28,7 @@ def _format_actions() -> dict[str, argparse.Action]:
 def test_every_pose_reading_subcommand_offers_the_same_formats():
     actions = _format_actions()
     want = ("auto", *(f for f in pose_formats() if f != "auto"))
-    for cmd in ("fit", "score", "render", "replay", "stream"):
+    for cmd in ("fit", "score", "render", "replay", "stream", "benchmark"):
         a = actions[cmd]
         assert a is not None and tuple(a.choices) == want and a.default == "auto", cmd
         assert ", ".join(want) in a.help, cmd  # the choices are in --help

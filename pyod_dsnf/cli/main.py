@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="DSNF epochs (default: estimator's)")
     p.add_argument("--max-train-segments", type=int, default=None)
     p.add_argument("-o", "--out-dir", default="benchmark_results")
+    add_format_option(p, "DATA_DIR/pose/*")
     p.add_argument("--no-progress", action="store_true")
     _add_n_jobs(p, "seeds run in parallel processes")
     _add_threads(p, None)
@@ -324,7 +325,7 @@ def _benchmark(a: argparse.Namespace) -> None:
     if a.methods:
         kw["methods"] = a.methods
     kw.update(seg_len=a.seg_len, train_stride=a.train_stride, epochs=a.epochs)
-    kw.update(max_train_segments=a.max_train_segments, out_dir=a.out_dir)
+    kw.update(max_train_segments=a.max_train_segments, out_dir=a.out_dir, fmt=a.fmt)
     with _on_cluster(a.scheduler):
         res = run_benchmark(
             a.data_dir, seeds=a.seeds, progress=not a.no_progress, n_jobs=a.n_jobs,
