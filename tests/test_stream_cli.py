@@ -139,9 +139,10 @@ def test_missing_model_and_pose_dir_exit_2(tmp_path, capsys):
 
 def test_budget_from_the_model_itself_and_the_report(files, tmp_path, capsys):
     model = tmp_path / "fitted.dsnf"
-    assert main(["fit", str(files["root"] / "pose" / "train"), "-o", str(model), "--seg-len",
-                 "8", "--stride", "4", "--epochs", "1", "--n-flow-steps", "2",
-                 "--hidden-channels", "4", "--random-state", "0", "--threads", "1"]) == 0  # fmt: skip
+    fit = ["fit", str(files["root"] / "pose" / "train"), "-o", str(model), "--seg-len", "8",
+           "--stride", "4", "--epochs", "1", "--n-flow-steps", "2", "--hidden-channels", "4",
+           "--random-state", "0", "--threads", "1"]  # fmt: skip
+    assert main(fit) == 0
     capsys.readouterr()
     out = tmp_path / "scores.jsonl"
     argv = ["stream", str(model), str(files["lines"]), "-o", str(out), "--budget", "50", "--fps",
