@@ -197,3 +197,27 @@ def test_cli_render_from_a_stream_alert_line(fitted, tmp_path, capsys):
     assert "--threshold or --budget" in capsys.readouterr().err
     assert main(["render", str(model), str(pose_file), "--alert", "{}", "-o", str(out)]) == 2
     assert "alert must be a JSON object with camera, frame and person" in capsys.readouterr().err
+
+
+def test_video_frames_are_read_and_drawn_under_the_skeleton(fitted, tmp_path, capsys):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    from pyod_dsnf.evaluation.render import read_video_frames
+
+    det, clip, model, pose_file = fitted
+    person, (a, b) = _person_and_range(clip, n=4)
+    video = tmp_path / "cam.mp4"
+    size = (64, 48)
+    writer = imageio_ffmpeg.write_frames(str(video), size, fps=10, macro_block_size=16)
+    writer.send(None)
+    for level in range(b + 2):  # frame k is a flat grey of level 20 k (within 255)
+        writer.send(np.full((size[1], size[0], 3), min(20 * level, 255), np.uint8).tobytes())
+    writer.close()
+    got = read_video_frames(video, np.array([2, 5]))
+    assert [g.shape for g in got] == [(48, 64, 3)] * 2
+    assert abs(float(got[0].mean()) - 40) < 6 and abs(float(got[1].mean()) - 100) < 6  # codec
+    with pytest.raises(ValueError, match=f"ends before frame {b + 5}"):
+        read_video_frames(video, np.array([1, b + 5]))
+    out = tmp_path / "over.gif"
+    argv = ["render", str(model), str(pose_file), "--person", str(person), "--frames",
+            f"{a}:{b}", "-o", str(out), "--video", str(video)]  # fmt: skip
+    assert main(argv) == 0 and Image.open(out).n_frames == b - a

@@ -57,6 +57,9 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         help="threshold of this false-alarm budget from the model's held-out windows, as "
         "'pyod-dsnf stream --budget' without --normal",
     )
+    p.add_argument("--video", default=None, metavar="FILE",
+                   help="the camera's video: draw the skeleton over its frames (imageio-ffmpeg, "
+                   "the render extra)")  # fmt: skip
     p.add_argument("--camera-fps", type=float, default=30.0,
                    help="camera frame rate for --budget (as stream's --fps; 30)")  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="alert.gif or alert.mp4")
@@ -168,6 +171,7 @@ def run_render(a: argparse.Namespace) -> None:
         max_gap=a.max_gap,
         still=a.still,
         threshold=threshold,
+        video=a.video,
     )
     print(f"wrote {out}" + (f" and {a.still}" if a.still else ""))
 

@@ -27,7 +27,7 @@ import numpy as np
 from pyod_dsnf.poses import Clip, Track, fill_gaps
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
-__all__ = ["AlertData", "alert_data", "parse_frames", "render_alert"]
+__all__ = ["AlertData", "alert_data", "parse_frames", "read_video_frames", "render_alert"]
 
 RENDER_EXTRA_HINT = "rendering needs matplotlib: pip install 'pyod-dsnf[render]'"
 
@@ -257,6 +257,47 @@ def _piece_curve(causal: dict[int, tuple], piece: Track, n_joints: int):
     return frames, scores, z
 
 
+def read_video_frames(path: str | os.PathLike, frames: np.ndarray) -> list[np.ndarray]:
+    """The given frames (0-based indices, increasing) of a video file, as RGB arrays.
+
+    Read with ``imageio-ffmpeg`` (the ``[render]`` extra), decoding from the start.
+
+    Raises
+    ------
+    ImportError
+        Without imageio-ffmpeg.
+    ValueError
+        When the file is missing or ends before the last frame asked for.
+    """
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:
+        raise ImportError(f"--video needs imageio-ffmpeg: pip install 'pyod-dsnf[render]' "
+                          f"({exc})") from None  # fmt: skip
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"video={str(path)!r} is not a file")
+    want = [int(f) for f in frames]
+    out: list[np.ndarray] = []
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        meta = next(reader)
+        w, h = meta["size"]
+        for i, raw in enumerate(reader):
+            if i == want[len(out)]:
+                out.append(np.frombuffer(raw, np.uint8).reshape(h, w, 3))
+                if len(out) == len(want):
+                    break
+    finally:
+        reader.close()
+    if len(out) < len(want):
+        raise ValueError(
+            f"video={str(path)!r} ends before frame {want[len(out)]} (frames are counted from 0, "
+            "as in the pose files)"
+        )
+    return out
+
+
 def _ffmpeg_path() -> str | None:
     exe = shutil.which("ffmpeg")
     if exe:
@@ -284,6 +325,7 @@ def render_alert(
     dpi: int = 80,
     threshold: float | None = None,
     age_match: object = "auto",
+    video: str | os.PathLike | None = None,
 ) -> Path:
     """Write the alert animation of one person (GIF or MP4) and optionally a still PNG.
 
@@ -311,6 +353,9 @@ def render_alert(
         Resolution (the figure is 10 x 4.2 inches).
     threshold, age_match
         As :func:`alert_data`.
+    video : str or path-like, optional
+        The camera's video: the skeleton is drawn over its frames (same frame
+        numbers as the poses, pixel coordinates), read with ``imageio-ffmpeg``.
 
     Returns
     -------
@@ -348,8 +393,9 @@ def render_alert(
             stacklevel=2,
         )
         output, suffix = output.with_suffix(".gif"), ".gif"
+    images = read_video_frames(video, data.frames) if video is not None else None
     output.parent.mkdir(parents=True, exist_ok=True)
-    fig, update = _figure(data, dpi)
+    fig, update = _figure(data, dpi, images)
     if still is not None:
         update(data.peak)
         fig.savefig(still, dpi=dpi)
@@ -365,8 +411,8 @@ def render_alert(
     return output
 
 
-def _figure(data: AlertData, dpi: int):
-    """The figure and its per-frame update function."""
+def _figure(data: AlertData, dpi: int, images: list[np.ndarray] | None = None):
+    """The figure and its per-frame update function (over the video frames, if given)."""
     import matplotlib
     from matplotlib import colors
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -392,6 +438,7 @@ def _figure(data: AlertData, dpi: int):
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    backdrop = ax.imshow(images[0], zorder=-1) if images else None
     ghosts = [ax.plot([], [], color="0.85", lw=1.5, zorder=0)[0] for _ in graph.edges]
     bones = [ax.plot([], [], color="0.55", lw=2, zorder=1)[0] for _ in graph.edges]
     dots = ax.scatter(kp[0, :, 0], kp[0, :, 1], s=60, c=np.zeros(graph.n_joints), cmap=cmap,
@@ -420,6 +467,8 @@ def _figure(data: AlertData, dpi: int):
     scores = data.scores
 
     def update(i: int):
+        if backdrop is not None:
+            backdrop.set_data(images[i])
         pose = kp[i]
         z = data.joint_z[i]
         cx, cy = centre[i]
