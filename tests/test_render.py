@@ -199,11 +199,11 @@ def test_cli_render_from_a_stream_alert_line(fitted, tmp_path, capsys):
     assert "alert must be a JSON object with camera, frame and person" in capsys.readouterr().err
 
 
-def test_video_frames_are_read_and_drawn_under_the_skeleton(fitted, tmp_path, capsys):
+def test_video_frames_are_read_and_drawn_under_the_skeleton(fitted, tmp_path):
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
     from pyod_dsnf.evaluation.render import read_video_frames
 
-    det, clip, model, pose_file = fitted
+    _, clip, model, pose_file = fitted
     person, (a, b) = _person_and_range(clip, n=4)
     video = tmp_path / "cam.mp4"
     size = (64, 48)
