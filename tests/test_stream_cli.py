@@ -134,7 +134,7 @@ def test_missing_model_and_pose_dir_exit_2(tmp_path, capsys):
     assert main(["stream", str(tmp_path / "none.dsnf"), "-"]) == 2
     assert "is not a file" in capsys.readouterr().err
     assert main(["replay", str(tmp_path)]) == 2
-    assert "holds no *.json" in capsys.readouterr().err
+    assert "holds no pose files or clip folders" in capsys.readouterr().err
 
 
 def test_budget_from_the_model_itself_and_the_report(files, tmp_path, capsys):
