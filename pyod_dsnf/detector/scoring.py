@@ -5,30 +5,37 @@
 * :func:`joint_nll` runs the flow on prepared segments and refuses NaN;
 * :func:`scoring_device` is the device to score on, with a fallback to the CPU
   for a model trained on a GPU that this machine lacks;
-* :class:`JointStandardizer` holds each joint's mean and spread of its NLL share
-  over the training segments and turns shares into scores (``"joint"`` or
-  ``"nll"``, see ``DSNFDetector(anomaly_score=...)``).
+* :class:`~pyod_dsnf.detector.standardizer.JointStandardizer` (re-exported here) turns
+  per-joint shares into z-scores and anomaly scores.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from pyod_dsnf.detector._device import exact_float32
+from pyod_dsnf.detector._device import (
+    CudaState,
+    DeviceUnavailableError,
+    exact_float32,
+    resolve_device,
+)
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector.standardizer import ANOMALY_SCORES, JointStandardizer
 
 __all__ = [
     "ANOMALY_SCORES",
+    "CUDA_SCORE_BATCH",
+    "CUDA_SCORE_CHUNK",
     "SCORE_BATCH",
     "SCORE_CHUNK",
     "JointStandardizer",
+    "cuda_score_sizes",
     "joint_nll",
     "score_in_chunks",
     "scoring_device",
@@ -42,24 +49,55 @@ SCORE_CHUNK = 4096
 #: Smallest forward batch when scoring: on CPU the flow scores several times more
 #: segments per second in batches of ~1k than in training-sized batches of 64.
 SCORE_BATCH = 1024
-ANOMALY_SCORES = ("joint", "nll")
+#: On a CUDA device: the smallest forward batch and chunk. A GPU runs the flow at
+#: full speed only from batches of about 16k segments (a batch of 1,024 keeps it
+#: waiting for kernel launches); a chunk of four batches bounds the host memory of
+#: the chunk being prepared while the previous one is scored (docs/gpu.md).
+CUDA_SCORE_BATCH = 16384
+CUDA_SCORE_CHUNK = 65536
 
 
-def scoring_device(model: nn.Module, fitted_device: str, *, stacklevel: int = 2) -> torch.device:
-    """The device to score on: ``fitted_device``, or the CPU (with a warning) if absent here.
+def scoring_device(
+    model: nn.Module,
+    fitted_device: str,
+    *,
+    stacklevel: int = 2,
+    cuda: CudaState | None = None,
+) -> torch.device:
+    """The device to score on: ``fitted_device``, or the CPU (with a warning) if unusable here.
 
-    The model is moved there when it is elsewhere.
+    ``fitted_device`` is unusable when :func:`~pyod_dsnf.detector._device.resolve_device`
+    refuses it: no CUDA, a CUDA index ``>= device_count`` (a detector pickled on
+    ``cuda:1`` read on a one-GPU machine), or a process forked after its parent
+    initialised CUDA. A CUDA device without an index (``"cuda"``, as stored by
+    earlier versions) means the CUDA device the model is already on, so neither
+    ``torch.cuda.set_device`` nor a repeated call moves it. The model is moved
+    only when it is elsewhere.
+
+    Parameters
+    ----------
+    model : nn.Module
+    fitted_device : str
+        The detector's ``device_``.
+    stacklevel : int, default=2
+        Of the warning.
+    cuda : CudaState, optional
+        The machine's CUDA; default :func:`~pyod_dsnf.detector._device.cuda_state`.
     """
-    dev = torch.device(fitted_device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    try:
+        dev = resolve_device(fitted_device, cuda=cuda)
+    except DeviceUnavailableError as exc:
         warnings.warn(
-            f"this detector was trained on {fitted_device}, which is not available here; "
-            f"scoring on the CPU",
+            f"this detector was trained on {fitted_device}, which is not available here "
+            f"({exc}); scoring on the CPU",
             UserWarning,
             stacklevel=stacklevel + 1,
         )
         dev = torch.device("cpu")
-    if next(model.parameters()).device != dev:
+    where = next(model.parameters()).device
+    if dev.type == where.type and dev.index is None:
+        return where
+    if where != dev:
         model.to(dev)
     return dev
 
@@ -75,9 +113,17 @@ def warn_infinite(nll: np.ndarray, what: str, *, stacklevel: int = 2) -> None:
         )
 
 
+def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
+    """(chunk, forward batch) when scoring on a CUDA device; the CPU's rule is beside it.
+
+    :data:`CUDA_SCORE_CHUNK` and :data:`CUDA_SCORE_BATCH`, or ``batch_size`` where larger.
+    """
+    return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
+
+
 def joint_nll(
     model: nn.Module,
-    data: np.ndarray,
+    data: np.ndarray | torch.Tensor,
     *,
     batch_size: int,
     device: torch.device,
@@ -90,9 +136,14 @@ def joint_nll(
     share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf.detector._device.exact_float32`),
     so the scores match the CPU's.
     """
-    batch = max(int(batch_size), SCORE_BATCH)
+    batch = (
+        cuda_score_sizes(batch_size)[1]
+        if torch.device(device).type == "cuda"
+        else max(int(batch_size), SCORE_BATCH)
+    )
+    tensor = data if isinstance(data, torch.Tensor) else torch.from_numpy(data)
     with exact_float32(device):
-        joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device)
+        joint = joint_nll_bits_per_dim(model, tensor, batch, device)
     bad = np.isnan(joint).any(axis=1)
     if bad.any():
         first = int(np.flatnonzero(bad)[0]) + offset
@@ -125,35 +176,3 @@ def score_in_chunks(
     for start in range(0, n, chunk):
         out[start : start + chunk] = score(X[start : start + chunk], start)
     return out
-
-
-@dataclass
-class JointStandardizer:
-    """Each joint's mean and standard deviation of its NLL share over the training segments.
-
-    Attributes
-    ----------
-    mean, std : ndarray of shape (V,)
-        Bits/dim; ``std`` is floored at 1e-12 so the standardisation stays finite
-        should a joint's share never vary.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, joint: np.ndarray) -> JointStandardizer:
-        return cls(joint.mean(axis=0), np.maximum(joint.std(axis=0), 1e-12))
-
-    def scores(self, joint: np.ndarray, kind: str) -> np.ndarray:
-        """Anomaly scores ``(n,)`` from per-joint shares ``(n, V)``; see ``anomaly_score``.
-
-        "nll": the segment's NLL (the sum of its shares). "joint": the largest
-        standardised share; an infinite share (far outside the data) stays the
-        most abnormal.
-        """
-        if kind == "nll":
-            return joint.sum(axis=1)
-        with np.errstate(invalid="ignore", over="ignore"):
-            z = (joint - self.mean) / self.std
-        return np.where(np.isinf(joint).any(axis=1), np.inf, np.nanmax(z, axis=1))

@@ -24,7 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pyod_dsnf.poses import Clip, Track, fill_gaps
+from pyod_dsnf._checks import check_int
+from pyod_dsnf._infinite import rank_safe
+from pyod_dsnf.detector.standardizer import JointStandardizer
+from pyod_dsnf.pipeline.steps import Windowing, cut
+from pyod_dsnf.poses import Clip, Track
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
 __all__ = ["AlertData", "alert_data", "parse_frames", "read_video_frames", "render_alert"]
@@ -159,8 +163,7 @@ def alert_data(
     check_is_fitted(detector, ["model_", "joint_nll_mean_"])
     graph = _graph_of(detector)
     seg_len, n_joints, _ = (int(v) for v in detector.input_shape_)
-    if isinstance(person, bool) or not isinstance(person, (int, np.integer)):
-        raise ValueError(f"person must be an integer id, got {person!r}")
+    check_int("person", person, expected="an integer id")
     ids = sorted({t.person for t in clip.tracks if len(t)})
     if person not in ids:
         shown = ", ".join(map(str, ids[:20])) + (", ..." if len(ids) > 20 else "")
@@ -174,8 +177,9 @@ def alert_data(
             f"the poses have {tracks[0].n_joints} joints but the detector was fitted on "
             f"{n_joints} ({graph.name}); load them with layout={graph.name!r}"
         )
-    filled, _ = fill_gaps(Clip(clip.clip_id, tracks, clip.path), max_gap=max_gap)
-    pieces = filled.tracks  # type: ignore[union-attr]
+    # the pipeline's "person" recipe: gaps filled, stride 1, short runs padded
+    segset = cut(Clip(clip.clip_id, tracks, clip.path), Windowing.test("person", seg_len, max_gap))
+    pieces = [t for t in segset.clips[0].tracks if len(t)]
     posed = np.concatenate([p.frames for p in pieces])
     piece: Track | None = None
     if frames is not None:
@@ -227,20 +231,18 @@ def alert_data(
 
 def _causal_curve(detector, clip: Clip, max_gap: int, age_match) -> dict[int, tuple]:
     """frame -> (score, joint z) of the window ending there, as the stream scores it."""
-    from pyod_dsnf.stream import causal_segments
-
     t, _, c = (int(v) for v in detector.input_shape_)
-    seg = causal_segments(clip, t, max_gap=max_gap)
+    seg = cut(clip, Windowing.causal(t, max_gap=max_gap)).segments  # the stream's windows
     if not len(seg):
         return {}
     joint = detector.joint_nll(seg.X[..., :c])
     scores = detector.anomaly_scores_from_joint(joint)
     if age_match is not None:
         scores = age_match(scores, seg.length)
-    with np.errstate(invalid="ignore", over="ignore"):
-        z = (joint - detector.joint_nll_mean_) / detector.joint_nll_std_
-    z = np.nan_to_num(z, nan=0.0, posinf=1e6, neginf=-1e6)
-    scores = np.nan_to_num(np.asarray(scores, np.float64), nan=0.0, posinf=1e6, neginf=-1e6)
+    z = JointStandardizer.of(detector).transform(joint)
+    # drawn, so made finite: +inf above every finite value (the policy of _infinite)
+    z = rank_safe(z, warn=False)
+    scores = rank_safe(np.asarray(scores, np.float64), warn=False)
     ends = (seg.start + seg.length - 1).tolist()
     return {f: (scores[i], z[i]) for i, f in enumerate(ends)}
 
