@@ -32,7 +32,8 @@ def test_unknown_method():
 
 def test_dsnf_and_dsnf_nll_share_one_fit():
     X = walking_segments(40, 8, seed=0)
-    params = {"epochs": 1, "n_flow_steps": 2, "hidden_channels": 2, "space": "euclidean"}
+    params = {"epochs": 1, "n_flow_steps": 2, "hidden_channels": 2, "space": "euclidean",
+              "device": "cpu"}  # fmt: skip
     cache: dict = {}
     joint = run_method("dsnf", X, [X[:6]], dsnf_params=params, fitted=cache)
     nll = run_method("dsnf-nll", X, [X[:6]], dsnf_params=params, fitted=cache)

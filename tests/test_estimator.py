@@ -324,7 +324,7 @@ def test_detector_fitted_on_an_absent_gpu_scores_on_cpu_here(fitted, X_train):
     with pytest.warns(UserWarning, match=f"trained on {ABSENT}, which is not available here"):
         scores = moved.decision_function(X_train[:4])
     np.testing.assert_array_equal(scores, fitted.decision_function(X_train[:4]))
-    assert moved.device_ == "cpu"
+    assert moved.device_ == "cuda:0"  # scoring does not rewrite the fitted state
 
 
 def test_unpickling_a_detector_of_an_absent_gpu_warns_and_moves_it_to_the_cpu(fitted, X_train):
