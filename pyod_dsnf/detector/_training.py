@@ -57,6 +57,7 @@ class TrainingConfig:
     noise_std: float = 0.0
     n_iter_no_change: int | None = None
     tol: float = 0.0
+    max_steps: int | None = None
     verbose: int = 0
     settings: str = ""
 
@@ -84,6 +85,7 @@ class TrainingConfig:
             noise_std=float(p["noise_std"]),
             n_iter_no_change=p["n_iter_no_change"],
             tol=float(p["tol"]),
+            max_steps=None if p.get("max_steps") is None else int(p["max_steps"]),
             verbose=int(p["verbose"]),
             settings=(
                 f"lr={p['lr']}, space={p['space']!r}, curvature={p['curvature']}, "
@@ -198,8 +200,8 @@ def joint_nll_bits_per_dim(
 
 def train_flow(
     model: nn.Module,
-    train: torch.Tensor,
-    validation: torch.Tensor | None,
+    train: torch.Tensor | np.ndarray,
+    validation: torch.Tensor | np.ndarray | None,
     config: TrainingConfig,
     *,
     rng: np.random.Generator,
@@ -207,6 +209,10 @@ def train_flow(
     callback: Callable[[int, nn.Module], None] | None = None,
 ) -> tuple[dict[str, list[float]], int]:
     """Train ``model`` in place with the settings of ``config``; return (history, epochs run).
+
+    Training stops after ``epochs`` epochs or ``max_steps`` optimiser steps
+    (None: no step limit), whichever comes first; an epoch cut short by the
+    step limit still ends with its validation NLL and counts as an epoch run.
 
     With a validation set and ``n_iter_no_change`` the loop stops once the
     validation NLL has not improved by more than ``tol`` for that many epochs
@@ -230,9 +236,11 @@ def train_flow(
     max_grad_norm, n_iter_no_change = config.max_grad_norm, config.n_iter_no_change
     awam_lambda, awam_tau, awam_prob = config.awam_lambda, config.awam_tau, config.awam_prob
     noise_std, verbose, settings = config.noise_std, config.verbose, config.settings
+    max_steps, steps = config.max_steps, 0
     optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
     history: dict[str, list[float]] = {"train_loss": [], "train_nll": [], "validation_nll": []}
-    train = train.to(device)
+    train = torch.as_tensor(train).to(device)
+    validation = None if validation is None else torch.as_tensor(validation)
     n = train.shape[0]
     best, best_state, wait = math.inf, None, 0
     early = validation is not None and n_iter_no_change is not None
@@ -261,6 +269,8 @@ def train_flow(
         last = history["validation_nll"][-1:]
         shown = {"val_nll": f"{last[0]:.4f}"} if last else {}
         for start in range(0, n, batch_size):
+            if max_steps is not None and steps >= max_steps:
+                break
             x = train[order[start : start + batch_size]]
             if noise is not None:
                 x = x + noise_std * torch.randn(
@@ -278,6 +288,7 @@ def train_flow(
                 norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
                 guard.watch(norm, "the gradient norm became {value} " + where)
             optimizer.step()
+            steps += 1
             # float64 sums on the device, in the order Python floats would add them
             loss_sum += loss.detach().double() * x.shape[0]
             nll_sum += info["nll"].sum().double()
@@ -286,9 +297,9 @@ def train_flow(
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", **shown, refresh=False)
             bar.update()
         guard.check()
-        history["train_loss"].append(float(loss_sum) / n)
-        history["train_nll"].append(float(nll_sum) / n)
-        postfix = {"loss": f"{float(loss_sum) / n:.4f}"}
+        history["train_loss"].append(float(loss_sum) / seen)
+        history["train_nll"].append(float(nll_sum) / seen)
+        postfix = {"loss": f"{float(loss_sum) / seen:.4f}"}
         if validation is not None:
             val = float(held_out_nll_bpd(model, validation, batch_size, device).mean())
             if not math.isfinite(val):
@@ -308,6 +319,8 @@ def train_flow(
         if callback is not None:
             callback(epoch + 1, model)
         if early and wait >= n_iter_no_change:
+            break
+        if max_steps is not None and steps >= max_steps:
             break
     bar.close()
     if best_state is not None:

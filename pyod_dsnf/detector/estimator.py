@@ -26,7 +26,7 @@ import torch
 from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from pyod_dsnf.detector import persistence, scoring
+from pyod_dsnf.detector import orientation, persistence, scoring
 from pyod_dsnf.detector._device import (
     load_device,
     local_torch_rng,
@@ -40,7 +40,6 @@ from pyod_dsnf.detector._training import TrainingConfig, build_flow, train_flow
 from pyod_dsnf.detector._training_data import check_spread, training_sets
 from pyod_dsnf.detector._validation import check_segments, prepare_segments
 from pyod_dsnf.detector.persistence import DetectorFileError, FittedState
-from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
 __all__ = ["DSNFDetector"]
@@ -99,11 +98,12 @@ class DSNFDetector(BaseDetector):
         How a segment's NLL becomes its anomaly score. "nll": the NLL in bits
         per dimension. "joint": the NLL is split exactly into one share per
         joint (:meth:`pyod_dsnf.flow.DSNFlow.joint_log_prob`), each share is
-        standardised by its mean and standard deviation over the training
-        segments, and the score is the largest: a segment is as abnormal as
-        its most atypical body part. Chosen on training clips (docs/benchmark.md):
-        the total NLL ranks a still, clean pose as more normal than the window it
-        came from and dilutes an anomaly of one limb over all 17 joints.
+        standardised by its mean and standard deviation over the held-out
+        training segments (see ``joint_nll_mean_``), and the score is the
+        largest: a segment is as abnormal as its most atypical body part.
+        Chosen on training clips (docs/benchmark.md): the total NLL ranks a
+        still, clean pose as more normal than the window it came from and
+        dilutes an anomaly of one limb over all 17 joints.
     normalize : bool, default=True
         Centre and scale every segment (translation and scale invariance);
         raw pixel coordinates then work directly.
@@ -111,6 +111,14 @@ class DSNFDetector(BaseDetector):
         Add left/right mirrored copies of the training segments.
     epochs : int, default=10
         Maximum number of training epochs.
+    max_steps : int or None, default=700
+        Maximum number of optimiser steps (mini-batches); training stops at
+        ``epochs`` or ``max_steps``, whichever comes first. A number of steps
+        means the same on any amount of data, where an epoch does not (one
+        epoch of PoseLift at stride 6 is 319 steps, of a 20-camera archive
+        thousands); on the training-clip protocol detection stops improving
+        after about 700 steps while the likelihood goes on improving
+        (docs/estimator.md, "Training length"). None: ``epochs`` alone.
     batch_size : int or "auto", default="auto"
         Mini-batch size for training. "auto" follows the device: 64 on the
         CPU; on a CUDA device 1,024 with ``lr`` scaled by ``sqrt(1024 / 64)``
@@ -167,8 +175,15 @@ class DSNFDetector(BaseDetector):
     anomaly_score_ : str
         The ``anomaly_score`` used (fixed at fit).
     joint_nll_mean_, joint_nll_std_ : ndarray of shape (V,)
-        Mean and standard deviation of each joint's NLL share over the
-        training segments (bits/dim), used by ``anomaly_score="joint"``.
+        Mean and standard deviation of each joint's NLL share (bits/dim),
+        used by ``anomaly_score="joint"``: over the held-out segments
+        (``validation_fraction``, never trained on) when there are at least
+        50 of them, else over all the training segments.
+    up_direction_ : ndarray of shape (2,)
+        The body's up direction (unit vector, input coordinates) estimated
+        from the training poses; every segment is turned so that it points to
+        (0, -1) before the flow (docs/method.md, "Orientation"). (0, -1) means
+        no turn.
     n_features_in_ : int
         T * V * C of the training segments.
     input_shape_ : tuple of int
@@ -211,6 +226,7 @@ class DSNFDetector(BaseDetector):
         normalize: bool = True,
         augment: bool = True,
         epochs: int = 10,
+        max_steps: int | None = 700,
         batch_size: int | str = "auto",
         lr: float = 5e-3,
         weight_decay: float = 0.0,
@@ -241,6 +257,7 @@ class DSNFDetector(BaseDetector):
         self.normalize = normalize
         self.augment = augment
         self.epochs = epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -289,6 +306,7 @@ class DSNFDetector(BaseDetector):
         # DSNFlow checks its own parameters (and temporal_kernel against T) here
         model = build_flow(self.get_params(deep=False), graph, int(X4.shape[1]), torch_seed)
         data = prepare_segments(X4, normalize=self.normalize)
+        data, self.up_direction_ = orientation.canonical_segments(data, X4, graph)  # upright
         check_spread(data, normalize=self.normalize)
         train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
                                    augment=self.augment, normalized=self.normalize, rng=rng,
@@ -297,16 +315,14 @@ class DSNFDetector(BaseDetector):
         self.model_ = model.to(device)
         device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
         config = TrainingConfig.from_params(self.get_params(deep=False), device)
-        val_t = None if val is None else torch.from_numpy(val)
         with local_torch_rng(torch_seed + 1, device):
-            self.history_, self.n_epochs_ = train_flow(self.model_, torch.from_numpy(train), val_t,
-                                                       config, rng=rng, device=device)  # fmt: skip
+            self.history_, self.n_epochs_ = train_flow(self.model_, train, val, config, rng=rng,
+                                                       device=device)  # fmt: skip
         self.device_, self.curvature_ = str(device), self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
-        joint = scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
-                                  what="the training segments")  # fmt: skip
-        standardizer = JointStandardizer.fit(joint)
+        joint, standardizer = scoring.training_scores(self.model_, data, val, device=device,
+                                                      batch_size=self.batch_size)  # fmt: skip
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
@@ -325,11 +341,12 @@ class DSNFDetector(BaseDetector):
         """Validate and prepare one chunk of segments (``offset``: its place in X)."""
         X4 = check_segments(X, self.graph_, flat_channels=self.flat_channels,
                             input_shape=self.input_shape_, estimator_name=type(self).__name__)
-        return scoring.prepare_for(device, X4, normalize=self.normalize, offset=offset)
+        data = scoring.prepare_for(device, X4, normalize=self.normalize, offset=offset)
+        return orientation.rotate_segments(data, orientation.detector_rotation(self))  # upright
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         kind = self.anomaly_score_ if kind is None else kind
-        return JointStandardizer.of(self).scores(joint, kind)
+        return scoring.JointStandardizer.of(self).scores(joint, kind)
 
     def joint_nll(self, X: Any) -> np.ndarray:
         """Each joint's share of the segment NLL, bits per dimension.
@@ -447,6 +464,7 @@ class DSNFDetector(BaseDetector):
         self.n_epochs_, self.history_ = state.n_epochs, state.history
         self.curvature_, self.anomaly_score_ = state.curvature, state.anomaly_score
         self.joint_nll_mean_, self.joint_nll_std_ = state.joint_nll_mean, state.joint_nll_std
+        self.up_direction_ = state.up_direction
         self.model_ = model.eval().to(device)
         self.device_ = str(next(self.model_.parameters()).device)  # "cuda" -> "cuda:0"
         self.decision_scores_ = state.decision_scores

@@ -8,7 +8,7 @@ file holds (:data:`FITTED_VALUES`, :data:`FITTED_ARRAYS`): :func:`fitted_state` 
 from a fitted detector's public attributes and :func:`check_fitted_state` checks what a
 file holds before the estimator restores it.
 
-Format 4 (current) holds
+Format 5 (current) holds
 
 * ``format`` (``"pyod-dsnf-detector"``) and ``format_version`` (int), checked
   on load; a file from a newer format version is refused;
@@ -24,6 +24,11 @@ Format 4 (current) holds
 
 Earlier formats are read into the same :class:`SavedDetector`:
 
+* 4: the layout of format 5; its detectors predate the body's orientation
+  (no ``up_direction_`` array: the estimator loads them without a turn, so they
+  score as before). The version was bumped so that a reader of format 4, which
+  would ignore that array and score a format-5 model in the wrong frame,
+  refuses the file instead;
 * 1: no checksum; 2: the checksum; 1-2 predate the per-joint score, so
   ``anomaly_score`` is set to ``"nll"`` (how they scored);
 * 1-3 keep ``decision_scores``, ``labels`` and ``joint_nll_mean_`` /
@@ -68,7 +73,7 @@ __all__ = [
 ]
 
 FORMAT = "pyod-dsnf-detector"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: ``awam_prob`` of files written before it was a parameter (the fixed share then used).
 AWAM_PROB_BEFORE_PARAMETER = 0.25
 
@@ -77,7 +82,9 @@ AWAM_PROB_BEFORE_PARAMETER = 0.25
 #: ``decision_scores_`` on load (PyOD's ``_process_decision_scores``).
 FITTED_VALUES = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "curvature_",
                  "device_", "anomaly_score_")  # fmt: skip
-FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_")
+FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_", "up_direction_")
+#: ``up_direction_`` of detectors fitted before the orientation existed: image up, no turn.
+UP_BEFORE_ORIENTATION = (0.0, -1.0)
 _ANOMALY_SCORES = ("joint", "nll")
 
 # formats 1-3: fields that are now recomputed on load, and the top-level arrays
@@ -138,6 +145,8 @@ class FittedState:
         No NaN.
     joint_nll_mean, joint_nll_std : ndarray of shape (V,)
         NaN in files written before the "joint" score (then ``anomaly_score`` is "nll").
+    up_direction : ndarray of shape (2,)
+        Unit vector; (0, -1) (no turn) in files written before the orientation.
     """
 
     input_shape: tuple[int, int, int]
@@ -148,12 +157,14 @@ class FittedState:
     decision_scores: np.ndarray
     joint_nll_mean: np.ndarray
     joint_nll_std: np.ndarray
+    up_direction: np.ndarray
 
 
 def fitted_state(detector: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """What a file stores of a fitted detector: (JSON values, float64 arrays)."""
     values = {k: getattr(detector, k) for k in FITTED_VALUES}
-    arrays = {k: np.asarray(getattr(detector, k), np.float64) for k in FITTED_ARRAYS}
+    arrays = {k: np.asarray(getattr(detector, k, UP_BEFORE_ORIENTATION), np.float64)
+              for k in FITTED_ARRAYS}  # fmt: skip
     return values, arrays
 
 
@@ -190,8 +201,11 @@ def check_fitted_state(values: dict[str, Any], arrays: dict[str, np.ndarray]) ->
     mean, std = stats
     if kind == "joint" and not (np.isfinite(mean).all() and (std > 0).all()):
         raise ValueError("the per-joint NLL statistics must be finite with positive spread")
+    up = np.asarray(arrays.get("up_direction_", UP_BEFORE_ORIENTATION), np.float64)
+    if up.shape != (2,) or not np.isfinite(up).all() or abs(np.hypot(*up) - 1.0) > 1e-6:
+        raise ValueError(f"up_direction_ must be a unit vector of shape (2,), got {up}")
     return FittedState(shape, int(values["n_epochs_"]), history, values["curvature_"],
-                       kind, scores, mean, std)  # fmt: skip
+                       kind, scores, mean, std, up)  # fmt: skip
 
 
 # ------------------------------------------------------------------ encoding
