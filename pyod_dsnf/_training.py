@@ -17,6 +17,7 @@ from geoopt.optim import RiemannianAdam
 from torch import nn
 from tqdm.auto import tqdm
 
+from pyod_dsnf._batching import batch_size as forward_batch
 from pyod_dsnf.flow.model import nll_bits_per_dim
 from pyod_dsnf.losses import awam_loss
 
@@ -143,6 +144,9 @@ def train_flow(
     best, best_state, wait = math.inf, None, 0
     early = validation is not None and n_iter_no_change is not None
     n_batches = math.ceil(n / batch_size)
+    # the held-out NLL is scored on cache-sized forward batches, not training-sized ones
+    val_batch = 1 if validation is None else forward_batch(
+        device, getattr(model, "hidden_channels", 16), validation.shape[2], validation.shape[3])
     bar = tqdm(total=n_batches, unit="batch", disable=verbose < 1, leave=False)
     epoch = -1
     noise = subset = None
@@ -202,7 +206,7 @@ def train_flow(
         history["train_nll"].append(nll_sum / n)
         postfix = {"loss": f"{loss_sum / n:.4f}"}
         if validation is not None:
-            val = float(held_out_nll_bpd(model, validation, batch_size, device).mean())
+            val = float(held_out_nll_bpd(model, validation, val_batch, device).mean())
             if not math.isfinite(val):
                 raise FloatingPointError(
                     f"the validation NLL became {val} after epoch {epoch + 1} ({settings}); "

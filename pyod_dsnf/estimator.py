@@ -108,8 +108,9 @@ class DSNFDetector(BaseDetector):
     epochs : int, default=10
         Maximum number of training epochs.
     batch_size : int, default=64
-        Mini-batch size for training; scoring runs the flow on batches of
-        ``max(batch_size, 1024)`` segments (same scores, higher throughput).
+        Mini-batch size for training. Scoring runs the flow on cache-sized
+        batches whatever this is (:func:`pyod_dsnf.scoring.forward_batch`: 256
+        segments for the default model on a CPU).
     lr : float, default=5e-3
         Learning rate of Riemannian Adam.
     weight_decay : float, default=0.0
@@ -353,8 +354,7 @@ class DSNFDetector(BaseDetector):
         self, data: np.ndarray, what: str, device: torch.device, *, offset: int = 0
     ) -> np.ndarray:
         """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
-        return scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
-                                 what=what, offset=offset)  # fmt: skip
+        return scoring.joint_nll(self.model_, data, device=device, what=what, offset=offset)
 
     def _score_chunk(self, X: Any, offset: int, device: torch.device) -> np.ndarray:
         """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""

@@ -21,14 +21,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from pyod_dsnf import _batching
 from pyod_dsnf._device import exact_float32
 from pyod_dsnf._training import joint_nll_bits_per_dim
 
 __all__ = [
     "ANOMALY_SCORES",
-    "SCORE_BATCH",
     "SCORE_CHUNK",
     "JointStandardizer",
+    "forward_batch",
     "joint_nll",
     "score_in_chunks",
     "scoring_device",
@@ -39,9 +40,6 @@ __all__ = [
 #: (or ``batch_size`` if larger): scoring memory beyond the input itself stays
 #: bounded whatever the number of segments (see docs/guarantees.md).
 SCORE_CHUNK = 4096
-#: Smallest forward batch when scoring: on CPU the flow scores several times more
-#: segments per second in batches of ~1k than in training-sized batches of 64.
-SCORE_BATCH = 1024
 ANOMALY_SCORES = ("joint", "nll")
 
 
@@ -75,22 +73,37 @@ def warn_infinite(nll: np.ndarray, what: str, *, stacklevel: int = 2) -> None:
         )
 
 
+def forward_batch(model: nn.Module, device: torch.device | str) -> int:
+    """Segments per scoring forward pass of ``model`` on ``device``.
+
+    :func:`pyod_dsnf._batching.batch_size` of the flow's width and segment shape
+    (cache-sized on the CPU: 256 for the default H = 4, T = 24, V = 17).
+    """
+    return _batching.batch_size(
+        device,
+        int(getattr(model, "hidden_channels", 16)),
+        int(getattr(model, "n_frames", 24)),
+        int(getattr(model, "n_joints", 17)),
+    )
+
+
 def joint_nll(
     model: nn.Module,
     data: np.ndarray,
     *,
-    batch_size: int,
     device: torch.device,
     what: str,
     offset: int = 0,
+    batch_size: int | None = None,
 ) -> np.ndarray:
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
-    Raises FloatingPointError naming the first segment (``offset`` added) whose
-    share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf._device.exact_float32`),
-    so the scores match the CPU's.
+    The flow runs on forward batches of ``batch_size`` segments (None:
+    :func:`forward_batch`). Raises FloatingPointError naming the first segment
+    (``offset`` added) whose share is NaN. On a CUDA device TF32 is off
+    (:func:`~pyod_dsnf._device.exact_float32`), so the scores match the CPU's.
     """
-    batch = max(int(batch_size), SCORE_BATCH)
+    batch = forward_batch(model, device) if batch_size is None else int(batch_size)
     with exact_float32(device):
         joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device)
     bad = np.isnan(joint).any(axis=1)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf import scoring
+from pyod_dsnf import _batching, scoring
+from pyod_dsnf._batching import batch_size
 from pyod_dsnf.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
 from tests._skeletons import tiny_detector, walking_segments
 
@@ -72,7 +73,7 @@ def test_joint_nll_refuses_nan_naming_the_first_segment(fitted, monkeypatch):
                   offset=10)  # fmt: skip
 
 
-def test_scoring_batch_is_at_least_score_batch(fitted, monkeypatch):
+def test_scoring_batch_is_cache_sized_by_width(fitted, monkeypatch):
     seen = []
 
     def spy(model, data, batch, device):
@@ -80,11 +81,20 @@ def test_scoring_batch_is_at_least_score_batch(fitted, monkeypatch):
         return np.zeros((len(data), 17))
 
     monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
-    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), batch_size=32,
-              device=torch.device("cpu"), what="x")  # fmt: skip
-    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), batch_size=5000,
-              device=torch.device("cpu"), what="x")  # fmt: skip
-    assert seen == [scoring.SCORE_BATCH, 5000]
+    cpu = torch.device("cpu")
+    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), device=cpu, what="x")
+    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), batch_size=5, device=cpu,
+              what="x")  # fmt: skip
+    assert seen == [scoring.forward_batch(fitted.model_, cpu), 5]
+
+
+def test_batch_rule_is_bytes_per_batch():
+    # a hidden activation of about CPU_CACHE_BYTES per batch: half the width, twice the batch
+    assert [batch_size("cpu", h) for h in (4, 8, 16)] == [256, 128, 64]
+    assert batch_size("cpu", 4, n_frames=48) == 128
+    assert batch_size("cpu", 1, n_frames=1, n_joints=1) == _batching.MAX_BATCH
+    assert batch_size("cpu", 4096) == _batching.MIN_BATCH
+    assert batch_size("cuda", 4) == _batching.ACCELERATOR_BATCH
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
