@@ -120,6 +120,7 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "random_state": OwnedBy("pyod_dsnf._device.seed_from"),
     "verbose": Interval(0, integer=True),
     "n_threads": OwnedBy("pyod_dsnf._device.torch_threads"),
+    "n_jobs": OwnedBy("pyod_dsnf._jobs.resolve_n_jobs"),
 }
 
 

@@ -29,6 +29,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from pyod_dsnf import scoring
 from pyod_dsnf._device import load_device, local_torch_rng, resolve_device, seeds_from
 from pyod_dsnf._device import torch_threads as _torch_threads
+from pyod_dsnf._jobs import resolve_n_jobs
 from pyod_dsnf._params import check_params
 from pyod_dsnf._training import train_flow
 from pyod_dsnf._training_data import check_spread, training_sets
@@ -144,7 +145,15 @@ class DSNFDetector(BaseDetector):
         so a fit never claims every core of a shared machine; on an idle
         machine ask for more (docs/benchmark.md, "Threads"). With the threading
         backend set ``n_threads`` so that ``n_jobs * n_threads`` does not
-        exceed the cores.
+        exceed the cores. Scoring with more than one job uses one thread per job.
+    n_jobs : int or None, default=None
+        Chunks of segments scored at once by threads of this process, each with
+        one torch intra-op thread (scikit-learn's meaning: -1 every core, -2 all
+        but one). None: one per usable core, at most ``OMP_NUM_THREADS`` when set
+        (joblib's process workers of ``GridSearchCV(n_jobs=k)`` set it to
+        ``cpu_count // k``), and 1 when called from a thread other than the main
+        one or in a multiprocessing child (joblib's threading backend, Dask), so
+        nested parallelism never oversubscribes. Scores do not depend on it.
 
     Attributes
     ----------
@@ -216,6 +225,7 @@ class DSNFDetector(BaseDetector):
         random_state: Any = None,
         verbose: int = 0,
         n_threads: int | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.contamination = contamination
         self.layout = layout
@@ -245,6 +255,7 @@ class DSNFDetector(BaseDetector):
         self.random_state = random_state
         self.verbose = verbose
         self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     # --------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None) -> DSNFDetector:
@@ -267,6 +278,7 @@ class DSNFDetector(BaseDetector):
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, key)
         check_params(self.get_params(deep=False))
+        resolve_n_jobs(self.n_jobs)
         with _torch_threads(self.n_threads):
             return self._fit(X, y)
 
@@ -398,10 +410,12 @@ class DSNFDetector(BaseDetector):
         device = scoring.scoring_device(self.model_, self.device_, stacklevel=3)
         if str(device) != self.device_:  # fell back to the CPU
             self.device_ = str(device)
+        n_jobs = resolve_n_jobs(self.n_jobs) if device.type == "cpu" else 1
         with _torch_threads(self.n_threads):
             chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
             joint = scoring.score_in_chunks(X, partial(self._score_chunk, device=device),
-                                            chunk=chunk, n_joints=self.input_shape_[1])  # fmt: skip
+                                            chunk=chunk, n_joints=self.input_shape_[1],
+                                            n_jobs=n_jobs)  # fmt: skip
         scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 

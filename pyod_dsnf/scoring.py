@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from pyod_dsnf import _batching
-from pyod_dsnf._device import exact_float32
+from pyod_dsnf._device import exact_float32, torch_threads
 from pyod_dsnf._training import joint_nll_bits_per_dim
 
 __all__ = [
@@ -117,26 +118,53 @@ def joint_nll(
     return joint
 
 
+def _chunk_size(n: int, chunk: int, n_jobs: int) -> int:
+    """Chunk length: at most ``chunk``, equal chunks, a multiple of ``n_jobs`` of them."""
+    if n_jobs <= 1 or n <= 1:
+        return chunk
+    rounds = -(-n // (n_jobs * chunk))  # chunks per job
+    return max(1, -(-n // (n_jobs * rounds)))
+
+
 def score_in_chunks(
     X: Any,
     score: Callable[[Any, int], np.ndarray],
     *,
     chunk: int,
     n_joints: int,
+    n_jobs: int = 1,
 ) -> np.ndarray:
     """``score(X[start:start + chunk], start)`` over X, concatenated ``(n, n_joints)``.
 
     ``score`` validates, prepares and scores one chunk (``start`` is its offset in
     X, for error messages). An input whose length cannot be read up front (a list,
-    say) is scored in one piece.
+    say) is scored in one piece. With ``n_jobs > 1`` the input is cut into equal
+    chunks of at most ``chunk`` segments, ``n_jobs`` at a time scored by threads
+    with one torch intra-op thread each (torch releases the GIL in its operators);
+    the first chunk's error is raised, as in one pass. A segment's score does not
+    depend on the chunk it is in, so the result is the same for any ``n_jobs``.
     """
     shape = getattr(X, "shape", None)
     n = int(shape[0]) if shape is not None and len(shape) in (2, 4) else 0
+    chunk = _chunk_size(n, chunk, n_jobs)
     if n <= chunk:
         return score(X, 0)
     out = np.empty((n, n_joints), dtype=np.float64)
-    for start in range(0, n, chunk):
-        out[start : start + chunk] = score(X[start : start + chunk], start)
+    starts = range(0, n, chunk)
+    if n_jobs <= 1:
+        for start in starts:
+            out[start : start + chunk] = score(X[start : start + chunk], start)
+        return out
+    # new threads take torch's process-wide setting as their intra-op thread count
+    with torch_threads(1), ThreadPoolExecutor(min(n_jobs, len(starts))) as pool:
+        futures = [pool.submit(score, X[start : start + chunk], start) for start in starts]
+        try:
+            for start, future in zip(starts, futures, strict=True):
+                out[start : start + chunk] = future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     return out
 
 
