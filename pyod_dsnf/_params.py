@@ -121,6 +121,7 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "verbose": Interval(0, integer=True),
     "n_threads": OwnedBy("pyod_dsnf._device.torch_threads"),
     "n_jobs": OwnedBy("pyod_dsnf._jobs.resolve_n_jobs"),
+    "compile": OwnedBy("pyod_dsnf._compile.check_compile"),
 }
 
 

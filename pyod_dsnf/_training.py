@@ -74,20 +74,26 @@ def held_out_nll_bpd(
 
 
 def joint_nll_bits_per_dim(
-    model: nn.Module, data: torch.Tensor, batch_size: int, device: torch.device
+    model: nn.Module,
+    data: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> np.ndarray:
     """Per-segment, per-joint shares of the NLL, ``(n, V)`` float64 numpy.
 
     In bits per dimension of the whole segment, so each row sums to the
     segment's :func:`held_out_nll_bpd` (see ``DSNFlow.joint_log_prob``).
+    ``forward`` stands in for ``model.joint_log_prob`` (a compiled one).
     """
     n_dims = math.prod(data.shape[1:])
+    fn = model.joint_log_prob if forward is None else forward
     return _evaluate(
         model,
         data,
         batch_size,
         device,
-        lambda x: nll_bits_per_dim(model.joint_log_prob(x), n_dims),
+        lambda x: nll_bits_per_dim(fn(x), n_dims),
         (0, data.shape[-1]),
     )
 

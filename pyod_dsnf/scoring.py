@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from pyod_dsnf import _batching
+from pyod_dsnf._compile import compiled_forward
 from pyod_dsnf._device import exact_float32, torch_threads
 from pyod_dsnf._training import joint_nll_bits_per_dim
 
@@ -96,17 +97,23 @@ def joint_nll(
     what: str,
     offset: int = 0,
     batch_size: int | None = None,
+    compile: Any = None,
 ) -> np.ndarray:
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
     The flow runs on forward batches of ``batch_size`` segments (None:
-    :func:`forward_batch`). Raises FloatingPointError naming the first segment
-    (``offset`` added) whose share is NaN. On a CUDA device TF32 is off
+    :func:`forward_batch`); ``compile``: a ``torch.compile`` backend (name or
+    callable) to run them through (:mod:`pyod_dsnf._compile`), None: eager.
+    Raises FloatingPointError naming the first segment (``offset`` added) whose
+    share is NaN. On a CUDA device TF32 is off
     (:func:`~pyod_dsnf._device.exact_float32`), so the scores match the CPU's.
     """
     batch = forward_batch(model, device) if batch_size is None else int(batch_size)
+    extra = {}
+    if compile is not None:
+        extra["forward"] = compiled_forward(model, compile, batch)
     with exact_float32(device):
-        joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device)
+        joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device, **extra)
     bad = np.isnan(joint).any(axis=1)
     if bad.any():
         first = int(np.flatnonzero(bad)[0]) + offset
