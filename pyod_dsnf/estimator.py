@@ -375,14 +375,17 @@ class DSNFDetector(BaseDetector):
 
     # ----------------------------------------------------------------- scoring
     def _joint_nll(
-        self, data: np.ndarray, what: str, device: torch.device, *, offset: int = 0
-    ) -> np.ndarray:
+        self, data: np.ndarray, what: str, device: torch.device, *, offset: int = 0,
+        n_jobs: int = 1,
+    ) -> np.ndarray:  # fmt: skip
         """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
         backend = check_compile(getattr(self, "compile", False))
         return scoring.joint_nll(self.model_, data, device=device, what=what, offset=offset,
-                                 compile=backend)  # fmt: skip
+                                 compile=backend, n_jobs=n_jobs)  # fmt: skip
 
-    def _score_chunk(self, X: Any, offset: int, device: torch.device) -> np.ndarray:
+    def _score_chunk(
+        self, X: Any, offset: int, n_jobs: int, device: torch.device
+    ) -> np.ndarray:
         """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
         X4 = check_segments(
             X,
@@ -392,7 +395,7 @@ class DSNFDetector(BaseDetector):
             estimator_name=type(self).__name__,
         )
         data = prepare_segments(X4, normalize=self.normalize, offset=offset)
-        return self._joint_nll(data, "the segments", device, offset=offset)
+        return self._joint_nll(data, "the segments", device, offset=offset, n_jobs=n_jobs)
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         standardizer = scoring.JointStandardizer(self.joint_nll_mean_, self.joint_nll_std_)

@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ from pyod_dsnf._training import joint_nll_bits_per_dim
 
 __all__ = [
     "ANOMALY_SCORES",
+    "CHUNK_MULTIPLE",
     "SCORE_CHUNK",
     "JointStandardizer",
     "forward_batch",
@@ -89,6 +92,28 @@ def forward_batch(model: nn.Module, device: torch.device | str) -> int:
     )
 
 
+def _in_threads(tasks: list[Callable[[], Any]], n_jobs: int) -> list[Any]:
+    """Run ``tasks`` on ``n_jobs`` threads with one torch intra-op thread each; results in order.
+
+    Torch releases the GIL inside its operators, so the threads run concurrently. The
+    first task's error (in task order) is raised, and tasks not yet started are dropped.
+    """
+    # new threads take torch's process-wide setting as their intra-op thread count
+    with torch_threads(1), ThreadPoolExecutor(min(n_jobs, len(tasks))) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _split(n: int, parts: int) -> list[int]:
+    """``parts + 1`` boundaries cutting ``range(n)`` into near-equal consecutive pieces."""
+    return [n * i // parts for i in range(parts + 1)]
+
+
 def joint_nll(
     model: nn.Module,
     data: np.ndarray,
@@ -98,22 +123,35 @@ def joint_nll(
     offset: int = 0,
     batch_size: int | None = None,
     compile: Any = None,
+    n_jobs: int = 1,
 ) -> np.ndarray:
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
-    The flow runs on forward batches of ``batch_size`` segments (None:
-    :func:`forward_batch`); ``compile``: a ``torch.compile`` backend (name or
-    callable) to run them through (:mod:`pyod_dsnf._compile`), None: eager.
-    Raises FloatingPointError naming the first segment (``offset`` added) whose
-    share is NaN. On a CUDA device TF32 is off
-    (:func:`~pyod_dsnf._device.exact_float32`), so the scores match the CPU's.
+    The flow runs on ``ceil(n / batch_size)`` forward batches of near-equal size
+    (``batch_size`` None: :func:`forward_batch`), a partition that depends on ``n``
+    only; with ``n_jobs > 1`` threads score consecutive groups of these batches, so
+    every batch, and every score, is the same for any ``n_jobs``. ``compile``: a
+    ``torch.compile`` backend (name or callable) to run them through
+    (:mod:`pyod_dsnf._compile`), None: eager. Raises FloatingPointError naming the
+    first segment (``offset`` added) whose share is NaN. On a CUDA device TF32 is
+    off (:func:`~pyod_dsnf._device.exact_float32`), so the scores match the CPU's.
     """
-    batch = forward_batch(model, device) if batch_size is None else int(batch_size)
+    n = len(data)
+    limit = forward_batch(model, device) if batch_size is None else int(batch_size)
+    n_batches = max(1, -(-n // limit))
+    batch = max(1, -(-n // n_batches))
     extra = {}
     if compile is not None:
-        extra["forward"] = compiled_forward(model, compile, batch)
+        extra["forward"] = compiled_forward(model, compile, limit)
+    x = torch.from_numpy(data)
     with exact_float32(device):
-        joint = joint_nll_bits_per_dim(model, torch.from_numpy(data), batch, device, **extra)
+        if n_jobs <= 1 or n_batches <= 1:
+            joint = joint_nll_bits_per_dim(model, x, batch, device, **extra)
+        else:
+            bounds = [min(n, b * batch) for b in _split(n_batches, min(n_jobs, n_batches))]
+            tasks = [partial(joint_nll_bits_per_dim, model, x[lo:hi], batch, device, **extra)
+                     for lo, hi in itertools.pairwise(bounds)]  # fmt: skip
+            joint = np.concatenate(_in_threads(tasks, n_jobs))
     bad = np.isnan(joint).any(axis=1)
     if bad.any():
         first = int(np.flatnonzero(bad)[0]) + offset
@@ -125,53 +163,45 @@ def joint_nll(
     return joint
 
 
-def _chunk_size(n: int, chunk: int, n_jobs: int) -> int:
-    """Chunk length: at most ``chunk``, equal chunks, a multiple of ``n_jobs`` of them."""
-    if n_jobs <= 1 or n <= 1:
-        return chunk
-    rounds = -(-n // (n_jobs * chunk))  # chunks per job
-    return max(1, -(-n // (n_jobs * rounds)))
+#: Chunks of an input longer than one chunk come in multiples of this many (equal in
+#: size), so that two or four jobs share them evenly.
+CHUNK_MULTIPLE = 4
 
 
 def score_in_chunks(
     X: Any,
-    score: Callable[[Any, int], np.ndarray],
+    score: Callable[[Any, int, int], np.ndarray],
     *,
     chunk: int,
     n_joints: int,
     n_jobs: int = 1,
 ) -> np.ndarray:
-    """``score(X[start:start + chunk], start)`` over X, concatenated ``(n, n_joints)``.
+    """``score(X[a:b], a, jobs)`` over equal chunks of X, concatenated ``(n, n_joints)``.
 
-    ``score`` validates, prepares and scores one chunk (``start`` is its offset in
-    X, for error messages). An input whose length cannot be read up front (a list,
-    say) is scored in one piece. With ``n_jobs > 1`` the input is cut into equal
-    chunks of at most ``chunk`` segments, ``n_jobs`` at a time scored by threads
-    with one torch intra-op thread each (torch releases the GIL in its operators);
-    the first chunk's error is raised, as in one pass. A segment's score does not
-    depend on the chunk it is in, so the result is the same for any ``n_jobs``.
+    ``score`` validates, prepares and scores one chunk (``a`` is its offset in X,
+    for error messages; ``jobs`` the threads it may use). X is cut into a multiple
+    of :data:`CHUNK_MULTIPLE` equal chunks of at most ``chunk`` segments, whatever
+    ``n_jobs``; an input of at most ``chunk`` segments, or whose length cannot be
+    read up front (a list, say), is one chunk scored with ``n_jobs`` threads. With
+    ``n_jobs > 1`` and several chunks, ``n_jobs`` chunks are scored at a time by
+    threads with one torch intra-op thread each (:func:`_in_threads`); the first
+    chunk's error is raised, as in one pass.
     """
     shape = getattr(X, "shape", None)
     n = int(shape[0]) if shape is not None and len(shape) in (2, 4) else 0
-    chunk = _chunk_size(n, chunk, n_jobs)
     if n <= chunk:
-        return score(X, 0)
+        return score(X, 0, n_jobs)
+    n_chunks = -(-n // (chunk * CHUNK_MULTIPLE)) * CHUNK_MULTIPLE
+    bounds = _split(n, n_chunks)
+    pieces = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
     out = np.empty((n, n_joints), dtype=np.float64)
-    starts = range(0, n, chunk)
     if n_jobs <= 1:
-        for start in starts:
-            out[start : start + chunk] = score(X[start : start + chunk], start)
+        for a, b in pieces:
+            out[a:b] = score(X[a:b], a, 1)
         return out
-    # new threads take torch's process-wide setting as their intra-op thread count
-    with torch_threads(1), ThreadPoolExecutor(min(n_jobs, len(starts))) as pool:
-        futures = [pool.submit(score, X[start : start + chunk], start) for start in starts]
-        try:
-            for start, future in zip(starts, futures, strict=True):
-                out[start : start + chunk] = future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    tasks = [partial(score, X[a:b], a, 1) for a, b in pieces]
+    for (a, b), part in zip(pieces, _in_threads(tasks, n_jobs), strict=True):
+        out[a:b] = part
     return out
 
 

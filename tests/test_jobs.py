@@ -46,11 +46,36 @@ def test_threads_run_with_one_intra_op_thread_and_restore_torch(fitted, X, monke
         return real(*args, **kwargs)
 
     monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 7)  # 4 chunks (of max(batch_size, 7) or less)
     torch.set_num_threads(2)
     fitted.set_params(n_jobs=2, n_threads=2).decision_function(X)
     fitted.set_params(n_jobs=1, n_threads=None)
-    assert len(seen) == 2 and all(not main and threads == 1 for main, threads in seen)
+    assert len(seen) == 4 and all(not main and threads == 1 for main, threads in seen)
     assert torch.get_num_threads() == 2
+
+
+def test_one_chunk_is_split_by_whole_forward_batches(fitted, X, monkeypatch):
+    from pyod_dsnf._validation import prepare_segments
+
+    data = prepare_segments(X, normalize=True)
+    cpu = torch.device("cpu")
+    one = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", batch_size=5)
+    seen = []
+    real = scoring.joint_nll_bits_per_dim
+
+    def spy(model, part, batch, device):
+        seen.append((len(part), batch))
+        return real(model, part, batch, device)
+
+    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
+    for n_jobs in (2, 3, 20):
+        seen.clear()
+        joint = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", batch_size=5,
+                                  n_jobs=n_jobs)  # fmt: skip
+        np.testing.assert_array_equal(joint, one)
+        # 61 rows: 13 batches of 5 (the last of 1) whatever n_jobs, grouped per thread
+        assert sum(n for n, _ in seen) == 61 and {b for _, b in seen} == {5}
+        assert len(seen) == min(n_jobs, 13) and all(n % 5 == 0 for n, _ in seen[:-1])
 
 
 def test_the_first_chunk_error_is_raised(fitted, X, monkeypatch):

@@ -40,19 +40,22 @@ def test_score_in_chunks_passes_offsets_and_concatenates():
     X = np.arange(10.0).reshape(10, 1, 1, 1)
     seen = []
 
-    def score(part, offset):
-        seen.append((len(part), offset))
+    def score(part, offset, jobs):
+        seen.append((len(part), offset, jobs))
         return np.repeat(np.asarray(part).reshape(-1, 1), 2, axis=1) + offset
 
-    out = score_in_chunks(X, score, chunk=4, n_joints=2)
-    assert seen == [(4, 0), (4, 4), (2, 8)]
-    np.testing.assert_array_equal(out[:, 0], np.arange(10.0) + np.repeat([0, 4, 8], [4, 4, 2]))
+    # equal chunks of at most 4, a multiple of CHUNK_MULTIPLE of them
+    out = score_in_chunks(X, score, chunk=4, n_joints=2, n_jobs=3)
+    assert scoring.CHUNK_MULTIPLE == 4 and sorted(seen) == [(2, 0, 1), (2, 5, 1), (3, 2, 1),
+                                                            (3, 7, 1)]  # fmt: skip
+    offsets = np.repeat([0, 2, 5, 7], [2, 3, 2, 3])
+    np.testing.assert_array_equal(out[:, 0], np.arange(10.0) + offsets)
     seen.clear()
-    score_in_chunks(X, score, chunk=10, n_joints=2)
-    assert seen == [(10, 0)]
+    score_in_chunks(X, score, chunk=10, n_joints=2, n_jobs=3)
+    assert seen == [(10, 0, 3)]  # one chunk: its threads are the jobs
     seen.clear()
     score_in_chunks(X.tolist(), score, chunk=4, n_joints=2)  # no shape: one piece
-    assert seen == [(10, 0)]
+    assert seen == [(10, 0, 1)]
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +85,12 @@ def test_scoring_batch_is_cache_sized_by_width(fitted, monkeypatch):
 
     monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
     cpu = torch.device("cpu")
-    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), device=cpu, what="x")
-    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), batch_size=5, device=cpu,
-              what="x")  # fmt: skip
-    assert seen == [scoring.forward_batch(fitted.model_, cpu), 5]
+    limit = scoring.forward_batch(fitted.model_, cpu)
+    data = np.zeros((limit + 10, 2, 8, 17), np.float32)
+    joint_nll(fitted.model_, data, device=cpu, what="x")
+    joint_nll(fitted.model_, data[:12], batch_size=5, device=cpu, what="x")
+    # near-equal batches of at most the limit: 2 of (limit + 10) / 2; 3 of 4
+    assert seen == [(limit + 10) // 2, 4]
 
 
 def test_batch_rule_is_bytes_per_batch():
