@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf._training import train_flow
+from pyod_dsnf.detector._training import train_flow
 from pyod_dsnf.flow import DSNFlow
 
 

@@ -3,7 +3,7 @@
 One torch thread, no_grad, ``DSNFlow.joint_log_prob`` on standard-normal segments
 (T=24, V=17, C=2), the default architecture otherwise (dual, K=8). Prints for each
 width and batch the rate and the bytes of one hidden activation of the batch
-(``4 * H * T * V * batch``), from which :func:`pyod_dsnf.scoring.batch_size` takes
+(``4 * H * T * V * batch``), from which :func:`pyod_dsnf.detector._batching.batch_size` takes
 its rule (docs/method.md, "Costs")::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_batch.py --widths 4,8,16

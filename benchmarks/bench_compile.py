@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf._compile import cache_dir
+from pyod_dsnf.detector._compile import cache_dir
 
 
 def raw_segments(n: int, t: int, seed: int = 0) -> np.ndarray:

@@ -64,9 +64,9 @@ def run_one(n_people: int, n_frames: int, mode: str, chunked: bool) -> dict:
     """One measurement (in this process)."""
     import torch
 
-    import pyod_dsnf.scoring as est
+    import pyod_dsnf.detector.scoring as est
     from pyod_dsnf import DSNFDetector
-    from pyod_dsnf._validation import check_segments, prepare_segments
+    from pyod_dsnf.detector._validation import check_segments, prepare_segments
 
     torch.set_num_threads(2)
     train = np.concatenate([windows(t)[::4] for t in make_tracks(4, 200, seed=1)])

@@ -3,7 +3,7 @@
 Builds an archive of synthetic tracked-person clips (copies of a pool of generated
 clips under new names, so the archive can hold millions of segments without
 generating them all), trains one model, then scores the archive with
-``pyod_dsnf.parallel.score_sources`` (what ``pyod-dsnf score --n-jobs N`` runs) at
+``pyod_dsnf.pipeline.parallel.score_sources`` (what ``pyod-dsnf score --n-jobs N`` runs) at
 every archive size and ``n_jobs``, each run in a fresh Python process. Reported per
 run: the time to start the worker processes (apart), the wall time of the scoring,
 segments per second, the speed-up over ``n_jobs=1``,
@@ -46,8 +46,8 @@ def _vm_hwm_mib() -> float:
 
 def _warm(_: int) -> int:
     """Start a worker: import torch and the package (timed apart from the scoring)."""
-    import pyod_dsnf.estimator  # imports torch
-    import pyod_dsnf.parallel  # noqa: F401
+    import pyod_dsnf.detector.estimator  # imports torch
+    import pyod_dsnf.pipeline.parallel  # noqa: F401
 
     time.sleep(0.2)
     return os.getpid()
@@ -97,8 +97,8 @@ def child(model: str, folder: str, n_jobs: int) -> dict:
     """One scoring run (in a fresh process): wall time, segments, peak RSS."""
     import joblib
 
-    from pyod_dsnf.parallel import score_sources
     from pyod_dsnf.pipeline import Windowing
+    from pyod_dsnf.pipeline.parallel import score_sources
 
     t0 = time.perf_counter()
     if n_jobs != 1:

@@ -34,9 +34,9 @@ from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
 from pyod_dsnf import DSNFDetector
+from pyod_dsnf.detector.losses import awam_loss
 from pyod_dsnf.flow import DSNFlow
 from pyod_dsnf.flow.summary import count_parameters
-from pyod_dsnf.losses import awam_loss
 
 DEFAULT_CONFIGS = (
     "euclidean:2:8",

@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from pyod_dsnf.demo import format_table, run_demo
+from pyod_dsnf.experiments.demo import format_table, run_demo
 
 CANDIDATES = [
     {"n_flow_steps": 4, "hidden_channels": 8, "epochs": 20, "batch_size": 128, "lr": 5e-3},

@@ -61,10 +61,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf.baselines import PYOD_METHODS as _PYOD
 from pyod_dsnf.datasets import load_dataset
-from pyod_dsnf.graph import COCO17
+from pyod_dsnf.experiments.baselines import PYOD_METHODS as _PYOD
 from pyod_dsnf.poses import fill_gaps, segment_tracks
+from pyod_dsnf.poses.skeletons import COCO17
 
 # Candidate configurations: overrides of the estimator's defaults.
 # Every setting that was compared is spelled out, so a rerun does not depend on the
@@ -103,7 +103,7 @@ CONFIGS: dict[str, dict] = {
     "euclidean_h4_lr5e-3_b64_awam_p0.25": {**_ROUND2, "space": "euclidean", "awam_prob": 0.25},
 }
 
-#: Options of ``pyod_dsnf._training.train_flow`` that a config may set beside the
+#: Options of ``pyod_dsnf.detector._training.train_flow`` that a config may set beside the
 #: estimator's parameters.
 TRAINING_OPTIONS = ("awam_subsample", "awam_prob")
 
@@ -275,7 +275,7 @@ def _train_flow_with(**kwargs):
     For what the estimator does not expose: the per-epoch callback and the
     training options of :data:`TRAINING_OPTIONS`.
     """
-    import pyod_dsnf._training as training
+    import pyod_dsnf.detector._training as training
 
     original = training.train_flow
     patched = functools.partial(original, **kwargs)
@@ -340,7 +340,12 @@ def run_baselines(
     names: list[str], x_fit: np.ndarray, normal: np.ndarray, anomalies, seed: int, kinds
 ) -> list[dict]:
     """PyOD detectors on the same windows (normalized and flattened as DSNF normalizes them)."""
-    from pyod_dsnf.baselines import fit_isolated, flat_segments, isolated_rng, make_pyod_detector
+    from pyod_dsnf.experiments.baselines import (
+        fit_isolated,
+        flat_segments,
+        isolated_rng,
+        make_pyod_detector,
+    )
 
     f_fit, f_normal = flat_segments(x_fit), flat_segments(normal)
     f_anom = {kind: flat_segments(xa) for kind, xa in anomalies.items()}

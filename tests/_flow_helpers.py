@@ -6,7 +6,7 @@ import geoopt
 import torch
 
 from pyod_dsnf.flow import DSNFlow
-from pyod_dsnf.graph import SkeletonGraph
+from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 
 def chain_graph(n_joints: int) -> SkeletonGraph:

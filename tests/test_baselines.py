@@ -8,7 +8,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from pyod_dsnf import normalize_segments
-from pyod_dsnf.baselines import (
+from pyod_dsnf.experiments.baselines import (
     PYOD_METHODS,
     RandomScores,
     flat_segments,

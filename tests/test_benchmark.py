@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pyod_dsnf.benchmark import run_benchmark
 from pyod_dsnf.datasets import make_pose_tracks, save_pose_dataset
+from pyod_dsnf.experiments.benchmark import run_benchmark
 
 FIGURES = ("field_auc", "person_frames_auc", "macro_auc", "auc_pr", "eer", "n_train_segments")
 

@@ -194,7 +194,8 @@ def test_score_field_mode(model, data_root, tmp_path):
 @pytest.fixture
 def no_training(monkeypatch):
     """Fail the test if anything is trained or loaded."""
-    from pyod_dsnf import DSNFDetector, workflow
+    from pyod_dsnf import DSNFDetector
+    from pyod_dsnf.pipeline import files as workflow
 
     def boom(*args, **kwargs):
         raise AssertionError("work was done before the input was checked")
@@ -322,7 +323,7 @@ def _as_doc(action) -> str:
 
 
 def test_every_default_quoted_in_docs_cli_is_the_commands():
-    from pyod_dsnf.cli import build_parser
+    from pyod_dsnf.cli.main import build_parser
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     tables = _doc_tables()
@@ -365,6 +366,6 @@ def test_score_on_a_dask_scheduler_gives_the_local_files(model, data_root, tmp_p
     ],
 )
 def test_library_names_become_flags(message, expected):
-    from pyod_dsnf.cli import _flag_names, _name_flags, build_parser
+    from pyod_dsnf.cli.main import _flag_names, _name_flags, build_parser
 
     assert _name_flags(message, _flag_names(build_parser(), "fit")) == expected

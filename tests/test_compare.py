@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyod_dsnf.compare import all_methods, run_method
+from pyod_dsnf.experiments.compare import all_methods, run_method
 from tests._skeletons import walking_segments
 
 
@@ -19,7 +19,7 @@ def test_run_method_pyod_and_random():
 def test_fit_and_score_seconds_time_the_fit_and_the_scoring(monkeypatch):
     import types
 
-    import pyod_dsnf.compare as compare
+    import pyod_dsnf.experiments.compare as compare
 
     clock = iter([10.0, 12.5, 13.0, 13.75])  # fit start, fit end, scoring start, scoring end
     monkeypatch.setattr(compare, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from pyod_dsnf._compile import cache_dir, check_compile
+from pyod_dsnf.detector._compile import cache_dir, check_compile
 from tests._skeletons import tiny_detector, walking_segments
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -33,7 +33,7 @@ def fitted(X) -> DSNFDetector:
 
 def _score_and_watch_threads(det: DSNFDetector, X: np.ndarray) -> tuple[np.ndarray, set, int]:
     """Score in a worker; report torch's threads while the flow ran and after scoring."""
-    import pyod_dsnf.scoring as scoring
+    import pyod_dsnf.detector.scoring as scoring
 
     real, seen = scoring.joint_nll_bits_per_dim, set()
 

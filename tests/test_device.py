@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import pyod_dsnf._device as device_module
-from pyod_dsnf._device import (
+import pyod_dsnf.detector._device as device_module
+from pyod_dsnf.detector._device import (
     DeviceUnavailableError,
     exact_float32,
     load_device,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pyod_dsnf import DSNFDetector, scoring
+from pyod_dsnf import DSNFDetector
+from pyod_dsnf.detector import scoring
 from pyod_dsnf.flow import DSNFlow
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -101,7 +101,7 @@ def test_predict_family_on_4d(fitted, X_train):
 
 def _flow_nll(det: DSNFDetector, X: np.ndarray) -> np.ndarray:
     """The NLL (bits/dim) straight from the flow's own log-density, not via joint_nll."""
-    from pyod_dsnf._validation import check_segments, prepare_segments
+    from pyod_dsnf.detector._validation import check_segments, prepare_segments
 
     X4 = check_segments(X, det.graph_, flat_channels=det.flat_channels)
     data = torch.from_numpy(prepare_segments(X4, normalize=det.normalize))
@@ -257,9 +257,9 @@ def test_early_stopping_and_history(X_train):
 
 
 def test_early_stopping_keeps_the_best_epochs_weights(X_train):
-    from pyod_dsnf._device import seeds_from
-    from pyod_dsnf._training_data import training_sets
-    from pyod_dsnf._validation import check_segments, prepare_segments
+    from pyod_dsnf.detector._device import seeds_from
+    from pyod_dsnf.detector._training_data import training_sets
+    from pyod_dsnf.detector._validation import check_segments, prepare_segments
 
     det = tiny(epochs=12, n_iter_no_change=2, lr=0.2, tol=0.0).fit(X_train)
     history = det.history_["validation_nll"]
@@ -291,7 +291,7 @@ def test_verbose_shows_a_progress_bar_and_zero_is_silent(X_train, capsys):
 
 
 def test_nan_training_loss_raises_floating_point_error(X_train, monkeypatch):
-    import pyod_dsnf._training as training
+    import pyod_dsnf.detector._training as training
 
     real = training.awam_loss
 

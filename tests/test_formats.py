@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyod_dsnf.graph import coco17_to_openpose18
 from pyod_dsnf.poses import fill_gaps, load_tracks, segment_tracks
 from pyod_dsnf.poses.formats import FORMATS, detect_format, load_poses
 from pyod_dsnf.poses.formats.openpose import BODY25_TO_OPENPOSE18, OPENPOSE18_TO_COCO17
+from pyod_dsnf.poses.skeletons import coco17_to_openpose18
 
 DATA = Path(__file__).parent / "data" / "formats"
 ALPHAPOSE = DATA / "alphapose" / "alphapose-results.json"

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import pyod_dsnf.scoring as scoring
+import pyod_dsnf.detector.scoring as scoring
 from pyod_dsnf import DSNFDetector
 from tests._skeletons import tiny_detector, walking_segments
 

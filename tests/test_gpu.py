@@ -2,7 +2,7 @@
 
 Every test here needs CUDA and is skipped without it; ``benchmarks/gpu_check.sh``
 runs them on a GPU machine. Tolerance: 1e-5 (float32 on two devices; TF32 is
-off while scoring, see ``pyod_dsnf._device.exact_float32``).
+off while scoring, see ``pyod_dsnf.detector._device.exact_float32``).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_same_random_state_same_scores_on_cuda(X):
 
 
 def test_chunked_scoring_on_cuda(X, X_test, monkeypatch):
-    import pyod_dsnf.scoring as scoring
+    import pyod_dsnf.detector.scoring as scoring
 
     det = tiny_detector(device="cuda", epochs=1).fit(X)
     whole = det.decision_function(X_test)

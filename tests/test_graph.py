@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pyod_dsnf.graph import (
+from pyod_dsnf.poses.skeletons import (
     COCO17,
     LAYOUTS,
     OPENPOSE18,

@@ -10,9 +10,9 @@ import torch
 from joblib import Parallel, delayed
 from sklearn.model_selection import GridSearchCV
 
-from pyod_dsnf import scoring
-from pyod_dsnf._jobs import default_n_jobs, resolve_n_jobs
-from pyod_dsnf._threads import _usable_cores
+from pyod_dsnf.detector import scoring
+from pyod_dsnf.detector._jobs import default_n_jobs, resolve_n_jobs
+from pyod_dsnf.detector._threads import _usable_cores
 from tests._skeletons import tiny_detector, walking_segments
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -55,7 +55,7 @@ def test_threads_run_with_one_intra_op_thread_and_restore_torch(fitted, X, monke
 
 
 def test_one_chunk_is_split_by_whole_forward_batches(fitted, X, monkeypatch):
-    from pyod_dsnf._validation import prepare_segments
+    from pyod_dsnf.detector._validation import prepare_segments
 
     data = prepare_segments(X, normalize=True)
     cpu = torch.device("cpu")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from pyod_dsnf.losses import awam_loss, awam_weights, nll_bits_per_dim
+from pyod_dsnf.detector.losses import awam_loss, awam_weights, nll_bits_per_dim
 from tests._flow_helpers import make_flow
 
 

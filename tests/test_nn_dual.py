@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from pyod_dsnf.graph import COCO17
 from pyod_dsnf.nn.dual import DualSpaceGCN
 from pyod_dsnf.nn.hyperbolic import make_poincare_ball
+from pyod_dsnf.poses.skeletons import COCO17
 
 A = torch.as_tensor(COCO17.adjacency(), dtype=torch.float32)
 

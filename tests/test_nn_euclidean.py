@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from pyod_dsnf.graph import COCO17
 from pyod_dsnf.nn.euclidean import SpatialGraphConv, STGCNBlock
+from pyod_dsnf.poses.skeletons import COCO17
 
 
 def test_spatial_graph_conv_matches_explicit_partition_sum():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pyod_dsnf.datasets import make_pose_tracks, save_pose_dataset
-from pyod_dsnf.parallel import score_sources, worker_threads
 from pyod_dsnf.pipeline import FrameScores, Windowing, cut, load, score, to_frames
+from pyod_dsnf.pipeline.parallel import score_sources, worker_threads
 from tests._skeletons import tiny_detector
 
 

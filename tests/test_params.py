@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf._params import PARAMETER_CONSTRAINTS, Interval, OwnedBy, check_params
+from pyod_dsnf.detector._params import PARAMETER_CONSTRAINTS, Interval, OwnedBy, check_params
 from tests._skeletons import tiny_detector, walking_segments
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

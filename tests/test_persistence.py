@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pyod_dsnf import DSNFDetector, SkeletonGraph
-from pyod_dsnf.persistence import FORMAT, FORMAT_VERSION, _checksum
+from pyod_dsnf.detector.persistence import FORMAT, FORMAT_VERSION, _checksum
 from tests._skeletons import walking_segments
 
 T = 8

@@ -24,7 +24,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pyod_dsnf.persistence as persistence
+import pyod_dsnf.detector.persistence as persistence
 from pyod_dsnf import DSNFDetector
 from tests._skeletons import walking_segments
 
@@ -103,7 +103,7 @@ def test_save_killed_mid_write_keeps_the_old_file(fitted, X, tmp_path):
     pickle_path.write_bytes(pickle.dumps(fitted))
     script = textwrap.dedent(f"""
         import os, pickle, signal, torch
-        import pyod_dsnf.persistence as persistence
+        import pyod_dsnf.detector.persistence as persistence
         real_save = torch.save
         def half_then_die(obj, fh, *a, **k):
             real_save(obj, fh, *a, **k)

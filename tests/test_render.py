@@ -1,4 +1,4 @@
-"""Alert animations (pyod_dsnf.render) and the ``pyod-dsnf render`` subcommand."""
+"""Alert animations (pyod_dsnf.evaluation.render) and the ``pyod-dsnf render`` subcommand."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from PIL import Image  # Pillow comes with matplotlib
 
 from pyod_dsnf.cli import main
 from pyod_dsnf.datasets import make_pose_tracks, save_tracks
-from pyod_dsnf.graph import coco17_to_openpose18
+from pyod_dsnf.evaluation.render import alert_data, parse_frames, render_alert
 from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
-from pyod_dsnf.render import alert_data, parse_frames, render_alert
+from pyod_dsnf.poses.skeletons import coco17_to_openpose18
 from tests._skeletons import tiny_detector
 
 SEG_LEN = 8
@@ -97,7 +97,7 @@ def test_render_gif_has_one_frame_per_video_frame(fitted, tmp_path):
 
 
 def test_mp4_without_ffmpeg_falls_back_to_gif(fitted, tmp_path, monkeypatch):
-    import pyod_dsnf.render as render
+    import pyod_dsnf.evaluation.render as render
 
     det, clip, _, _ = fitted
     person, (a, b) = _person_and_range(clip, n=2)
@@ -108,7 +108,7 @@ def test_mp4_without_ffmpeg_falls_back_to_gif(fitted, tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(
-    __import__("pyod_dsnf.render", fromlist=["_ffmpeg_path"])._ffmpeg_path() is None,
+    __import__("pyod_dsnf.evaluation.render", fromlist=["_ffmpeg_path"])._ffmpeg_path() is None,
     reason="no ffmpeg (install imageio-ffmpeg)",
 )
 def test_render_mp4(fitted, tmp_path):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf import _batching, scoring
-from pyod_dsnf._batching import batch_size
-from pyod_dsnf.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
+from pyod_dsnf.detector import _batching, scoring
+from pyod_dsnf.detector._batching import batch_size
+from pyod_dsnf.detector.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
 from tests._skeletons import tiny_detector, walking_segments
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -97,7 +97,7 @@ def test_batched_lines_give_the_same_output(files, tmp_path):
 def test_line_batches_gather_what_arrives_within_the_latency_bound():
     import time
 
-    from pyod_dsnf.stream.cli import line_batches
+    from pyod_dsnf.cli.stream import line_batches
 
     ready = [f"{i}\n" for i in range(10)]
     batches = list(line_batches(iter(ready), 1.0, 4))  # a file: full batches at once

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pyod_dsnf import _threads
-from pyod_dsnf._threads import default_threads, set_requested_threads
+from pyod_dsnf.detector import _threads
+from pyod_dsnf.detector._threads import default_threads, set_requested_threads
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def test_an_explicit_request_wins_and_none_clears_it(monkeypatch):
 
 
 def test_the_cli_records_threads_and_clears_them(monkeypatch):
-    from pyod_dsnf.cli import _set_threads
+    from pyod_dsnf.cli.main import _set_threads
 
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
     _set_threads(2)

@@ -4,8 +4,8 @@ import warnings
 import numpy as np
 import pytest
 
-from pyod_dsnf.graph import coco17_to_openpose18
 from pyod_dsnf.poses import Clip, Track, clip_id_from_path, load_tracks
+from pyod_dsnf.poses.skeletons import coco17_to_openpose18
 from tests._pose_files import expected_keypoints, pose, write_tracks
 
 NAME = "01_0007_alphapose_tracked_person.json"

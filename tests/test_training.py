@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf._training import held_out_nll_bpd, train_flow
+from pyod_dsnf.detector._training import held_out_nll_bpd, train_flow
 from pyod_dsnf.flow import DSNFlow
 
 # Tiny models run several times faster on one thread than on two contended ones.
@@ -112,7 +112,7 @@ def test_awam_subsample_is_drawn_from_rng_and_changes_the_fit():
 
 
 def test_awam_prob_weights_the_term_on_a_share_of_the_steps(monkeypatch):
-    import pyod_dsnf._training as training
+    import pyod_dsnf.detector._training as training
 
     lams = []
     original = training.awam_loss

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyod_dsnf._training_data import check_spread, training_sets
-from pyod_dsnf._validation import mirror_segments
-from pyod_dsnf.graph import get_layout
+from pyod_dsnf.detector._training_data import check_spread, training_sets
+from pyod_dsnf.detector._validation import mirror_segments
+from pyod_dsnf.poses.skeletons import get_layout
 
 COCO = get_layout("coco17")
 

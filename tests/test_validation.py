@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf._validation import (
+from pyod_dsnf.detector._validation import (
     SCALE_FLOOR,
     check_segments,
     mirror_segments,
     prepare_segments,
 )
-from pyod_dsnf.graph import COCO17, OPENPOSE18
+from pyod_dsnf.poses.skeletons import COCO17, OPENPOSE18
 from tests._skeletons import walking_segments
 
 
@@ -149,7 +149,7 @@ def test_normalize_segments_matches_the_detector_input():
 
 
 def test_blocked_preparation_equals_one_pass_and_counts_errors_over_all_of_x():
-    from pyod_dsnf._validation import PREP_BLOCK, _prepared_xy
+    from pyod_dsnf.detector._validation import PREP_BLOCK, _prepared_xy
 
     rng = np.random.default_rng(5)
     n = 2 * PREP_BLOCK + 3

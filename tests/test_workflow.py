@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyod_dsnf.workflow import SCORES_FILE, TRACKED_FILE, evaluate_scores, load_pose_dir
+from pyod_dsnf.pipeline.files import SCORES_FILE, TRACKED_FILE, evaluate_scores, load_pose_dir
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pyod_dsnf._checks import check_int as _check_int
 from pyod_dsnf.flow.actnorm import ActNorm
 from pyod_dsnf.flow.coupling import AffineCoupling
 from pyod_dsnf.flow.permutation import InvertibleConv1x1, ReversePermutation
-from pyod_dsnf.graph import SkeletonGraph, get_layout
 from pyod_dsnf.nn.dual import SPACES, DualSpaceGCN
 from pyod_dsnf.nn.hyperbolic import make_poincare_ball
+from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
 PERMUTATIONS = ("reverse", "invconv")
 _LOG_2PI = math.log(2 * math.pi)

@@ -125,7 +125,7 @@ class SpatialGraphConv(nn.Module):
 
     ``out[:, :, t, i] = sum_k sum_j A[k, i, j] * (W_k x[:, :, t, j] + b_k)``: one
     channel mixing per partition of the adjacency ``A`` (shape ``(K, V, V)``,
-    see :meth:`pyod_dsnf.graph.SkeletonGraph.adjacency`), messages summed.
+    see :meth:`pyod_dsnf.poses.skeletons.SkeletonGraph.adjacency`), messages summed.
 
     Since the graph product and the channel mixing commute, each partition's
     graph product is taken first, at the input width (one matmul over the

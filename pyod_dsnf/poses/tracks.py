@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pyod_dsnf.graph import coco17_to_openpose18, get_layout
+from pyod_dsnf.poses.skeletons import coco17_to_openpose18, get_layout
 
 __all__ = [
     "MAX_INDEX",
@@ -323,7 +323,7 @@ def load_tracks(
     layout : {"coco17", "openpose18"}, default="coco17"
         Joint layout of the returned keypoints. The file holds COCO-17 joints;
         ``"openpose18"`` converts them (neck = mean of the shoulders) with
-        :func:`pyod_dsnf.graph.coco17_to_openpose18`.
+        :func:`pyod_dsnf.poses.skeletons.coco17_to_openpose18`.
     clip_id : str, optional
         Overrides the id parsed from the file name.
     nan_confidence : {"zero", "raise"}, default="zero"

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from pyod_dsnf.graph import get_layout
 from pyod_dsnf.poses import Clip, Track, fill_gaps
+from pyod_dsnf.poses.skeletons import get_layout
 from pyod_dsnf.stream.alerts import AlertBudget, AlertRule
 
 __all__ = ["ScoreRecord", "StreamScorer"]

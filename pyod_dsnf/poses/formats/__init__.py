@@ -69,7 +69,7 @@ def _detect(path: Path) -> tuple[str, object, bool]:
         if any(f.name.endswith(TRACK_FILE_SUFFIX) for f in path.iterdir()):
             raise ValueError(
                 f"{path}: a folder of tracked-person files holds several clips; load each "
-                "file with load_poses(file) (or the folder with pyod_dsnf.workflow.load_pose_dir)"
+                "file with load_poses(file) (or the whole folder with pyod_dsnf.poses.load_folder)"
             )
         if mmpose_image_files(path):
             return "mmpose", None, True

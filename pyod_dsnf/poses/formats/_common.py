@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pyod_dsnf.graph import coco17_to_openpose18, get_layout
+from pyod_dsnf.poses.skeletons import coco17_to_openpose18, get_layout
 from pyod_dsnf.poses.tracks import (
     _MAX_VALUE,
     MAX_INDEX,

@@ -42,7 +42,7 @@ Joint mapping (OpenPose index -> our index)::
     l/r big toe, small toe, heel  19-24  -  -   -   (dropped)
 
 The neck of ``openpose18`` is OpenPose's detected neck, not the mean of the
-shoulders that :func:`pyod_dsnf.graph.coco17_to_openpose18` makes from COCO
+shoulders that :func:`pyod_dsnf.poses.skeletons.coco17_to_openpose18` makes from COCO
 joints.
 """
 

@@ -17,9 +17,9 @@ from geoopt.optim import RiemannianAdam
 from torch import nn
 from tqdm.auto import tqdm
 
-from pyod_dsnf._batching import batch_size as forward_batch
+from pyod_dsnf.detector._batching import batch_size as forward_batch
+from pyod_dsnf.detector.losses import awam_loss
 from pyod_dsnf.flow.model import nll_bits_per_dim
-from pyod_dsnf.losses import awam_loss
 
 __all__ = [
     "AWAM_PROB",
@@ -131,7 +131,7 @@ def train_flow(
     segments smoothed at that scale.
 
     The AWAM term is estimated on ``awam_subsample`` samples of each batch
-    (:func:`pyod_dsnf.losses.awam_loss`; an unbiased estimate, drawn from a
+    (:func:`pyod_dsnf.detector.losses.awam_loss`; an unbiased estimate, drawn from a
     generator seeded by ``rng``); None computes it on every sample. Each step
     includes the term with probability ``awam_prob`` and then weights it by
     ``1 / awam_prob`` (also unbiased; the coin is drawn from a generator

@@ -2,7 +2,7 @@
 
 The demo and the benchmark share this: :func:`evaluate_methods` is their one loop over
 methods. DSNF gets the 4-D segments (it normalizes them itself), every other method the
-same segments through :func:`pyod_dsnf.baselines.flat_segments`, so all methods see
+same segments through :func:`pyod_dsnf.experiments.baselines.flat_segments`, so all methods see
 identical inputs, and their segment scores go through the pipeline's frame mapping and
 metrics (:mod:`pyod_dsnf.pipeline`).
 """
@@ -19,8 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from pyod_dsnf.baselines import PYOD_METHODS, flat_segments, isolated_rng, make_pyod_detector
-from pyod_dsnf.estimator import DSNFDetector
+from pyod_dsnf.detector.estimator import DSNFDetector
+from pyod_dsnf.experiments.baselines import (
+    PYOD_METHODS,
+    flat_segments,
+    isolated_rng,
+    make_pyod_detector,
+)
 from pyod_dsnf.pipeline import (
     FrameMetrics,
     FrameScores,

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from pyod_dsnf.compare import evaluate_methods
 from pyod_dsnf.datasets import make_pose_tracks
 from pyod_dsnf.evaluation.plot import anomalous_intervals
+from pyod_dsnf.experiments.compare import evaluate_methods
 from pyod_dsnf.pipeline import Windowing, cut
 
 __all__ = ["DEMO_DSNF_PARAMS", "DEMO_METHODS", "DemoResult", "format_table", "run_demo"]
@@ -140,7 +140,7 @@ def run_demo(
     train_stride : int, default=3
         Stride of the training windows (test windows use stride 1).
     methods : sequence of str
-        Method names (:func:`pyod_dsnf.compare.all_methods`).
+        Method names (:func:`pyod_dsnf.experiments.compare.all_methods`).
     dsnf_params : mapping, optional
         :class:`~pyod_dsnf.DSNFDetector` parameters; default :data:`DEMO_DSNF_PARAMS`.
     out_dir : str or Path, default="demo_output"

@@ -93,7 +93,7 @@ class OwnedBy:
 
 PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "contamination": Contamination(),
-    "layout": OwnedBy("pyod_dsnf.graph.get_layout"),
+    "layout": OwnedBy("pyod_dsnf.poses.skeletons.get_layout"),
     "space": OwnedBy("pyod_dsnf.flow.DSNFlow"),
     "curvature": OwnedBy("pyod_dsnf.flow.DSNFlow (the Poincaré ball; unused by 'euclidean')"),
     "learn_curvature": Flag(),
@@ -116,12 +116,12 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "n_iter_no_change": Interval(1, integer=True, none_ok=True),
     "tol": Interval(0.0),
     "flat_channels": Options((2, 3)),
-    "device": OwnedBy("pyod_dsnf._device.resolve_device"),
-    "random_state": OwnedBy("pyod_dsnf._device.seed_from"),
+    "device": OwnedBy("pyod_dsnf.detector._device.resolve_device"),
+    "random_state": OwnedBy("pyod_dsnf.detector._device.seed_from"),
     "verbose": Interval(0, integer=True),
-    "n_threads": OwnedBy("pyod_dsnf._device.torch_threads"),
-    "n_jobs": OwnedBy("pyod_dsnf._jobs.resolve_n_jobs"),
-    "compile": OwnedBy("pyod_dsnf._compile.check_compile"),
+    "n_threads": OwnedBy("pyod_dsnf.detector._device.torch_threads"),
+    "n_jobs": OwnedBy("pyod_dsnf.detector._jobs.resolve_n_jobs"),
+    "compile": OwnedBy("pyod_dsnf.detector._compile.check_compile"),
 }
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from pyod.models.base import BaseDetector
 
-from pyod_dsnf._validation import normalize_segments
+from pyod_dsnf.detector._validation import normalize_segments
 
 __all__ = [
     "PYOD_METHODS",

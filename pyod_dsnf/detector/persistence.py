@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from pyod_dsnf._version import __version__
-from pyod_dsnf.graph import SkeletonGraph
+from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 __all__ = [
     "FORMAT",

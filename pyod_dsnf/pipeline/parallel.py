@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from pyod_dsnf._device import torch_threads
+from pyod_dsnf.detector._device import torch_threads
 from pyod_dsnf.evaluation import MODES
-from pyod_dsnf.pipeline import (
+from pyod_dsnf.pipeline.steps import (
     SegmentScores,
     Windowing,
     _tracked_to_last_frame,
@@ -71,7 +71,7 @@ def load_model(model_path: str | os.PathLike, device: str = "cpu") -> Any:
     key = _model_key(model_path, device)
     det = _WORKER_MODELS.get(key)
     if det is None:
-        from pyod_dsnf.estimator import DSNFDetector
+        from pyod_dsnf.detector.estimator import DSNFDetector
 
         _WORKER_MODELS.clear()
         det = _WORKER_MODELS[key] = DSNFDetector.load(model_path, device=device)

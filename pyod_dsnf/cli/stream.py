@@ -127,7 +127,7 @@ def _silence_stdout() -> None:
 
 
 def _scorer(a: argparse.Namespace) -> Any:
-    from pyod_dsnf.estimator import DSNFDetector
+    from pyod_dsnf.detector.estimator import DSNFDetector
     from pyod_dsnf.stream import StreamScorer, budget_threshold, causal_tracks
 
     model = Path(a.model)

@@ -25,10 +25,10 @@ import numpy as np
 from pyod_dsnf._checks import check_int
 from pyod_dsnf.datasets import load_masks
 from pyod_dsnf.evaluation import MODES
-from pyod_dsnf.graph import get_layout
-from pyod_dsnf.parallel import load_model, release_models, score_sources
-from pyod_dsnf.pipeline import FrameScores, Windowing, cut, load, metrics, to_frames
+from pyod_dsnf.pipeline.parallel import load_model, release_models, score_sources
+from pyod_dsnf.pipeline.steps import FrameScores, Windowing, cut, load, metrics, to_frames
 from pyod_dsnf.poses import DEFAULT_FORMAT, Clip
+from pyod_dsnf.poses.skeletons import get_layout
 
 __all__ = [
     "INFO_FILE",
@@ -96,8 +96,8 @@ def check_detector_params(n_frames: int, **params: Any) -> Any:
     :class:`~pyod_dsnf.flow.DSNFlow` owns (space, curvature, sizes) fail here too
     rather than after loading. Nothing is fitted.
     """
-    from pyod_dsnf._params import check_params
-    from pyod_dsnf.estimator import DSNFDetector
+    from pyod_dsnf.detector._params import check_params
+    from pyod_dsnf.detector.estimator import DSNFDetector
 
     det = DSNFDetector(**params)
     check_params(det.get_params(deep=False))

@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from pyod_dsnf._device import torch_threads
-from pyod_dsnf.baselines import PYOD_SETTINGS, flat_segments
-from pyod_dsnf.compare import (
+from pyod_dsnf.datasets import load_dataset
+from pyod_dsnf.detector._device import torch_threads
+from pyod_dsnf.experiments.baselines import PYOD_SETTINGS, flat_segments
+from pyod_dsnf.experiments.compare import (
     DSNF_VARIANTS,
     MethodResult,
     all_methods,
@@ -38,9 +39,8 @@ from pyod_dsnf.compare import (
     peak_rss_mib,
     reset_peak_rss,
 )
-from pyod_dsnf.datasets import load_dataset
-from pyod_dsnf.parallel import check_n_jobs, worker_threads
 from pyod_dsnf.pipeline import SegmentSet, Windowing, cut
+from pyod_dsnf.pipeline.parallel import check_n_jobs, worker_threads
 
 __all__ = ["BenchmarkResult", "format_markdown", "peak_rss_mib", "run_benchmark"]
 
@@ -157,7 +157,7 @@ def run_benchmark(
     methods : sequence of str, default=all
         Any of ``dsnf`` (defaults), ``dsnf-euclidean`` (``hidden_channels=2``, STG-NF's
         size), ``dsnf-hyperbolic``, ``dsnf-noawam`` (``awam_lambda=0``), the PyOD
-        detectors of :data:`pyod_dsnf.baselines.PYOD_METHODS` and ``random``.
+        detectors of :data:`pyod_dsnf.experiments.baselines.PYOD_METHODS` and ``random``.
     seg_len : int, default=24
         Segment length T.
     train_stride : int, default=6

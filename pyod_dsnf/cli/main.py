@@ -17,9 +17,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from pyod_dsnf.render_cli import add_render_parser, run_render
-from pyod_dsnf.stream.cli import COMMANDS as STREAM_COMMANDS
-from pyod_dsnf.stream.cli import add_parsers as add_stream_parsers
+from pyod_dsnf.cli.render import add_render_parser, run_render
+from pyod_dsnf.cli.stream import COMMANDS as STREAM_COMMANDS
+from pyod_dsnf.cli.stream import add_parsers as add_stream_parsers
 
 __all__ = ["build_parser", "main"]
 
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_threads(p, None)
 
     add_render_parser(sub)
-    add_stream_parsers(sub)  # stream, replay: pyod_dsnf/stream/cli.py
+    add_stream_parsers(sub)  # stream, replay: pyod_dsnf/cli/stream.py
     _show_defaults(sub)
     return parser
 
@@ -213,7 +213,7 @@ def _show_defaults(sub: argparse._SubParsersAction) -> None:
 
 
 def _set_threads(n: int | None) -> None:
-    from pyod_dsnf._threads import set_requested_threads
+    from pyod_dsnf.detector._threads import set_requested_threads
 
     set_requested_threads(n if n is None or n >= 1 else None)
     if n is not None:
@@ -225,7 +225,7 @@ def _set_threads(n: int | None) -> None:
 
 
 def _demo(a: argparse.Namespace) -> None:
-    from pyod_dsnf.demo import DEMO_DSNF_PARAMS, DEMO_METHODS, format_table, run_demo
+    from pyod_dsnf.experiments.demo import DEMO_DSNF_PARAMS, DEMO_METHODS, format_table, run_demo
 
     params = dict(DEMO_DSNF_PARAMS)
     for key in ("epochs", "n_flow_steps", "hidden_channels"):
@@ -256,7 +256,7 @@ def _demo(a: argparse.Namespace) -> None:
 
 
 def _fit(a: argparse.Namespace) -> None:
-    from pyod_dsnf.workflow import fit_pose_dir
+    from pyod_dsnf.pipeline.files import fit_pose_dir
 
     params = {
         flag.replace("-", "_"): getattr(a, flag.replace("-", "_"))
@@ -282,7 +282,7 @@ def _fit(a: argparse.Namespace) -> None:
 
 
 def _score_dir(a: argparse.Namespace) -> Any:
-    from pyod_dsnf.workflow import score_pose_dir
+    from pyod_dsnf.pipeline.files import score_pose_dir
 
     return score_pose_dir(
         a.model,
@@ -314,7 +314,7 @@ def _score(a: argparse.Namespace) -> None:
 
 def _evaluate(a: argparse.Namespace) -> None:
     from pyod_dsnf.pipeline import FrameMetrics
-    from pyod_dsnf.workflow import evaluate_scores
+    from pyod_dsnf.pipeline.files import evaluate_scores
 
     res = evaluate_scores(a.scores, a.gt_dir)
     if a.json:
@@ -324,7 +324,7 @@ def _evaluate(a: argparse.Namespace) -> None:
 
 
 def _benchmark(a: argparse.Namespace) -> None:
-    from pyod_dsnf.benchmark import run_benchmark
+    from pyod_dsnf.experiments.benchmark import run_benchmark
 
     kw: dict[str, Any] = {}
     if a.methods:

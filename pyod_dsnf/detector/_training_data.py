@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from pyod_dsnf._validation import mirror_segments
-from pyod_dsnf.graph import SkeletonGraph
+from pyod_dsnf.detector._validation import mirror_segments
+from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 __all__ = ["check_spread", "training_sets"]
 

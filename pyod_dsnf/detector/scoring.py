@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from pyod_dsnf import _batching
-from pyod_dsnf._compile import compiled_forward
-from pyod_dsnf._device import exact_float32, torch_threads
-from pyod_dsnf._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector import _batching
+from pyod_dsnf.detector._compile import compiled_forward
+from pyod_dsnf.detector._device import exact_float32, torch_threads
+from pyod_dsnf.detector._training import joint_nll_bits_per_dim
 
 __all__ = [
     "ANOMALY_SCORES",
@@ -81,7 +81,7 @@ def warn_infinite(nll: np.ndarray, what: str, *, stacklevel: int = 2) -> None:
 def forward_batch(model: nn.Module, device: torch.device | str) -> int:
     """Segments per scoring forward pass of ``model`` on ``device``.
 
-    :func:`pyod_dsnf._batching.batch_size` of the flow's width and segment shape
+    :func:`pyod_dsnf.detector._batching.batch_size` of the flow's width and segment shape
     (cache-sized on the CPU: 256 for the default H = 4, T = 24, V = 17).
     """
     return _batching.batch_size(
@@ -132,9 +132,9 @@ def joint_nll(
     only; with ``n_jobs > 1`` threads score consecutive groups of these batches, so
     every batch, and every score, is the same for any ``n_jobs``. ``compile``: a
     ``torch.compile`` backend (name or callable) to run them through
-    (:mod:`pyod_dsnf._compile`), None: eager. Raises FloatingPointError naming the
+    (:mod:`pyod_dsnf.detector._compile`), None: eager. Raises FloatingPointError naming the
     first segment (``offset`` added) whose share is NaN. On a CUDA device TF32 is
-    off (:func:`~pyod_dsnf._device.exact_float32`), so the scores match the CPU's.
+    off (:func:`~pyod_dsnf.detector._device.exact_float32`), so the scores match the CPU's.
     """
     n = len(data)
     limit = forward_batch(model, device) if batch_size is None else int(batch_size)

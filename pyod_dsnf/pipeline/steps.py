@@ -8,10 +8,10 @@
     to_frames   SegmentScores (+ clip lengths) -> FrameScores   (field or person mapping)
     metrics     FrameScores + masks -> FrameMetrics         (every figure names its protocol)
 
-``pyod-dsnf fit`` / ``score`` / ``evaluate`` (:mod:`pyod_dsnf.workflow`), the benchmark,
-the demo and the method runner (:mod:`pyod_dsnf.compare`) call these steps and nothing
+``pyod-dsnf fit`` / ``score`` / ``evaluate`` (:mod:`pyod_dsnf.pipeline.files`), the benchmark,
+the demo and the method runner (:mod:`pyod_dsnf.experiments.compare`) call these steps and nothing
 else to get from tracks to numbers. Each step also works on one clip or one track (the
-live scorer cuts and maps per track). :func:`pyod_dsnf.parallel.score_sources` runs
+live scorer cuts and maps per track). :func:`pyod_dsnf.pipeline.parallel.score_sources` runs
 load + cut + score clip by clip in parallel processes. See docs/architecture.md.
 """
 

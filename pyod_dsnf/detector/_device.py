@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pyod_dsnf._threads import default_threads
+from pyod_dsnf.detector._threads import default_threads
 
 __all__ = [
     "DeviceUnavailableError",
@@ -181,7 +181,7 @@ def exact_float32(device: torch.device) -> Iterator[None]:
 def torch_threads(n_threads: int | None) -> Iterator[None]:
     """Run with ``n_threads`` torch intra-op threads; restore afterwards.
 
-    None: :func:`pyod_dsnf._threads.default_threads` (never more than torch's current
+    None: :func:`pyod_dsnf.detector._threads.default_threads` (never more than torch's current
     setting, so inside joblib workers it keeps what joblib chose).
     """
     if n_threads is None:

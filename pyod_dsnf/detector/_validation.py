@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from pyod_dsnf.graph import SkeletonGraph, layout_for_joints
 from pyod_dsnf.poses.gaps import interpolate_missing
+from pyod_dsnf.poses.skeletons import SkeletonGraph, layout_for_joints
 
 __all__ = [
     "SCALE_FLOOR",
@@ -382,7 +382,7 @@ def normalize_segments(
     >>> normalize_segments(np.random.default_rng(0).normal(size=(4, 6, 17, 3))).shape
     (4, 6, 17, 2)
     """
-    from pyod_dsnf.graph import get_layout
+    from pyod_dsnf.poses.skeletons import get_layout
 
     if np.ndim(X) != 4:
         raise ValueError(f"X must be 4-D (n_segments, T, V, C), got shape {np.shape(X)}")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pyod_dsnf.graph import SkeletonGraph, get_layout
 from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
+from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
 __all__ = ["AlertData", "alert_data", "parse_frames", "render_alert"]
 

@@ -1,7 +1,7 @@
 """The ``pyod-dsnf render`` subcommand: argument parsing and the handler.
 
 ``cli.py`` registers it with :func:`add_render_parser` and calls
-:func:`run_render`; the work is :func:`pyod_dsnf.render.render_alert`.
+:func:`run_render`; the work is :func:`pyod_dsnf.evaluation.render.render_alert`.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_render(a: argparse.Namespace) -> None:
     """Handle ``pyod-dsnf render`` (errors propagate as ValueError / ImportError)."""
-    from pyod_dsnf.estimator import DSNFDetector
+    from pyod_dsnf.detector.estimator import DSNFDetector
+    from pyod_dsnf.evaluation.render import _graph_of, parse_frames, render_alert
     from pyod_dsnf.poses.formats import load_poses
-    from pyod_dsnf.render import _graph_of, parse_frames, render_alert
 
     frames = parse_frames(a.frames) if a.frames is not None else None
     det = DSNFDetector.load(a.model)

@@ -21,7 +21,7 @@ import numbers
 import os
 import threading
 
-from pyod_dsnf._threads import _usable_cores
+from pyod_dsnf.detector._threads import _usable_cores
 
 __all__ = ["default_n_jobs", "resolve_n_jobs"]
 

@@ -1,0 +1,634 @@
+"""DSNFDetector: the PyOD / scikit-learn detector over skeleton segments.
+
+The estimator holds the parameters and the fitted state and follows the PyOD
+contract; the work is done by modules named after what they do:
+
+* :mod:`pyod_dsnf.detector._params`: the parameter table, checked once at the start of ``fit``;
+* :mod:`pyod_dsnf.detector._validation`: input checks and preparation of the segments;
+* :mod:`pyod_dsnf.detector._training_data`: the hold-out split and the mirrored copies;
+* :mod:`pyod_dsnf.detector._device`: device, seeds, a local torch RNG, CPU threads;
+* :mod:`pyod_dsnf.detector._training`: the AWAM training loop of the :class:`DSNFlow`;
+* :mod:`pyod_dsnf.detector.scoring`: chunked scoring and the per-joint standardisation;
+* :mod:`pyod_dsnf.detector.persistence`: the file format of :meth:`DSNFDetector.save`.
+
+Parameters, input rules and the file format are described in ``docs/estimator.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from pyod.models.base import BaseDetector
+from sklearn.utils.validation import _num_samples, check_is_fitted
+
+from pyod_dsnf.detector import scoring
+from pyod_dsnf.detector._compile import check_compile
+from pyod_dsnf.detector._device import load_device, local_torch_rng, resolve_device, seeds_from
+from pyod_dsnf.detector._device import torch_threads as _torch_threads
+from pyod_dsnf.detector._jobs import resolve_n_jobs
+from pyod_dsnf.detector._params import check_params
+from pyod_dsnf.detector._training import train_flow
+from pyod_dsnf.detector._training_data import check_spread, training_sets
+from pyod_dsnf.detector._validation import check_segments, prepare_segments
+from pyod_dsnf.detector.persistence import (
+    DetectorFileError,
+    read_detector_file,
+    write_detector_file,
+)
+from pyod_dsnf.flow import DSNFlow
+from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
+
+__all__ = ["DSNFDetector"]
+
+#: Fitted attributes stored by :meth:`DSNFDetector.save` as JSON values / as arrays.
+#: PyOD's ``threshold_``, ``labels_``, ``_mu`` and ``_sigma`` are not stored: they are
+#: recomputed from ``decision_scores_`` on load by PyOD's ``_process_decision_scores``.
+_FITTED_VALUES = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "curvature_",
+                  "device_", "anomaly_score_")  # fmt: skip
+_FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_")
+
+
+class DSNFDetector(BaseDetector):
+    """Dual-Space Normalizing Flow (DSNF) anomaly detector for skeleton segments.
+
+    A normalizing flow over pose segments whose coupling networks run a
+    Euclidean and a hyperbolic (Poincaré-ball) spatio-temporal graph network
+    side by side, trained on normal segments by maximum likelihood with the
+    AWAM regulariser. The anomaly score is built from the segment's negative
+    log-likelihood (NLL): by default its most atypical body joint (see
+    ``anomaly_score``), or the NLL itself; higher = more abnormal.
+
+    Parameters
+    ----------
+    contamination : float in (0, 0.5], default=0.1
+        Expected share of anomalies in the training data; sets ``threshold_``.
+    layout : str or SkeletonGraph, default="coco17"
+        Skeleton layout ("coco17", "openpose18") or a custom
+        :class:`~pyod_dsnf.poses.skeletons.SkeletonGraph`; fixes the number of joints V.
+    space : {"dual", "euclidean", "hyperbolic"}, default="dual"
+        Branches of the coupling network ("euclidean" is an STG-NF-like
+        baseline).
+    curvature : float, default=1.0
+        Curvature c > 0 of the Poincaré ball (unused for ``space="euclidean"``).
+    learn_curvature : bool, default=False
+        Train the curvature with the other parameters.
+    n_flow_steps : int, default=8
+        Number K of flow steps.
+    hidden_channels : int, default=4
+        Width H of the coupling networks.
+    temporal_kernel : int, default=3
+        Odd temporal kernel size of the graph layers; must not exceed T.
+    permutation : {"reverse", "invconv"}, default="reverse"
+        Channel permutation between couplings.
+    awam_lambda : float, default=0.1
+        Weight of the AWAM input-gradient penalty; 0 gives plain maximum
+        likelihood (and skips the double backward, about 3x faster).
+    awam_tau : float, default=1.0
+        Temperature of the AWAM sample weights.
+    noise_std : float, default=0.0
+        Standard deviation of Gaussian noise added afresh to every training
+        batch, in the units of the prepared segments (with ``normalize=True``
+        a segment's coordinates have unit RMS). Training data with exactly
+        repeated frames (a pose estimator holding a pose) lie on a
+        lower-dimensional set where an unregularised flow can concentrate
+        unbounded density; the noise bounds it. 0 disables it.
+    anomaly_score : {"joint", "nll"}, default="joint"
+        How a segment's NLL becomes its anomaly score. "nll": the NLL in bits
+        per dimension. "joint": the NLL is split exactly into one share per
+        joint (:meth:`pyod_dsnf.flow.DSNFlow.joint_log_prob`), each share is
+        standardised by its mean and standard deviation over the training
+        segments, and the score is the largest: a segment is as abnormal as
+        its most atypical body part. Chosen on training clips (docs/benchmark.md):
+        the total NLL ranks a still, clean pose as more normal than the window it
+        came from and dilutes an anomaly of one limb over all 17 joints.
+    normalize : bool, default=True
+        Centre and scale every segment (translation and scale invariance);
+        raw pixel coordinates then work directly.
+    augment : bool, default=True
+        Add left/right mirrored copies of the training segments.
+    epochs : int, default=10
+        Maximum number of training epochs.
+    batch_size : int, default=64
+        Mini-batch size for training. Scoring runs the flow on cache-sized
+        batches whatever this is (:func:`pyod_dsnf.detector.scoring.forward_batch`: 256
+        segments for the default model on a CPU).
+    lr : float, default=5e-3
+        Learning rate of Riemannian Adam.
+    weight_decay : float, default=0.0
+        L2 weight decay of Riemannian Adam.
+    max_grad_norm : float or None, default=5.0
+        Clip the global gradient norm to this value (None: no clipping).
+    validation_fraction : float in [0, 1), default=0.1
+        Share of the training segments held out to monitor the NLL (taken
+        before augmentation). 0 disables the hold-out.
+    n_iter_no_change : int or None, default=5
+        Stop when the held-out NLL has not improved by ``tol`` for this many
+        epochs and restore the best epoch's weights. None trains all epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the held-out NLL (bits/dim) for early stopping.
+    flat_channels : {2, 3}, default=2
+        Channels C per joint assumed when ``fit`` receives 2-D input
+        ``(n_segments, T * V * C)``; then T = n_features / (V * C).
+    device : str, default="auto"
+        "auto" (CUDA when available, else CPU) or a torch device string.
+    random_state : int, numpy Generator/RandomState or None, default=None
+        Seed of the model initialisation, the validation split and the batch
+        order. The global numpy and torch RNG states are left untouched.
+    verbose : int, default=0
+        1 or more shows a tqdm progress bar over the batches (epoch and loss beside it).
+    n_threads : int or None, default=None
+        Torch intra-op CPU threads used during ``fit`` and scoring, set on
+        entry and restored on exit (torch's setting is process-wide, so never
+        left changed). None: ``min(2, cores - 1)``, at least 1, and no more
+        than torch's current setting (which in joblib's default (loky)
+        workers, e.g. ``GridSearchCV(n_jobs=k)``, is already ``cpu_count // k``),
+        so a fit never claims every core of a shared machine; on an idle
+        machine ask for more (docs/benchmark.md, "Threads"). With the threading
+        backend set ``n_threads`` so that ``n_jobs * n_threads`` does not
+        exceed the cores. Scoring with more than one job uses one thread per job.
+    n_jobs : int or None, default=None
+        Chunks of segments scored at once by threads of this process, each with
+        one torch intra-op thread (scikit-learn's meaning: -1 every core, -2 all
+        but one). None: one per usable core, at most ``OMP_NUM_THREADS`` when set
+        (joblib's process workers of ``GridSearchCV(n_jobs=k)`` set it to
+        ``cpu_count // k``), and 1 when called from a thread other than the main
+        one or in a multiprocessing child (joblib's threading backend, Dask), so
+        nested parallelism never oversubscribes. Scores do not depend on it.
+    compile : bool, str or callable, default=False
+        Score through ``torch.compile`` of the flow's forward (True: Inductor;
+        a string or callable: that ``torch.compile`` backend). The first call of
+        a process compiles (tens of seconds the first time on a machine; the
+        built kernels are cached on disk, see :mod:`pyod_dsnf.detector._compile` for
+        where and how to clear them); scores equal eager ones within float32
+        round-off. Where compilation is unavailable or fails, a warning and
+        eager scoring, never an error.
+
+    Attributes
+    ----------
+    decision_scores_ : ndarray of shape (n_segments,)
+        Anomaly scores of the training segments (mirrors excluded).
+    threshold_ : float
+        Score above which a segment is labelled abnormal.
+    labels_ : ndarray of shape (n_segments,)
+        0/1 labels of the training segments.
+    model_ : DSNFlow
+        The trained flow (in eval mode).
+    curvature_ : float or None
+        Curvature after training (None for ``space="euclidean"``).
+    anomaly_score_ : str
+        The ``anomaly_score`` used (fixed at fit).
+    joint_nll_mean_, joint_nll_std_ : ndarray of shape (V,)
+        Mean and standard deviation of each joint's NLL share over the
+        training segments (bits/dim), used by ``anomaly_score="joint"``.
+    n_features_in_ : int
+        T * V * C of the training segments.
+    input_shape_ : tuple of int
+        (T, V, C) of the training segments.
+    history_ : dict of str to list of float
+        Per epoch: "train_loss" (AWAM loss), "train_nll" and "validation_nll"
+        (bits/dim; empty without a hold-out).
+    n_epochs_ : int
+        Number of epochs run.
+    device_ : str
+        Device the model lives on for scoring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyod_dsnf import DSNFDetector
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 8, 17, 2))
+    >>> det = DSNFDetector(epochs=2, n_flow_steps=2, hidden_channels=4, random_state=0)
+    >>> det.fit(X).decision_function(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        contamination: float = 0.1,
+        layout: str | SkeletonGraph = "coco17",
+        space: str = "dual",
+        curvature: float = 1.0,
+        learn_curvature: bool = False,
+        n_flow_steps: int = 8,
+        hidden_channels: int = 4,
+        temporal_kernel: int = 3,
+        permutation: str = "reverse",
+        awam_lambda: float = 0.1,
+        awam_tau: float = 1.0,
+        noise_std: float = 0.0,
+        anomaly_score: str = "joint",
+        normalize: bool = True,
+        augment: bool = True,
+        epochs: int = 10,
+        batch_size: int = 64,
+        lr: float = 5e-3,
+        weight_decay: float = 0.0,
+        max_grad_norm: float | None = 5.0,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int | None = 5,
+        tol: float = 1e-4,
+        flat_channels: int = 2,
+        device: str = "auto",
+        random_state: Any = None,
+        verbose: int = 0,
+        n_threads: int | None = None,
+        n_jobs: int | None = None,
+        compile: bool | str = False,
+    ) -> None:
+        self.contamination = contamination
+        self.layout = layout
+        self.space = space
+        self.curvature = curvature
+        self.learn_curvature = learn_curvature
+        self.n_flow_steps = n_flow_steps
+        self.hidden_channels = hidden_channels
+        self.temporal_kernel = temporal_kernel
+        self.permutation = permutation
+        self.awam_lambda = awam_lambda
+        self.awam_tau = awam_tau
+        self.noise_std = noise_std
+        self.anomaly_score = anomaly_score
+        self.normalize = normalize
+        self.augment = augment
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.flat_channels = flat_channels
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_threads = n_threads
+        self.n_jobs = n_jobs
+        self.compile = compile
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any = None) -> DSNFDetector:
+        """Train the flow on (normal) skeleton segments.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_segments, T, V, C) or (n_segments, T*V*C)
+            Training segments, C = 2 (x, y) or 3 (x, y, confidence). 2-D input
+            is read as C-order flattened (T, V, C) with C = ``flat_channels``.
+        y : ignored
+            Accepted for API consistency (e.g. GridSearchCV with labels);
+            its length must match X when given.
+
+        Returns
+        -------
+        self : DSNFDetector
+        """
+        # a failed refit must not leave a previous model next to new shapes
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, key)
+        check_params(self.get_params(deep=False))
+        resolve_n_jobs(self.n_jobs)
+        check_compile(self.compile)
+        with _torch_threads(self.n_threads):
+            return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> DSNFDetector:
+        graph = get_layout(self.layout)
+        X4 = check_segments(X, graph, flat_channels=self.flat_channels, min_segments=2,
+                            estimator_name=type(self).__name__)  # fmt: skip
+        n = X4.shape[0]
+        if y is not None and _num_samples(y) != n:
+            raise ValueError(f"y has {_num_samples(y)} entries but X has {n} segments")
+        device = resolve_device(self.device)
+        torch_seed, rng = seeds_from(self.random_state)
+        # DSNFlow checks its own parameters (and temporal_kernel against T) here
+        model = self._build_model(graph, int(X4.shape[1]), torch_seed)
+        data = prepare_segments(X4, normalize=self.normalize)
+        check_spread(data, normalize=self.normalize)
+        train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
+                                   augment=self.augment, normalized=self.normalize, rng=rng,
+                                   stacklevel=3)  # fmt: skip
+        self.graph_ = graph
+        self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
+        self.model_ = model.to(device)
+        settings = (
+            f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
+            f"awam_lambda={self.awam_lambda}, max_grad_norm={self.max_grad_norm}"
+        )
+        with local_torch_rng(torch_seed + 1, device):
+            self.history_, self.n_epochs_ = train_flow(
+                self.model_,
+                torch.from_numpy(train),
+                None if val is None else torch.from_numpy(val),
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                lr=float(self.lr),
+                weight_decay=float(self.weight_decay),
+                max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
+                awam_lambda=float(self.awam_lambda),
+                awam_tau=float(self.awam_tau),
+                noise_std=float(self.noise_std),
+                n_iter_no_change=self.n_iter_no_change,
+                tol=float(self.tol),
+                rng=rng,
+                device=device,
+                verbose=self.verbose,
+                settings=settings,
+            )
+        self.device_ = str(device)
+        self.curvature_ = self.model_.curvature
+        self.n_features_in_ = int(np.prod(self.input_shape_))
+        self.anomaly_score_ = self.anomaly_score
+        joint = self._joint_nll(data, "the training segments", device)
+        standardizer = scoring.JointStandardizer.fit(joint)
+        self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
+        self.decision_scores_ = self._aggregate(joint)
+        self._set_pyod_state()
+        return self
+
+    def _set_pyod_state(self) -> None:
+        """PyOD's fitted state (``threshold_``, ``labels_``, ``_mu``, ``_sigma``, ``_classes``).
+
+        Computed from ``decision_scores_`` by PyOD itself, after fit and after load.
+        """
+        self._classes = 2  # PyOD's predict_proba: inlier / outlier
+        self._process_decision_scores()
+
+    def _build_model(self, graph: SkeletonGraph, n_frames: int, seed: int) -> DSNFlow:
+        """A freshly initialised flow on the CPU, from ``seed`` (the caller's RNG untouched)."""
+        with local_torch_rng(seed):
+            return DSNFlow(
+                in_channels=2,
+                n_frames=n_frames,
+                graph=graph,
+                n_flow_steps=self.n_flow_steps,
+                hidden_channels=self.hidden_channels,
+                space=self.space,
+                # numpy scalars as Python numbers (DSNFlow checks plain int / float)
+                curvature=getattr(self.curvature, "item", lambda: self.curvature)(),
+                learn_curvature=bool(self.learn_curvature),
+                permutation=self.permutation,
+                temporal_kernel=self.temporal_kernel,
+            )
+
+    # ----------------------------------------------------------------- scoring
+    def _joint_nll(
+        self, data: np.ndarray, what: str, device: torch.device, *, offset: int = 0,
+        n_jobs: int = 1,
+    ) -> np.ndarray:  # fmt: skip
+        """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
+        backend = check_compile(getattr(self, "compile", False))
+        return scoring.joint_nll(self.model_, data, device=device, what=what, offset=offset,
+                                 compile=backend, n_jobs=n_jobs)  # fmt: skip
+
+    def _score_chunk(
+        self, X: Any, offset: int, n_jobs: int, device: torch.device
+    ) -> np.ndarray:
+        """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
+        X4 = check_segments(
+            X,
+            self.graph_,
+            flat_channels=self.flat_channels,
+            input_shape=self.input_shape_,
+            estimator_name=type(self).__name__,
+        )
+        data = prepare_segments(X4, normalize=self.normalize, offset=offset)
+        return self._joint_nll(data, "the segments", device, offset=offset, n_jobs=n_jobs)
+
+    def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
+        standardizer = scoring.JointStandardizer(self.joint_nll_mean_, self.joint_nll_std_)
+        return standardizer.scores(joint, self.anomaly_score_ if kind is None else kind)
+
+    def joint_nll(self, X: Any) -> np.ndarray:
+        """Each joint's share of the segment NLL, bits per dimension.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_segments, T, V, C) or (n_segments, T*V*C)
+
+        Returns
+        -------
+        ndarray of shape (n_segments, V), float64
+            Rows sum to the segments' NLL (``-score_samples(X)``); compare a
+            column with ``joint_nll_mean_`` and ``joint_nll_std_`` to see which
+            body part makes a segment abnormal.
+
+        Notes
+        -----
+        Segments are validated, prepared and scored ``max(batch_size,
+        scoring.SCORE_CHUNK)`` at a time, so memory beyond X itself stays
+        bounded; X may be a ``np.memmap`` or a strided view (e.g. windows from
+        ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
+        """
+        check_is_fitted(self, ["model_", "decision_scores_"])
+        # warnings name the caller of decision_function / score_samples (the usual path)
+        device = scoring.scoring_device(self.model_, self.device_, stacklevel=3)
+        if str(device) != self.device_:  # fell back to the CPU
+            self.device_ = str(device)
+        n_jobs = resolve_n_jobs(self.n_jobs) if device.type == "cpu" else 1
+        with _torch_threads(self.n_threads):
+            chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
+            joint = scoring.score_in_chunks(X, partial(self._score_chunk, device=device),
+                                            chunk=chunk, n_joints=self.input_shape_[1],
+                                            n_jobs=n_jobs)  # fmt: skip
+        scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
+        return joint
+
+    def anomaly_scores_from_joint(
+        self, joint: np.ndarray, anomaly_score: str | None = None
+    ) -> np.ndarray:
+        """Anomaly scores from per-joint NLL shares, as :meth:`decision_function` makes them.
+
+        Lets one :meth:`joint_nll` pass give both kinds of score.
+
+        Parameters
+        ----------
+        joint : ndarray of shape (n_segments, V)
+            Output of :meth:`joint_nll`.
+        anomaly_score : {"joint", "nll"} or None, default=None
+            The rule to apply; None uses the fitted ``anomaly_score_``.
+
+        Returns
+        -------
+        ndarray of shape (n_segments,), float64
+        """
+        check_is_fitted(self, ["model_", "joint_nll_mean_"])
+        kind = self.anomaly_score_ if anomaly_score is None else anomaly_score
+        if kind not in scoring.ANOMALY_SCORES:
+            raise ValueError(f"anomaly_score must be one of {scoring.ANOMALY_SCORES}, got {kind!r}")
+        joint = np.asarray(joint, dtype=np.float64)
+        if joint.ndim != 2 or joint.shape[1] != self.joint_nll_mean_.shape[0]:
+            raise ValueError(
+                f"joint must have shape (n_segments, {self.joint_nll_mean_.shape[0]}) as "
+                f"returned by joint_nll, got {joint.shape}"
+            )
+        return self._aggregate(joint, kind)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores (see ``anomaly_score``), higher = more abnormal.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_segments, T, V, C) or (n_segments, T*V*C)
+            Segments with the (T, V, C) seen at fit.
+
+        Returns
+        -------
+        ndarray of shape (n_segments,), float64
+
+        Notes
+        -----
+        Scored in bounded memory, a chunk at a time (see :meth:`joint_nll`).
+        """
+        return self._aggregate(self.joint_nll(X))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log-likelihood of each segment in bits per dimension, higher = more normal.
+
+        With ``anomaly_score="nll"`` this is ``-decision_function(X)``.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_segments, T, V, C) or (n_segments, T*V*C)
+
+        Returns
+        -------
+        ndarray of shape (n_segments,), float64
+        """
+        return -self.joint_nll(X).sum(axis=1)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log-likelihood (bits/dim) of X: the unsupervised model-selection score.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_segments, T, V, C) or (n_segments, T*V*C)
+        y : ignored
+
+        Returns
+        -------
+        float
+            Higher is better, so ``GridSearchCV`` without a scorer picks the
+            parameters with the best held-out likelihood.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # ------------------------------------------------------------ fitted state
+    def _get_fitted_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], dict]:
+        """What :meth:`save` stores: (JSON values, arrays, model weights)."""
+        check_is_fitted(self, ["model_", "decision_scores_"])
+        values = {k: getattr(self, k) for k in _FITTED_VALUES}
+        arrays = {k: np.asarray(getattr(self, k), np.float64) for k in _FITTED_ARRAYS}
+        return values, arrays, self.model_.state_dict()
+
+    def _set_fitted_state(
+        self,
+        values: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        state_dict: dict[str, torch.Tensor],
+        device: torch.device,
+    ) -> None:
+        """Restore a fitted state from :meth:`_get_fitted_state`'s parts; ValueError if malformed.
+
+        PyOD's ``threshold_``, ``labels_``, ``_mu`` and ``_sigma`` are recomputed
+        from ``decision_scores_`` by PyOD's ``_process_decision_scores``. Missing
+        per-joint statistics (files written before the "joint" score) are NaN and
+        only allowed with ``anomaly_score_ == "nll"``.
+        """
+        check_params(self.get_params(deep=False))
+        graph = get_layout(self.layout)
+        shape = tuple(int(v) for v in values["input_shape_"])
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(f"input_shape_ {shape} is not (T, V, C)")
+        history = {str(k): [float(x) for x in v] for k, v in values["history_"].items()}
+        scores = np.asarray(arrays["decision_scores_"], np.float64)
+        if scores.ndim != 1 or scores.size == 0 or np.isnan(scores).any():
+            raise ValueError(f"decision_scores_ of shape {scores.shape} must be 1-D without NaN")
+        kind = str(values["anomaly_score_"])
+        if kind not in scoring.ANOMALY_SCORES:
+            raise ValueError(f"anomaly_score_ must be 'joint' or 'nll', got {kind!r}")
+        joint_stats = {}
+        for key in ("joint_nll_mean_", "joint_nll_std_"):
+            value = np.asarray(arrays.get(key, np.full(shape[1], np.nan)), np.float64)
+            if value.shape != (shape[1],):
+                raise ValueError(f"{key} has shape {value.shape}, expected ({shape[1]},)")
+            joint_stats[key] = value
+        if kind == "joint" and not (
+            np.isfinite(joint_stats["joint_nll_mean_"]).all()
+            and (joint_stats["joint_nll_std_"] > 0).all()
+        ):
+            raise ValueError("the per-joint NLL statistics must be finite with positive spread")
+        model = self._build_model(graph, shape[0], 0)
+        try:
+            model.load_state_dict(state_dict, strict=True)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            raise ValueError(f"its weights do not match its parameters ({exc})") from exc
+        model.eval()
+        self.graph_, self.input_shape_ = graph, shape
+        self.n_features_in_ = int(np.prod(shape))
+        self.n_epochs_, self.history_ = int(values["n_epochs_"]), history
+        self.curvature_, self.anomaly_score_ = values["curvature_"], kind
+        self.joint_nll_mean_ = joint_stats["joint_nll_mean_"]
+        self.joint_nll_std_ = joint_stats["joint_nll_std_"]
+        self.model_ = model.to(device)
+        self.device_ = str(device)
+        self.decision_scores_ = scores
+        self._set_pyod_state()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        model = state.get("model_")
+        if model is not None and any(p.device.type != "cpu" for p in model.parameters()):
+            state["model_"] = copy.deepcopy(model).to("cpu")
+        return state
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted detector to ``path`` (weights + JSON, no pickled code).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Target file; written atomically (temporary file, then rename).
+        """
+        values, arrays, state_dict = self._get_fitted_state()
+        write_detector_file(path, params=self.get_params(deep=False), fitted=values,
+                            arrays=arrays, state_dict=state_dict)  # fmt: skip
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "cpu") -> DSNFDetector:
+        """Read a detector written by :meth:`save` (any earlier file format too).
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str, default="cpu"
+            Where to put the model ("auto" for CUDA when available). A CUDA
+            device that is absent here falls back to the CPU with a warning,
+            so a model trained on a GPU always loads.
+
+        Returns
+        -------
+        DSNFDetector
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            The file is truncated or damaged, not a pyod-dsnf model, of an
+            unsupported version, or its content is malformed; the message says which.
+        """
+        saved = read_detector_file(path)
+        dev = load_device(device, stacklevel=2)
+        try:
+            detector = cls(**saved.params)
+            detector._set_fitted_state(saved.fitted, saved.arrays, saved.state_dict, dev)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+            raise DetectorFileError(path, f"{type(exc).__name__}: {exc}") from exc
+        return detector
