@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> dict:
         det.n_threads = args.threads
     else:
         det = default_detector(args.seg_len, args.threads)
+    det.n_jobs = args.jobs
     if args.no_model:
         det.joint_nll = _StubJoint(det)  # instance attribute: this object only
     scorer = StreamScorer(det, forget_after=args.forget_after, stride=args.stride)
@@ -143,6 +144,7 @@ def run(args: argparse.Namespace) -> dict:
         "fps": args.fps,
         "stream_seconds": n_frames / args.fps,
         "threads": args.threads,
+        "jobs": args.jobs,
         "model": args.model or ("stub (--no-model)" if args.no_model else "default, 1 epoch"),
         "input_shape": list(det.input_shape_),
         "stride": args.stride,
@@ -171,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--minutes", type=float, default=60.0, help="stream time to simulate")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=None,
+                   help="the detector's n_jobs (default None: one per core)")
     p.add_argument("--model", default=None, help="a saved model (default: fit one)")
     p.add_argument("--seg-len", type=int, default=24, help="T of the fitted default model")
     p.add_argument("--stride", type=int, default=1, help="StreamScorer stride")
@@ -186,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("setting", f"{res['cameras']} cameras x {res['people']} people at {res['fps']:g} fps, "
                     f"{res['stream_seconds']:.0f} s of stream, T={res['input_shape'][0]}, "
-                    f"stride {res['stride']}, {res['threads']} thread(s), model: {res['model']}"),
+                    f"stride {res['stride']}, {res['threads']} thread(s), n_jobs {res['jobs']}, "
+                    f"model: {res['model']}"),
         ("person-frames/s", f"{res['person_frames_per_s']:.0f} (target {res['cameras'] * res['people'] * res['fps']:.0f}; "  # noqa: E501
                             f"real-time factor {res['realtime_factor']:.2f})"),
         ("update_many latency p50 / p99 / max",
