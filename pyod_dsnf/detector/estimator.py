@@ -345,7 +345,8 @@ class DSNFDetector(BaseDetector):
         self.curvature_ = self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
-        joint = self._joint_nll(data, "the training segments", device)
+        n_jobs = resolve_n_jobs(self.n_jobs) if device.type == "cpu" else 1
+        joint = self._joint_nll(data, "the training segments", device, n_jobs=n_jobs)
         standardizer = scoring.JointStandardizer.fit(joint)
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
