@@ -3,9 +3,8 @@
 Times optimiser steps of the default flow (``DSNFDetector``'s default model, built the
 way ``fit`` builds it) on random segments, one step = forward, AWAM loss, backward,
 Riemannian Adam step, for: plain likelihood (``awam_lambda=0``), the exact AWAM term
-(``awam_subsample=None, awam_prob=1``), the term estimated on ``m`` samples of each
-batch (``awam_subsample=m``) and the term on a random share ``p`` of the steps, weighted
-by ``1 / p`` (``awam_prob=p``). The
+(``awam_prob=1``) and the term on a random share ``p`` of the steps, weighted by
+``1 / p`` (``awam_prob=p``). The
 variants run interleaved, round after round, in one process, so a change of machine
 load hits all of them alike; the table gives the median over rounds. Rates are per
 second of the process's CPU time (``time.process_time``), which on one thread is the
@@ -14,7 +13,7 @@ idle machine with ``--threads 1`` the two agree.
 
 Usage::
 
-    python benchmarks/bench_awam.py --threads 1 --rounds 5 --steps 10 --subsample 16 --prob 0.5 0.25
+    python benchmarks/bench_awam.py --threads 1 --rounds 5 --steps 10 --prob 0.5 0.25
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 
 from pyod_dsnf import DSNFDetector
+from pyod_dsnf.detector._batches import scoring_batch_floor
 from pyod_dsnf.detector._training import train_flow
 from pyod_dsnf.flow import DSNFlow
 
@@ -50,7 +50,7 @@ def _model(det: DSNFDetector, seg_len: int, seed: int) -> torch.nn.Module:
         )
 
 
-def _rate(det, data, lam, subsample, prob, steps, batch_size, seed) -> float:
+def _rate(det, data, lam, prob, steps, batch_size, seed) -> float:
     model = _model(det, data.shape[2], 0)
     n = steps * batch_size
     kwargs = dict(
@@ -61,7 +61,6 @@ def _rate(det, data, lam, subsample, prob, steps, batch_size, seed) -> float:
         max_grad_norm=5.0,
         awam_lambda=lam,
         awam_tau=float(det.awam_tau),
-        awam_subsample=subsample,
         awam_prob=prob,
         n_iter_no_change=None,
         tol=0.0,
@@ -81,13 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10, help="optimiser steps per measurement")
-    ap.add_argument("--subsample", type=int, nargs="*", default=[16])
     ap.add_argument("--prob", type=float, nargs="*", default=[0.5, 0.25])
     ap.add_argument("--seg-len", type=int, default=24)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     det = DSNFDetector()
-    batch = int(det.batch_size)
+    batch = scoring_batch_floor(det.batch_size)  # "auto": the CPU's training batch, 64
     lam = float(det.awam_lambda)
     if args.steps < 1 or args.rounds < 1:
         raise ValueError(f"--steps and --rounds must be >= 1, got {args.steps}, {args.rounds}")
@@ -95,15 +93,13 @@ def main(argv: list[str] | None = None) -> None:
     data = torch.from_numpy(
         rng.normal(size=(args.steps * batch, 2, args.seg_len, 17)).astype(np.float32)
     )
-    variants = {"plain NLL (lambda = 0)": (0.0, None, 1.0), "AWAM exact": (lam, None, 1.0)}
-    for m in args.subsample:
-        variants[f"AWAM on {m} of {batch} samples"] = (lam, m, 1.0)
+    variants = {"plain NLL (lambda = 0)": (0.0, 1.0), "AWAM exact": (lam, 1.0)}
     for p in args.prob:
-        variants[f"AWAM in a share {p:g} of the steps"] = (lam, None, p)
+        variants[f"AWAM in a share {p:g} of the steps"] = (lam, p)
     rates: dict[str, list[float]] = {k: [] for k in variants}
-    for r in range(args.rounds):  # each round draws other coins and subsets
-        for name, (lam_v, sub, p) in variants.items():
-            rates[name].append(_rate(det, data, lam_v, sub, p, args.steps, batch, r))
+    for r in range(args.rounds):  # each round draws other coins
+        for name, (lam_v, p) in variants.items():
+            rates[name].append(_rate(det, data, lam_v, p, args.steps, batch, r))
     exact = statistics.median(rates["AWAM exact"])
     print(f"{args.threads} thread(s), batch {batch}, {args.rounds} rounds x {args.steps} steps")
     print("| variant | training segments/s (median) | min-max | vs exact AWAM |")

@@ -66,6 +66,7 @@ def run_one(n_people: int, n_frames: int, mode: str, chunked: bool) -> dict:
 
     import pyod_dsnf.detector.scoring as est
     from pyod_dsnf import DSNFDetector
+    from pyod_dsnf.detector._batches import scoring_batch_floor
     from pyod_dsnf.detector._validation import check_segments, prepare_segments
 
     torch.set_num_threads(2)
@@ -87,7 +88,8 @@ def run_one(n_people: int, n_frames: int, mode: str, chunked: bool) -> dict:
                 scores = det.decision_function(view if chunked else np.ascontiguousarray(view))
                 checksum += float(scores.sum())
             else:  # validation + preparation chunk loop only, as decision_function runs it
-                chunk = len(view) if not chunked else max(det.batch_size, est.SCORE_CHUNK)
+                floor = scoring_batch_floor(det.batch_size)
+                chunk = len(view) if not chunked else max(floor, est.SCORE_CHUNK)
                 for start in range(0, len(view), chunk):
                     X4 = check_segments(view[start : start + chunk], det.graph_, flat_channels=2,
                                         input_shape=det.input_shape_)  # fmt: skip

@@ -1,107 +1,121 @@
 #!/usr/bin/env bash
-# GPU check of pyod-dsnf: the CUDA tests, then training and scoring timed on CUDA and
-# on the CPU, with the scores of one model compared across the two devices.
+# GPU check of pyod-dsnf, for a fresh GPU machine without network (docs/gpu.md):
 #
-#   bash benchmarks/gpu_check.sh                  # from the repository root
-#   PYTHON=.venv/bin/python N_TRAIN=8192 N_SCORE=65536 EPOCHS=2 bash benchmarks/gpu_check.sh
+#   1. stops with exit status 1 when CUDA is not available (a check that skips is no check);
+#   2. the CUDA tests: tests/test_gpu.py, test_gpu_scoring.py, test_device.py (none may skip);
+#   3. the whole test suite, in parallel (pytest-xdist), where device="auto" is CUDA;
+#   4. PoseLift timings (benchmarks/gpu_timings.py): fit at the defaults on CUDA, its frame
+#      AUCs, decision_function throughput on CUDA and the CPU, CUDA vs CPU agreement;
 #
-# Without CUDA the CUDA tests are skipped (pytest says so) and only the CPU rows are
-# timed. Settings (environment): PYTHON (python), THREADS (CPU torch threads, 2),
-# N_TRAIN (training segments, 2048), N_SCORE (scored segments, 16384), EPOCHS (1),
-# SEG_LEN (24). The model is DSNFDetector's default size.
-set -euo pipefail
+# and writes the results as Markdown tables to OUT_DIR/gpu_check.md (with the logs beside it).
+# Each part has its own time limit; the defaults add up to 8 minutes.
+#
+#   bash benchmarks/gpu_check.sh [OUT_DIR]            # from anywhere; OUT_DIR: gpu-check/
+#
+# Nothing is fetched. pyod_dsnf runs from this checkout (PYTHONPATH). Packages the machine
+# lacks travel as wheels in .whl/ at the repository root (benchmarks/gpu_wheels.sh fetches
+# them on a machine with network); when .whl/ exists they are installed into a private
+# folder first. PoseLift: $POSELIFT_DIR, else ../shared/data/poselift, else
+# shared/data/poselift inside the checkout (git-ignored; how to carry it: docs/gpu.md).
+#
+# Settings (environment): PYTHON (python3), WORKERS (pytest -n; cores - 2),
+# T_CUDA (90), T_SUITE (240), T_TIMINGS (150): seconds per part.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python}
-export OMP_NUM_THREADS=${THREADS:-2}
+ROOT=$PWD
+OUT=${1:-gpu-check}
+mkdir -p "$OUT"
+PY=${PYTHON:-python3}
+T_CUDA=${T_CUDA:-90}
+T_SUITE=${T_SUITE:-240}
+T_TIMINGS=${T_TIMINGS:-150}
+CORES=$(nproc)
+WORKERS=${WORKERS:-$((CORES > 3 ? CORES - 2 : 1))}
+REPORT="$OUT/gpu_check.md"
+status=0
 
-echo "== CUDA tests (skipped without CUDA)"
-"$PY" -m pytest -q -rs -p no:cacheprovider tests/test_gpu.py tests/test_device.py
+if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+    site=$(mktemp -d)
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target "$site" .whl/*.whl || { echo "gpu_check: installing .whl/*.whl failed"; exit 1; }
+    export PYTHONPATH="$site"
+fi
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
-echo
-echo "== timings"
-"$PY" - <<'PYTHON'
-import os
-import tempfile
-import time
-import warnings
+# 1. CUDA, and everything importable
+if ! "$PY" - <<'PYTHON'
+import sys
 
-import numpy as np
 import torch
 
-from pyod_dsnf import DSNFDetector
-from pyod_dsnf.datasets import make_pose_tracks
-from pyod_dsnf.poses import segment_tracks
+if not torch.cuda.is_available():
+    sys.exit("gpu_check: FAILED: CUDA is not available here (torch %s)" % torch.__version__)
+import geoopt  # noqa: F401
+import pyod  # noqa: F401
 
-threads = int(os.environ.get("THREADS", 2))
-n_train = int(os.environ.get("N_TRAIN", 2048))
-n_score = int(os.environ.get("N_SCORE", 16384))
-epochs = int(os.environ.get("EPOCHS", 1))
-seg_len = int(os.environ.get("SEG_LEN", 24))
-torch.set_num_threads(threads)
-
-ds = make_pose_tracks(n_train_clips=8, n_test_clips=4, random_state=0)
-pool = segment_tracks(ds.train + ds.test, seg_len=seg_len, stride=1).X
-rng = np.random.default_rng(0)
-X_train = pool[rng.integers(len(pool), size=n_train)]
-X_score = pool[rng.integers(len(pool), size=n_score)]
-cuda = torch.cuda.is_available()
-name = torch.cuda.get_device_name(0) if cuda else "-"
-print(f"torch {torch.__version__}, CPU threads {threads}, CUDA: {name if cuda else 'not available'}")
-print(f"{n_train} training segments x {epochs} epoch(s), {n_score} scored, T = {seg_len}")
-
-
-def sync(device):
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def fit(device):
-    det = DSNFDetector(epochs=epochs, random_state=0, device=device, n_threads=threads)
-    sync(device)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        det.fit(X_train)
-    sync(device)
-    return det, time.perf_counter() - t0
-
-
-def score(det):
-    det.decision_function(X_score[:256])  # warm-up (CUDA context, kernels)
-    sync(det.device_.split(":")[0])
-    t0 = time.perf_counter()
-    scores = det.decision_function(X_score)
-    sync(det.device_.split(":")[0])
-    return scores, time.perf_counter() - t0
-
-
-rows, models = [], {}
-for device in ["cpu"] + (["cuda"] if cuda else []):
-    det, fit_s = fit(device)
-    scores, score_s = score(det)
-    models[device] = (det, scores)
-    rows.append((device, fit_s, n_train * det.n_epochs_ / fit_s, score_s, n_score / score_s))
-
-print()
-print("| device | fit s | training segments/s (input x epochs) | score s | scoring segments/s |")
-print("|---|---:|---:|---:|---:|")
-for device, fit_s, fit_rate, score_s, rate in rows:
-    print(f"| {device} | {fit_s:.2f} | {fit_rate:,.0f} | {score_s:.2f} | {rate:,.0f} |")
-if cuda:
-    cpu_rate, gpu_rate = rows[0][4], rows[1][4]
-    print(f"\nscoring speed-up CUDA / CPU: {gpu_rate / cpu_rate:.1f}x; "
-          f"training: {rows[1][2] / rows[0][2]:.1f}x")
-    with tempfile.TemporaryDirectory() as tmp:
-        print("\n| model fitted on | scored on | max abs diff | max rel diff |")
-        print("|---|---|---:|---:|")
-        for fitted_on, other in (("cuda", "cpu"), ("cpu", "cuda")):
-            det, ref = models[fitted_on]
-            det.save(f"{tmp}/m.dsnf")
-            moved = DSNFDetector.load(f"{tmp}/m.dsnf", device=other).decision_function(X_score)
-            diff = np.abs(moved - ref)
-            rel = diff / np.maximum(np.abs(ref), 1e-12)
-            print(f"| {fitted_on} | {other} | {diff.max():.2e} | {rel.max():.2e} |")
-        print("(the CUDA tests require both below 1e-5)")
-else:
-    print("\nCUDA rows skipped: CUDA is not available here")
+import pyod_dsnf  # noqa: F401
 PYTHON
+then
+    echo "gpu_check: FAILED before any test (see above; missing packages: docs/gpu.md)"
+    exit 1
+fi
+
+for d in "${POSELIFT_DIR:-}" ../shared/data/poselift shared/data/poselift; do
+    if [ -n "$d" ] && [ -d "$d/pose/train" ]; then POSELIFT=$(cd "$d" && pwd); break; fi
+done
+export POSELIFT_DIR=${POSELIFT:-}
+
+{
+    echo "# GPU check"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    "$PY" -c "import torch; print(f'torch {torch.__version__}, {torch.cuda.get_device_name(0)}')"
+    nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | sed 's/^/driver /'
+    echo "$CORES CPU cores; PoseLift: ${POSELIFT:-not found}"
+    echo
+    echo "| part | result | seconds |"
+    echo "|---|---|---:|"
+} > "$REPORT"
+
+part() {  # part NAME LIMIT LOG COMMAND...: run, time, one table row; a failure fails the check
+    local name=$1 limit=$2 log=$3
+    shift 3
+    local t0=$SECONDS rc
+    timeout "$limit" "$@" > "$log" 2>&1
+    rc=$?
+    local took=$((SECONDS - t0)) result
+    result=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|(passed|failed|error).* in [0-9.]+s' "$log" \
+        | tail -1 | sed 's/=//g; s/^ *//; s/ *$//')
+    if [ $rc -eq 124 ]; then result="TIMED OUT after ${limit} s; ${result}"; fi
+    if [ $rc -ne 0 ]; then status=1; result="FAILED (exit $rc): ${result:-see $(basename "$log")}"; fi
+    echo "| $name | ${result:-ok} | $took |" >> "$REPORT"
+    echo "== $name: ${result:-ok} ($took s)"
+}
+
+# 2. the CUDA tests: none may skip here
+part "CUDA tests" "$T_CUDA" "$OUT/cuda_tests.log" \
+    "$PY" -m pytest -q -rs -p no:cacheprovider tests/test_gpu.py tests/test_gpu_scoring.py \
+    tests/test_device.py
+if grep -q "^SKIPPED.*test_gpu" "$OUT/cuda_tests.log"; then
+    status=1
+    echo "| CUDA tests | FAILED: some skipped on a machine with CUDA | |" >> "$REPORT"
+fi
+
+# 3. the whole suite (in parallel where pytest-xdist is there, as in the GPU image)
+if "$PY" -c "import xdist" 2>/dev/null; then PAR=(-n "$WORKERS"); else PAR=(); WORKERS=1; fi
+part "whole suite ($WORKERS workers)" "$T_SUITE" "$OUT/suite.log" \
+    "$PY" -m pytest -q -rfEs -p no:cacheprovider "${PAR[@]}" tests
+
+# 4. PoseLift timings
+if [ -n "${POSELIFT:-}" ]; then
+    part "PoseLift timings" "$T_TIMINGS" "$OUT/timings.log" \
+        "$PY" benchmarks/gpu_timings.py "$POSELIFT" --json "$OUT/timings.json"
+    { echo; echo "## PoseLift timings"; echo; grep '^|' "$OUT/timings.log"; } >> "$REPORT"
+else
+    status=1
+    echo "| PoseLift timings | FAILED: no PoseLift copy (docs/gpu.md) | |" >> "$REPORT"
+fi
+
+echo
+cat "$REPORT"
+exit $status

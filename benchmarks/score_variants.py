@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from select_defaults import CONFIGS, TRAINING_OPTIONS, _auc, protocol_data, restandardize
+from select_defaults import CONFIGS, _auc, protocol_data, restandardize
 
 from pyod_dsnf import DSNFDetector
 
@@ -121,8 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     if path.exists():
         det = DSNFDetector.load(path)
     else:  # still training: a one-epoch fit of the same config holds the checkpoints
-        params = {k: v for k, v in CONFIGS[args.config].items() if k not in TRAINING_OPTIONS}
-        det = DSNFDetector(random_state=args.seed, epochs=1, **params).fit(x_fit[:256])
+        det = DSNFDetector(random_state=args.seed, epochs=1, **CONFIGS[args.config])
+        det.fit(x_fit[:256])
     final = {k: v.clone() for k, v in det.model_.state_dict().items()} if path.exists() else None
     head = "".join(f"{k[:8]:>9}" for k in kinds)
     print(f"{'model':<10}{'score':<11}{head}    mean     min")

@@ -12,8 +12,10 @@ import numpy as np
 
 from pyod_dsnf import DSNFDetector
 
-#: The smallest useful detector: two flow steps, four channels, two epochs.
-TINY = dict(n_flow_steps=2, hidden_channels=4, epochs=2, batch_size=32, random_state=0)
+#: The smallest useful detector: two flow steps, four channels, two epochs, on the CPU
+#: (a test that wants CUDA says so: "auto" would mean CUDA on a GPU machine).
+TINY = dict(n_flow_steps=2, hidden_channels=4, epochs=2, batch_size=32, random_state=0,
+            device="cpu")  # fmt: skip
 
 
 def tiny_detector(**kw) -> DSNFDetector:

@@ -16,7 +16,8 @@ import torch
 from pyod_dsnf.cli import main
 from pyod_dsnf.datasets import load_dataset, make_pose_tracks, save_pose_dataset
 
-TINY = ["--epochs", "2", "--n-flow-steps", "2", "--hidden-channels", "4", "--batch-size", "32"]
+TINY = ["--epochs", "2", "--n-flow-steps", "2", "--hidden-channels", "4", "--batch-size", "32",
+        "--device", "cpu"]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -201,7 +202,7 @@ def no_training(monkeypatch):
         raise AssertionError("work was done before the input was checked")
 
     monkeypatch.setattr(DSNFDetector, "fit", boom)
-    monkeypatch.setattr(workflow, "load", boom)
+    monkeypatch.setattr(workflow, "load_folder", boom)
 
 
 def test_fit_to_a_missing_folder_fails_before_training(data_root, tmp_path, capsys, no_training):

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 
 import pyod_dsnf.detector._device as device_module
 from pyod_dsnf.detector._device import (
+    CudaState,
     DeviceUnavailableError,
+    cuda_state,
     exact_float32,
     load_device,
     local_torch_rng,
     resolve_device,
     seed_from,
     seeds_from,
+    tf32_off,
     torch_threads,
 )
 from tests._skeletons import tiny_detector, walking_segments
@@ -24,21 +29,56 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine 
 
 
 # ----------------------------------------------------------------- devices
+NONE = CudaState(available=False, count=0)
+ONE_GPU = CudaState(available=True, count=1)
+FORKED = CudaState(available=True, count=1, bad_fork=True)
+
+
 def test_resolve_device():
     assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    here = cuda_state()
+    assert resolve_device("auto").type == ("cuda" if here.available and here.count else "cpu")
     with pytest.raises(ValueError, match="device must be 'auto' or a torch device string"):
         resolve_device("tpu")
 
 
-@NO_CUDA
-def test_missing_cuda_is_its_own_error_and_load_falls_back_with_a_warning():
-    with pytest.raises(DeviceUnavailableError, match="CUDA is not available here"):
-        resolve_device("cuda:0")
-    with pytest.warns(UserWarning, match="loading onto the CPU instead"):
-        assert load_device("cuda") == torch.device("cpu")
+@pytest.mark.parametrize(
+    ("machine", "auto"), [(NONE, "cpu"), (ONE_GPU, "cuda"), (FORKED, "cpu")]
+)
+def test_auto_is_cuda_only_where_this_process_can_use_it(machine, auto):
+    assert resolve_device("auto", cuda=machine) == torch.device(auto)
+    assert resolve_device("cpu", cuda=machine) == torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    ("device", "machine", "why"),
+    [
+        ("cuda", NONE, "CUDA is not available here"),
+        ("cuda:0", NONE, "CUDA is not available here"),
+        ("cuda:1", ONE_GPU, "only 1 CUDA device"),  # a detector pickled on a second GPU
+        ("cuda:0", FORKED, "forked after its parent had initialised CUDA.*'loky'"),
+    ],
+)
+def test_unusable_cuda_is_its_own_error_and_load_falls_back_with_a_warning(device, machine, why):
+    with pytest.raises(DeviceUnavailableError, match=why):
+        resolve_device(device, cuda=machine)
+    with pytest.warns(UserWarning, match=f"load.device='{device}'.*{why}.*onto the CPU instead"):
+        assert load_device(device, cuda=machine) == torch.device("cpu")
     with pytest.raises(ValueError, match="device must be"):  # a typo is not a missing device
-        load_device("cuda-ish")
+        load_device("cuda-ish", cuda=machine)
+
+
+def test_an_existing_cuda_index_resolves_without_touching_a_gpu():
+    assert resolve_device("cuda:0", cuda=ONE_GPU) == torch.device("cuda", 0)
+    assert resolve_device("cuda", cuda=ONE_GPU) == torch.device("cuda")
+
+
+def test_cuda_state_reads_this_machine_without_initialising_cuda():
+    initialised = torch.cuda.is_initialized()
+    here = cuda_state()
+    assert here.available == torch.cuda.is_available()
+    assert here.count == (torch.cuda.device_count() if here.available else 0)
+    assert torch.cuda.is_initialized() == initialised
 
 
 # ------------------------------------------------------------------- seeds
@@ -147,18 +187,116 @@ def test_fit_restores_the_cuda_states_too(fake_cuda):
 
 
 # ------------------------------------------------------------------- TF32
-def test_exact_float32_turns_tf32_off_on_cuda_only_and_restores():
-    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
-    saved = matmul.allow_tf32, cudnn.allow_tf32
-    try:
-        matmul.allow_tf32 = cudnn.allow_tf32 = True
-        with exact_float32(torch.device("cpu")):
-            assert cudnn.allow_tf32 and matmul.allow_tf32
-        with exact_float32(torch.device("cuda", 0)):  # only flags: no GPU is touched
-            assert not cudnn.allow_tf32 and not matmul.allow_tf32
-        assert cudnn.allow_tf32 and matmul.allow_tf32
-    finally:
-        matmul.allow_tf32, cudnn.allow_tf32 = saved
+_MATMUL, _CUDNN = torch.backends.cuda.matmul, torch.backends.cudnn
+NEW_API = hasattr(_MATMUL, "fp32_precision")
+
+
+def _tf32_settings() -> dict[str, object]:
+    """Every TF32 setting a user can read, through both APIs (an error read as its type)."""
+    readers = {
+        "torch.get_float32_matmul_precision()": torch.get_float32_matmul_precision,
+        "matmul.allow_tf32": lambda: _MATMUL.allow_tf32,
+        "cudnn.allow_tf32": lambda: _CUDNN.allow_tf32,
+    }
+    if NEW_API:
+        readers |= {
+            "fp32_precision": lambda: torch.backends.fp32_precision,
+            "matmul.fp32_precision": lambda: _MATMUL.fp32_precision,
+            "cudnn.fp32_precision": lambda: _CUDNN.fp32_precision,
+            "cudnn.conv.fp32_precision": lambda: _CUDNN.conv.fp32_precision,
+            "cudnn.rnn.fp32_precision": lambda: _CUDNN.rnn.fp32_precision,
+        }
+    out: dict[str, object] = {}
+    for name, read in readers.items():
+        try:
+            out[name] = read()
+        except RuntimeError as exc:  # "mix of the legacy and new APIs"
+            out[name] = type(exc)
+    return out
+
+
+def _user_sets(how: str) -> None:
+    """One way a user sets TF32 (none of them needs a GPU: these are flags)."""
+    if how == "legacy on":
+        _MATMUL.allow_tf32 = _CUDNN.allow_tf32 = True
+    elif how == "legacy off":
+        _MATMUL.allow_tf32 = _CUDNN.allow_tf32 = False
+    elif how == "matmul precision high":
+        torch.set_float32_matmul_precision("high")
+    elif how == "new matmul tf32":
+        _MATMUL.fp32_precision = "tf32"
+    elif how == "new global tf32":
+        torch.backends.fp32_precision = "tf32"
+    elif how == "new cudnn ieee":
+        _CUDNN.conv.fp32_precision = "ieee"
+
+
+USER_SETTINGS = ["untouched", "legacy on", "legacy off", "matmul precision high"]
+USER_SETTINGS += ["new matmul tf32", "new global tf32", "new cudnn ieee"] if NEW_API else []
+
+
+@pytest.fixture
+def restore_tf32_settings():
+    """Each test sets TF32 in its own way; the process gets torch's defaults back after."""
+    precision = torch.get_float32_matmul_precision()
+    yield
+    if NEW_API:
+        torch.backends.fp32_precision = "none"
+        for backend in (_MATMUL, _CUDNN, _CUDNN.conv, _CUDNN.rnn):
+            backend.fp32_precision = "none"
+    _MATMUL.allow_tf32, _CUDNN.allow_tf32 = False, True  # torch's defaults
+    torch.set_float32_matmul_precision(precision)
+
+
+@pytest.mark.usefixtures("restore_tf32_settings")
+@pytest.mark.parametrize("how", USER_SETTINGS)
+def test_exact_float32_turns_tf32_off_on_cuda_only_and_restores_exactly(how):
+    _user_sets(how)
+    before = _tf32_settings()
+    with exact_float32(torch.device("cpu")):
+        assert _tf32_settings() == before
+    with exact_float32(torch.device("cuda", 0)):  # only flags: no GPU is touched
+        if NEW_API:
+            assert _MATMUL.fp32_precision == "ieee" and _CUDNN.conv.fp32_precision == "ieee"
+        else:  # pragma: no cover - torch before 2.9
+            assert not _MATMUL.allow_tf32 and not _CUDNN.allow_tf32
+    assert _tf32_settings() == before
+
+
+@pytest.mark.usefixtures("restore_tf32_settings")
+def test_exact_float32_restores_when_the_block_raises():
+    _user_sets("legacy on")
+    before = _tf32_settings()
+    with pytest.raises(KeyError), exact_float32(torch.device("cuda")):
+        raise KeyError
+    assert _tf32_settings() == before
+
+
+def test_tf32_off_uses_the_legacy_flags_where_torch_has_no_fp32_precision():
+    matmul, cudnn = SimpleNamespace(allow_tf32=True), SimpleNamespace(allow_tf32=False)
+    restore = tf32_off(matmul, cudnn)
+    assert (matmul.allow_tf32, cudnn.allow_tf32) == (False, False)
+    restore()
+    assert (matmul.allow_tf32, cudnn.allow_tf32) == (True, False)
+
+
+def test_tf32_off_uses_only_the_new_api_where_torch_has_it():
+    """Reading ``allow_tf32`` after a user set ``fp32_precision`` raises in torch >= 2.9."""
+
+    class Refuses:
+        def __init__(self, precision: str) -> None:
+            self.fp32_precision = precision
+
+        @property
+        def allow_tf32(self) -> bool:
+            raise RuntimeError("mix of the legacy and new APIs")
+
+    matmul = Refuses("tf32")
+    cudnn = SimpleNamespace(conv=Refuses("none"))
+    restore = tf32_off(matmul, cudnn)
+    assert (matmul.fp32_precision, cudnn.conv.fp32_precision) == ("ieee", "ieee")
+    restore()
+    assert (matmul.fp32_precision, cudnn.conv.fp32_precision) == ("tf32", "none")
 
 
 # ----------------------------------------------------------------- threads

@@ -51,7 +51,7 @@ def test_fit_sets_fitted_attributes(fitted, X_train):
     assert fitted.n_epochs_ == 2
     assert len(fitted.history_["train_loss"]) == 2
     assert len(fitted.history_["validation_nll"]) == 2
-    assert fitted.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert fitted.device_ == "cpu"
     assert fitted.curvature_ == pytest.approx(1.0)
     assert not fitted.model_.training
     # the training scores are the scores of the training segments (mirrors excluded)
@@ -192,7 +192,7 @@ def test_injected_anomalies_score_higher():
     abnormal = limb_swapped(walking_segments(40, T, seed=2))
     det = DSNFDetector(
         n_flow_steps=2, hidden_channels=8, epochs=5, batch_size=16, lr=1e-2, awam_lambda=0.0,
-        random_state=0,
+        random_state=0, device="cpu",
     ).fit(X)  # fmt: skip
     scores = det.decision_function(np.concatenate([normal, abnormal]))
     auc = roc_auc_score(np.r_[np.zeros(40), np.ones(40)], scores)
@@ -304,20 +304,38 @@ def test_nan_training_loss_raises_floating_point_error(X_train, monkeypatch):
         tiny(epochs=1).fit(X_train)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_cuda_requested_without_cuda_is_a_clear_error(X_train):
-    with pytest.raises(ValueError, match="CUDA is not available"):
-        tiny(device="cuda").fit(X_train)
+# A CUDA device that no machine has: index device_count (cuda:0 without CUDA, cuda:1 on one GPU).
+ABSENT = f"cuda:{torch.cuda.device_count()}"
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_detector_fitted_on_cuda_scores_on_cpu_here(fitted, X_train):
+def test_cuda_requested_without_that_device_is_a_clear_error(X_train):
+    with pytest.raises(ValueError, match=r"CUDA is not available here|CUDA device\(s\) exist"):
+        tiny(device=ABSENT).fit(X_train)
+
+
+def test_detector_fitted_on_an_absent_gpu_scores_on_cpu_here(fitted, X_train):
     moved = pickle.loads(pickle.dumps(fitted))
-    moved.device_ = "cuda:0"  # as unpickled from a GPU machine (weights are on the CPU)
-    with pytest.warns(UserWarning, match="trained on cuda:0, which is not available here"):
+    moved.device_ = ABSENT  # as unpickled from a machine with more GPUs (weights on the CPU)
+    with pytest.warns(UserWarning, match=f"trained on {ABSENT}, which is not available here"):
         scores = moved.decision_function(X_train[:4])
     np.testing.assert_array_equal(scores, fitted.decision_function(X_train[:4]))
     assert moved.device_ == "cpu"
+
+
+def test_unpickling_a_detector_of_an_absent_gpu_warns_and_moves_it_to_the_cpu(fitted, X_train):
+    fitted.device_, before = ABSENT, fitted.device_  # pickled on a machine with that GPU
+    try:
+        data = pickle.dumps(fitted)
+    finally:
+        fitted.device_ = before
+    with pytest.warns(UserWarning, match=f"unpickled a detector trained on {ABSENT}"):
+        moved = pickle.loads(data)
+    assert moved.device_ == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning when scoring
+        np.testing.assert_array_equal(
+            moved.decision_function(X_train[:4]), fitted.decision_function(X_train[:4])
+        )
 
 
 # ---------------------------------------------------------------- bad input
@@ -390,7 +408,7 @@ def test_decision_function_checks(fitted, X_train):
         ("curvature", 0.0, "curvature must be a finite float > 0"),
         ("temporal_kernel", 2, "temporal_kernel must be odd"),
         ("epochs", 0, "epochs must be an integer >= 1"),
-        ("batch_size", 2.5, "batch_size must be an integer"),
+        ("batch_size", 2.5, "batch_size must be 'auto' or an integer"),
         ("lr", -1.0, "lr must be"),
         ("anomaly_score", "max", "anomaly_score must be one of"),
         ("noise_std", -0.1, "noise_std must be a finite number >= 0.0"),

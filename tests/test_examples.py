@@ -28,7 +28,7 @@ def run_example(name: str, args: list[str], monkeypatch) -> None:
 def test_quickstart(monkeypatch, capsys):
     run_example("quickstart.py", ["--small"], monkeypatch)
     out = capsys.readouterr().out
-    assert "AUC-ROC" in out and "identical scores" in out
+    assert "AUC-ROC" in out and "reloaded onto cpu: same scores" in out
 
 
 def test_grid_search_curvature(monkeypatch, capsys):

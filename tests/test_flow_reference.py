@@ -15,6 +15,7 @@ from pyod_dsnf import DSNFDetector
 from pyod_dsnf.flow import DSNFlow
 from tests import _reference_nn as reference
 from tests._flow_helpers import chain_graph
+from tests._tolerances import assert_close_across_machines, detector_score_atol
 
 SPACES = ["dual", "euclidean", "hyperbolic"]
 PERMUTATIONS = ["reverse", "invconv"]
@@ -110,7 +111,10 @@ def test_model_files_saved_before_still_score_the_same(name):
     detector = DSNFDetector.load(OLD_MODELS / f"{name}.dsnf")
     segments = np.load(OLD_MODELS / "segments.npy")
     expected = np.load(OLD_MODELS / f"{name}_scores.npy")
-    np.testing.assert_allclose(detector.decision_function(segments), expected, rtol=0, atol=1e-6)
+    # The scores were written on another CPU: they agree up to float32 rounding,
+    # bounded from the size of the computation (tests/_tolerances.py).
+    atol = detector_score_atol(detector, detector.joint_nll(segments))
+    assert_close_across_machines(detector.decision_function(segments), expected, atol)
     names = set(detector.model_.state_dict())
     assert any(n.endswith("hyperbolic.bias_point") for n in names)
     assert not any(n.endswith("hyperbolic.bias") for n in names)

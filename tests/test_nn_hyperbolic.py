@@ -8,9 +8,11 @@ import torch
 
 from pyod_dsnf.nn.hyperbolic import (
     MAX_TANGENT_NORM,
+    UNIT_BALL,
     HyperbolicGraphConv,
     clip_tangent,
     make_poincare_ball,
+    unit_ball_on,
 )
 from tests import _reference_nn as reference
 from tests._flow_helpers import chain_graph, make_flow
@@ -171,3 +173,29 @@ def test_riemannian_adam_keeps_the_bias_point_inside_the_ball(learn_curvature):
         if hasattr(m, "bias_on_ball"):  # and its image strictly inside the model's ball
             assert float(m.bias_on_ball().detach().norm()) < radius
     assert torch.isfinite(model.log_prob(x)).all()
+
+
+def _bias_points(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    return [p for n, p in model.named_parameters() if n.endswith("bias_point")]
+
+
+def test_the_bias_manifold_follows_the_model():
+    """``.to`` moves or casts the bias's unit ball with it (``.cuda()`` in tests/test_gpu.py)."""
+    model = make_flow("dual", learn_curvature=True, n_flow_steps=2)
+    model.double()
+    points = _bias_points(model)
+    assert len(points) == 2
+    for p in points:
+        assert isinstance(p, geoopt.ManifoldParameter) and p.dtype == torch.float64
+        ball = p.manifold
+        assert isinstance(ball, geoopt.PoincareBall) and float(ball.c) == 1.0
+        assert (ball.isp_c.device, ball.isp_c.dtype) == (p.device, p.dtype)
+    model.float()
+    assert all(p.manifold is UNIT_BALL for p in _bias_points(model))  # the shared CPU ball
+    assert UNIT_BALL.isp_c.dtype == torch.float32  # never cast by a model
+
+
+def test_unit_ball_on_is_one_copy_per_device_and_dtype():
+    a = unit_ball_on(torch.device("cpu"), torch.float64)
+    assert a is unit_ball_on(torch.device("cpu"), torch.float64) and a is not UNIT_BALL
+    assert unit_ball_on(torch.device("cpu"), torch.float32) is UNIT_BALL

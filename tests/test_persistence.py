@@ -29,7 +29,7 @@ def X() -> np.ndarray:
 def fitted(X) -> DSNFDetector:
     return DSNFDetector(
         n_flow_steps=2, hidden_channels=4, epochs=2, batch_size=16, random_state=0,
-        permutation="invconv", learn_curvature=True,
+        permutation="invconv", learn_curvature=True, device="cpu",
     ).fit(X)  # fmt: skip
 
 
@@ -64,7 +64,7 @@ def test_custom_layout_round_trip(X, tmp_path):
                           center=(0,), flip_pairs=((1, 3), (2, 4)))  # fmt: skip
     Xa = X[:, :, [5, 7, 9, 6, 8]]
     det = DSNFDetector(layout=graph, n_flow_steps=2, hidden_channels=4, epochs=1,
-                       random_state=0).fit(Xa)  # fmt: skip
+                       random_state=0, device="cpu").fit(Xa)  # fmt: skip
     det.save(tmp_path / "arms.dsnf")
     loaded = DSNFDetector.load(tmp_path / "arms.dsnf")
     assert loaded.layout == graph

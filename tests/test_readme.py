@@ -11,7 +11,7 @@ import torch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 # The only edits: smaller data and a tiny model for a fast test.
-TINY = "epochs=2, n_flow_steps=2, hidden_channels=4, batch_size=32, n_threads=1"
+TINY = "epochs=2, n_flow_steps=2, hidden_channels=4, batch_size=32, n_threads=1, device='cpu'"
 SMALL = {
     "n_train_clips=16, n_test_clips=8": "n_train_clips=2, n_test_clips=3, n_frames=80",
     "seg_len=24": "seg_len=8",

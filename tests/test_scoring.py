@@ -8,7 +8,9 @@ import torch
 
 from pyod_dsnf.detector import _batching, scoring
 from pyod_dsnf.detector._batching import batch_size
+from pyod_dsnf.detector._device import CudaState
 from pyod_dsnf.detector.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
+from tests._devices import assert_float32_close, float64_joint_nll
 from tests._skeletons import tiny_detector, walking_segments
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -99,15 +101,43 @@ def test_batch_rule_is_bytes_per_batch():
     assert batch_size("cpu", 4, n_frames=48) == 128
     assert batch_size("cpu", 1, n_frames=1, n_joints=1) == _batching.MAX_BATCH
     assert batch_size("cpu", 4096) == _batching.MIN_BATCH
-    assert batch_size("cuda", 4) == _batching.ACCELERATOR_BATCH
+    assert batch_size("cuda", 4) == _batching.ACCELERATOR_BATCH == scoring.CUDA_SCORE_BATCH
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_scoring_device_falls_back_to_the_cpu(fitted):
-    with pytest.warns(UserWarning, match="trained on cuda:0, which is not available here"):
-        assert scoring_device(fitted.model_, "cuda:0") == torch.device("cpu")
+@pytest.mark.parametrize(
+    ("fitted_device", "machine", "why"),
+    [
+        ("cuda:0", CudaState(available=False, count=0), "CUDA is not available here"),
+        ("cuda", CudaState(available=False, count=0), "CUDA is not available here"),
+        ("cuda:1", CudaState(available=True, count=1), "only 1 CUDA device"),
+        ("cuda:0", CudaState(available=True, count=2, bad_fork=True), "forked"),
+    ],
+)
+def test_scoring_device_falls_back_to_the_cpu(fitted, fitted_device, machine, why):
+    """No CUDA, an index beyond the machine's GPUs, a forked process: the CPU, with a warning."""
+    with pytest.warns(UserWarning, match=f"trained on {fitted_device}, which is not available"):
+        dev = scoring_device(fitted.model_, fitted_device, cuda=machine)
+    assert dev == torch.device("cpu")
+    with pytest.warns(UserWarning, match=why):
+        scoring_device(fitted.model_, fitted_device, cuda=machine)
+    assert next(fitted.model_.parameters()).device == dev
+
+
+def test_scoring_device_keeps_a_model_where_it_is(fitted):
+    assert scoring_device(fitted.model_, "cpu") == torch.device("cpu")
 
 
 def test_warn_infinite():
     with pytest.warns(UserWarning, match="2 of the y have an infinite NLL"):
         scoring.warn_infinite(np.array([1.0, np.inf, np.inf]), "the y")
+
+
+def test_float32_scores_sit_within_float32_round_off_of_the_float64_reference(fitted):
+    """The reference of the cross-device tests (tests/_devices.py), checked on the CPU."""
+    X = walking_segments(16, 8, seed=3)
+    ref, cpu = float64_joint_nll(fitted, X), fitted.joint_nll(X)
+    err = np.abs(cpu - ref).max()
+    assert 0 < err < 1e-4 * np.abs(ref).max()  # float32 rounding: present and small
+    assert_float32_close(cpu, ref, cpu, "the CPU itself")
+    with pytest.raises(AssertionError, match="bound"):
+        assert_float32_close(cpu + 100 * err, ref, cpu, "shifted")

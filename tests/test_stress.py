@@ -1,4 +1,4 @@
-"""Numerical stress and degenerate statistics: finite scores or FloatingPointError.
+"""Numerical stress and degenerate statistics: each setting's documented outcome.
 
 Curvature from 1e-4 to 1e3 (fixed and learnable), long training at high learning
 rates, zero-variance segments, a training set of one repeated pose, a far-away
@@ -16,6 +16,7 @@ import pytest
 
 from pyod_dsnf import DSNFDetector
 from tests._skeletons import tiny_detector, walking_segments
+from tests._tolerances import assert_close_across_machines, detector_score_atol
 
 T = 8
 
@@ -65,8 +66,25 @@ def test_divergent_learning_rate_raises_floating_point_error_with_remedy(X):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("lr", "curvature"), [(0.1, 1.0), (1.0, 1.0), (1.0, 1e3), (10.0, 1.0)])
-def test_long_training_at_high_lr_is_finite_or_stops_clearly(X, X_test, lr, curvature):
+@pytest.mark.parametrize("curvature", [1.0, 1e3])
+def test_long_training_in_the_documented_lr_range_is_finite_and_ranks(X, X_test, curvature):
+    """lr <= 0.1 with the default max_grad_norm is the documented stable range."""
+    det = tiny(lr=0.1, curvature=curvature, learn_curvature=True, epochs=12, n_iter_no_change=None)
+    _finite_and_far_ranked_top(det.fit(X), X_test)
+    assert len(det.history_["train_loss"]) == 12
+    assert np.isfinite(det.history_["train_loss"]).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lr", "curvature"), [(1.0, 1.0), (1.0, 1e3), (10.0, 1.0)])
+def test_long_training_beyond_the_stable_range_never_returns_nan(X, X_test, lr, curvature):
+    """Beyond lr = 0.1 the documented contract is weaker, on purpose.
+
+    Whether a training at lr >= 1 diverges depends on rounding (it is chaotic: one
+    CPU's result says nothing about another's), so the outcome is one of two, both
+    documented in docs/guarantees.md: finite scores and losses, or a
+    FloatingPointError that names lr and the remedy. Never NaN, never another error.
+    """
     det = tiny(lr=lr, curvature=curvature, learn_curvature=True, epochs=12, n_iter_no_change=None)
     try:
         det.fit(X)
@@ -82,12 +100,26 @@ def test_long_training_at_high_lr_is_finite_or_stops_clearly(X, X_test, lr, curv
 
 
 # ----------------------------------------------------------- degenerate statistics
-def test_zero_variance_segments_score_finite(X):
+def test_zero_variance_segments_score_as_any_other_point(X):
+    """A segment whose joints all coincide normalises to the origin, wherever the point."""
     det = tiny().fit(X)
     flat = np.full((3, T, 17, 3), 250.0)  # every joint at one point, confidence 250 (> 0)
-    point_in_time = np.repeat(X[:3, :1], T, axis=1)  # one frozen pose: no motion at all
-    assert np.isfinite(det.decision_function(flat)).all()
-    assert np.isfinite(det.decision_function(point_in_time)).all()
+    elsewhere = np.concatenate([np.full((3, T, 17, 2), -1e4), np.ones((3, T, 17, 1))], axis=-1)
+    scores = det.decision_function(flat)
+    assert np.isfinite(scores).all() and np.ptp(scores) == 0
+    np.testing.assert_array_equal(det.decision_function(elsewhere), scores)
+
+
+def test_frozen_pose_scores_as_itself_moved_and_scaled(X):
+    """One frozen pose (no motion at all) is a valid segment: finite, and normalised."""
+    det = tiny().fit(X)
+    frozen = np.repeat(X[:3, :1], T, axis=1)
+    moved = frozen.copy()
+    moved[..., :2] = frozen[..., :2] * 3.0 + 40.0
+    scores = det.decision_function(frozen)
+    assert np.isfinite(scores).all()
+    atol = detector_score_atol(det, det.joint_nll(frozen))
+    assert_close_across_machines(det.decision_function(moved), scores, atol)
 
 
 def test_training_with_many_zero_variance_segments(X, X_test):
@@ -108,5 +140,5 @@ def test_training_set_of_one_repeated_segment(X, X_test):
 
 @pytest.mark.slow
 def test_far_segment_ranked_most_abnormal_at_default_size(X, X_test):
-    det = DSNFDetector(epochs=3, random_state=0, n_threads=1).fit(X)
+    det = DSNFDetector(epochs=3, random_state=0, n_threads=1, device="cpu").fit(X)
     _finite_and_far_ranked_top(det, X_test)

@@ -65,6 +65,7 @@ def test_the_estimator_uses_the_default_during_fit_and_restores(monkeypatch):
 
     monkeypatch.setattr(torch.nn.Module, "train", spy)
     X = np.random.default_rng(0).normal(size=(24, 6, 17, 2))
-    DSNFDetector(epochs=1, n_flow_steps=1, hidden_channels=2, random_state=0).fit(X)
+    DSNFDetector(epochs=1, n_flow_steps=1, hidden_channels=2, random_state=0,
+                 device="cpu").fit(X)
     assert seen and set(seen) == {2}
     assert torch.get_num_threads() == 3

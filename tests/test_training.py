@@ -94,23 +94,6 @@ def test_callback_sees_every_epoch():
     assert all(m is model for _, m in seen)
 
 
-def test_awam_subsample_is_drawn_from_rng_and_changes_the_fit():
-    def fitted(subsample, seed=0):
-        model, train, val = _setup()
-        state = torch.random.get_rng_state()
-        _train(model, train, val, awam_lambda=0.1, awam_subsample=subsample, awam_prob=1.0,
-               rng=np.random.default_rng(seed))  # fmt: skip
-        assert torch.equal(torch.random.get_rng_state(), state)  # own generator
-        return held_out_nll_bpd(model, val, 8, torch.device("cpu"))
-
-    sub = fitted(4)
-    np.testing.assert_array_equal(sub, fitted(4))
-    assert not np.allclose(sub, fitted(4, seed=1))
-    assert not np.allclose(sub, fitted(None))
-    # a subsample as large as the batch is the exact term
-    np.testing.assert_array_equal(fitted(16), fitted(None))
-
-
 def test_awam_prob_weights_the_term_on_a_share_of_the_steps(monkeypatch):
     import pyod_dsnf.detector._training as training
 
@@ -143,3 +126,16 @@ def test_awam_prob_weights_the_term_on_a_share_of_the_steps(monkeypatch):
     for bad in (0.0, -0.5, 1.5):
         with pytest.raises(ValueError, match="awam_prob must be in"):
             fitted(bad)
+
+
+def test_on_epoch_reaches_the_estimators_fit_and_only_inside_the_block():
+    from pyod_dsnf.detector._training import on_epoch
+    from tests._skeletons import tiny_detector, walking_segments
+
+    X = walking_segments(16, 8, seed=0)
+    seen = []
+    with on_epoch(lambda epoch, model: seen.append((epoch, model.training))):
+        det = tiny_detector(epochs=2, n_iter_no_change=None, random_state=0).fit(X)
+    assert seen == [(1, True), (2, True)] and det.n_epochs_ == 2
+    tiny_detector(epochs=1, random_state=0).fit(X)
+    assert len(seen) == 2

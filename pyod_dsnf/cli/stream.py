@@ -327,6 +327,7 @@ def _replay(a: argparse.Namespace) -> None:
                 return
 
 
+#: Subcommand name -> the function that runs it on the parsed arguments.
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "stream": _stream,
     "replay": _replay,

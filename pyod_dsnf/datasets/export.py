@@ -1,4 +1,4 @@
-"""Write a :class:`~pyod_dsnf.poses.PoseDataset` to disk in the layout ``load_dataset`` reads."""
+"""Write a :class:`~pyod_dsnf.datasets.PoseDataset` to disk in the layout ``load_dataset`` reads."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def save_pose_dataset(ds: PoseDataset, root: str | os.PathLike) -> Path:
     Returns
     -------
     Path
-        ``root``, ready for :func:`pyod_dsnf.poses.load_dataset` and the
+        ``root``, ready for :func:`pyod_dsnf.datasets.load_dataset` and the
         ``pyod-dsnf`` command line.
 
     Examples

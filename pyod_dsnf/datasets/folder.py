@@ -102,11 +102,11 @@ def load_dataset(
     root : str or Path
         Dataset root.
     layout : {"coco17", "openpose18"}, default="coco17"
-        Joint layout of the returned keypoints (see :func:`load_tracks`).
+        Joint layout of the returned keypoints (see :func:`~pyod_dsnf.poses.load_tracks`).
     masks_dir : str, default="gt/test_frame_mask"
         Folder of the masks, relative to ``root``.
     nan_confidence : {"zero", "raise"}, default="zero"
-        See :func:`load_tracks`; with ``"zero"`` one warning per folder gives
+        See :func:`~pyod_dsnf.poses.load_tracks`; with ``"zero"`` one warning per folder gives
         the total count.
     fmt : str, default="tracked"
         Pose format of the clips (:func:`pyod_dsnf.poses.pose_formats`).

@@ -28,11 +28,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int, is_int
 from pyod_dsnf.datasets.folder import PoseDataset
 from pyod_dsnf.poses.tracks import Clip, Track
 
 __all__ = ["BEHAVIOURS", "make_pose_tracks"]
 
+#: The synthetic behaviours; index 0 is normal, the others are the anomaly kinds.
 BEHAVIOURS = ("normal", "running", "falling", "flailing", "jumping", "loitering")
 
 # COCO-17 joint positions of a neutral frontal pose, in body heights, hip centre
@@ -298,7 +300,7 @@ def make_pose_tracks(
     PoseDataset
         ``train`` and ``test`` clips (ids ``train_000``, ``test_000``, ...),
         ``masks`` (1 = abnormal frame) and ``behaviours`` (per test frame the
-        index into :data:`BEHAVIOURS`). Keypoints are COCO-17 ``(x, y, conf)``
+        index into :data:`~pyod_dsnf.datasets.BEHAVIOURS`). Keypoints are COCO-17 ``(x, y, conf)``
         in pixels of a 1920x1080 view; tracks have gaps as tracker output does.
 
     Examples
@@ -312,10 +314,9 @@ def make_pose_tracks(
         ("n_test_clips", n_test_clips, 0),
         ("max_persons", max_persons, 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_int(name, value, low)
     lo, hi = (n_frames, n_frames) if np.ndim(n_frames) == 0 else tuple(n_frames)
-    if not (isinstance(lo, (int, np.integer)) and isinstance(hi, (int, np.integer))) or not (
+    if not (is_int(lo) and is_int(hi)) or not (
         80 <= lo <= hi
     ):
         raise ValueError(f"n_frames must be an int >= 80 or a range (lo, hi), got {n_frames!r}")

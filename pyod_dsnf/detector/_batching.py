@@ -22,8 +22,9 @@ __all__ = ["ACCELERATOR_BATCH", "CPU_CACHE_BYTES", "MAX_BATCH", "MIN_BATCH", "ba
 CPU_CACHE_BYTES = 1536 * 1024
 #: Bounds of the CPU rule (a tiny batch pays the per-op overhead of ~1,000 torch ops).
 MIN_BATCH, MAX_BATCH = 32, 1024
-#: Forward batch on devices other than the CPU (a GPU is limited by launches, not cache).
-ACCELERATOR_BATCH = 4096
+#: Forward batch on devices other than the CPU (a GPU is limited by launches, not cache):
+#: ``scoring.CUDA_SCORE_BATCH``, docs/gpu.md.
+ACCELERATOR_BATCH = 16384
 
 
 def batch_size(device: torch.device | str, width: int, n_frames: int = 24,

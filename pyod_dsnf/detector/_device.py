@@ -1,8 +1,11 @@
 """Where and how reproducibly torch runs: device, seeds, a local RNG, CPU threads.
 
 * :func:`resolve_device` turns the ``device`` parameter into a
-  :class:`torch.device` (:class:`DeviceUnavailableError` when CUDA is asked for
-  and absent); :func:`load_device` falls back to the CPU with a warning instead.
+  :class:`torch.device` (:class:`DeviceUnavailableError` when CUDA, or the CUDA
+  device of that index, is asked for and absent, or when this process was forked
+  from one that had initialised CUDA); :func:`load_device` falls back to the CPU
+  with a warning instead. Both read the machine through :class:`CudaState`, which
+  a caller (a test) can hand in to stand for another machine.
 * :func:`seeds_from` derives the torch seed and the numpy generator of a fit
   from ``random_state`` without touching numpy's global RNG.
 * :func:`local_torch_rng` seeds torch's CPU generator (and the one of the CUDA
@@ -10,30 +13,36 @@
   state of every initialised CUDA device. It never calls ``torch.manual_seed``,
   which would also seed every CUDA device, lazily, at their first use.
 * :func:`exact_float32` turns TF32 off for a block on a CUDA device, so that
-  scores computed there match the CPU's to float32 round-off.
+  scores computed there match the CPU's to float32 round-off; :func:`tf32_off`
+  is its switch, through whichever TF32 API the installed torch has, restoring
+  the caller's settings exactly.
 * :func:`torch_threads` sets torch's intra-op threads for a block.
 """
 
 from __future__ import annotations
 
-import numbers
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from pyod_dsnf._checks import check_int, is_int
 from pyod_dsnf.detector._threads import default_threads
 
 __all__ = [
+    "CudaState",
     "DeviceUnavailableError",
+    "cuda_state",
     "exact_float32",
     "load_device",
     "local_torch_rng",
     "resolve_device",
     "seeds_from",
+    "tf32_off",
     "torch_threads",
 ]
 
@@ -42,18 +51,55 @@ class DeviceUnavailableError(ValueError):
     """A valid device that this machine does not have (CUDA absent, index too high)."""
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available else CPU; any other device must exist here.
+@dataclass(frozen=True)
+class CudaState:
+    """What this process can do with CUDA: read once per call, or stood in by a test.
+
+    Attributes
+    ----------
+    available : bool
+        ``torch.cuda.is_available()``.
+    count : int
+        ``torch.cuda.device_count()``: indices ``0 .. count - 1`` exist.
+    bad_fork : bool
+        This process was forked from one that had initialised CUDA: CUDA cannot
+        be used here (torch refuses to initialise it again).
+    """
+
+    available: bool
+    count: int
+    bad_fork: bool = False
+
+
+def cuda_state() -> CudaState:
+    """This process's :class:`CudaState`; never initialises CUDA."""
+    available = torch.cuda.is_available()
+    in_bad_fork = getattr(torch.cuda, "_is_in_bad_fork", lambda: False)
+    return CudaState(available, torch.cuda.device_count() if available else 0, bool(in_bad_fork()))
+
+
+def resolve_device(device: str | torch.device, *, cuda: CudaState | None = None) -> torch.device:
+    """``"auto"`` -> CUDA when usable here, else CPU; any other device must exist here.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` or a torch device string such as ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
+    cuda : CudaState, optional
+        The machine's CUDA; default :func:`cuda_state`.
 
     Raises
     ------
     ValueError
         ``device`` is not a device string.
     DeviceUnavailableError
-        A CUDA device that this machine lacks.
+        A CUDA device that this process cannot use: CUDA absent, an index
+        ``>= device_count``, or a process forked after its parent initialised CUDA.
     """
+    cuda = cuda_state() if cuda is None else cuda
     if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        usable = cuda.available and cuda.count > 0 and not cuda.bad_fork
+        return torch.device("cuda" if usable else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -61,25 +107,34 @@ def resolve_device(device: str | torch.device) -> torch.device:
             f"device must be 'auto' or a torch device string such as 'cpu' or 'cuda:0', "
             f"got {device!r}"
         ) from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    if dev.type != "cuda":
+        return dev
+    if not cuda.available or cuda.count < 1:
         raise DeviceUnavailableError(
             f"device={device!r} was requested but CUDA is not available here"
         )
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+    if dev.index is not None and dev.index >= cuda.count:
         raise DeviceUnavailableError(
-            f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA "
-            f"device(s) exist"
+            f"device={device!r} was requested but only {cuda.count} CUDA device(s) exist"
+        )
+    if cuda.bad_fork:
+        raise DeviceUnavailableError(
+            f"device={device!r} was requested in a process forked after its parent had "
+            f"initialised CUDA, where CUDA cannot be used; run parallel work with joblib's "
+            f"default 'loky' backend or the 'spawn' start method, or use device='cpu'"
         )
     return dev
 
 
-def load_device(device: str | torch.device, *, stacklevel: int = 2) -> torch.device:
+def load_device(
+    device: str | torch.device, *, stacklevel: int = 2, cuda: CudaState | None = None
+) -> torch.device:
     """:func:`resolve_device`, but a device missing here falls back to the CPU with a warning.
 
     For models written elsewhere: a model trained on a GPU always loads.
     """
     try:
-        return resolve_device(device)
+        return resolve_device(device, cuda=cuda)
     except DeviceUnavailableError as exc:
         warnings.warn(
             f"load(device={device!r}): {exc}; loading onto the CPU instead",
@@ -93,7 +148,7 @@ def seed_from(random_state: Any) -> int:
     """A 63-bit seed from ``random_state`` without touching numpy's global RNG."""
     if random_state is None:
         return int(np.random.default_rng().integers(2**63 - 1))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+    if is_int(random_state):
         if random_state < 0:
             raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
         return int(random_state)
@@ -158,23 +213,59 @@ def local_torch_rng(seed: int, device: torch.device | str = "cpu") -> Iterator[N
             _set_cuda_rng_states(cuda_states)
 
 
+def tf32_off(matmul: Any = None, cudnn: Any = None) -> Callable[[], None]:
+    """Turn TF32 off for CUDA matrix products and cuDNN; return the function that restores it.
+
+    Uses the API the installed torch has: the per-backend ``fp32_precision``
+    (PyTorch 2.9 and later, where reading the legacy ``allow_tf32`` flags after a
+    user set the new ones raises "mix of the legacy and new APIs") or, where that
+    is absent, the legacy ``allow_tf32`` flags. The restore writes back exactly the
+    values read, through the same API, so the caller's settings (either API, or
+    ``torch.set_float32_matmul_precision``) read the same afterwards. Only flags
+    are touched: no GPU is needed.
+
+    Parameters
+    ----------
+    matmul, cudnn : optional
+        ``torch.backends.cuda.matmul`` and ``torch.backends.cudnn`` (the default);
+        a test hands in stand-ins to try the other API.
+    """
+    matmul = torch.backends.cuda.matmul if matmul is None else matmul
+    cudnn = torch.backends.cudnn if cudnn is None else cudnn
+    conv = getattr(cudnn, "conv", None)
+    if hasattr(matmul, "fp32_precision") and hasattr(conv, "fp32_precision"):
+        saved = (matmul.fp32_precision, conv.fp32_precision)
+        matmul.fp32_precision = conv.fp32_precision = "ieee"
+
+        def restore() -> None:
+            matmul.fp32_precision, conv.fp32_precision = saved
+
+        return restore
+    legacy = (matmul.allow_tf32, cudnn.allow_tf32)
+    matmul.allow_tf32 = cudnn.allow_tf32 = False
+
+    def restore_legacy() -> None:
+        matmul.allow_tf32, cudnn.allow_tf32 = legacy
+
+    return restore_legacy
+
+
 @contextmanager
 def exact_float32(device: torch.device) -> Iterator[None]:
-    """On a CUDA device, run a block without TF32 (matmul and cuDNN); restore the flags.
+    """On a CUDA device, run a block without TF32 (matmul and cuDNN); restore the settings.
 
     TF32 (on by default for cuDNN convolutions on Ampere and newer GPUs) rounds
     products to 10 mantissa bits, so scores would differ from the CPU's by about
-    1e-3. On the CPU this does nothing.
+    1e-3. On the CPU this does nothing. See :func:`tf32_off`.
     """
     if torch.device(device).type != "cuda":
         yield
         return
-    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    restore = tf32_off()
     try:
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn
+        restore()
 
 
 @contextmanager
@@ -186,8 +277,7 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
     """
     if n_threads is None:
         n_threads = default_threads()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
-        raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
+    n_threads = check_int("n_threads", n_threads, 1, expected="an integer >= 1 or None")
     before = torch.get_num_threads()
     torch.set_num_threads(int(n_threads))
     try:

@@ -18,7 +18,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PARAMETER_CONSTRAINTS", "Flag", "Interval", "Options", "OwnedBy", "check_params"]
+from pyod_dsnf._checks import is_int
+
+__all__ = [
+    "PARAMETER_CONSTRAINTS",
+    "AutoOr",
+    "Flag",
+    "Interval",
+    "Options",
+    "OwnedBy",
+    "check_params",
+]
 
 
 @dataclass(frozen=True)
@@ -34,8 +44,12 @@ class Interval:
     def accepts(self, value: Any) -> bool:
         if value is None:
             return self.none_ok
-        kind = numbers.Integral if self.integer else numbers.Real
-        if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value):
+        if self.integer:
+            if not is_int(value):
+                return False
+        elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if not np.isfinite(value):
             return False
         above = value > self.low if self.low_open else value >= self.low
         return bool(above and value <= self.high)
@@ -58,6 +72,19 @@ class Options:
 
     def __str__(self) -> str:
         return f"one of {self.values}"
+
+
+@dataclass(frozen=True)
+class AutoOr:
+    """``"auto"`` or a value that ``rule`` accepts."""
+
+    rule: Interval
+
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, str) and value == "auto") or self.rule.accepts(value)
+
+    def __str__(self) -> str:
+        return f"'auto' or {self.rule}"
 
 
 @dataclass(frozen=True)
@@ -103,12 +130,13 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "permutation": OwnedBy("pyod_dsnf.flow.DSNFlow"),
     "awam_lambda": Interval(0.0),
     "awam_tau": Interval(0.0, low_open=True),
+    "awam_prob": Interval(0.0, 1.0, low_open=True),
     "noise_std": Interval(0.0),
     "anomaly_score": Options(("joint", "nll")),
     "normalize": Flag(),
     "augment": Flag(),
     "epochs": Interval(1, integer=True),
-    "batch_size": Interval(1, integer=True),
+    "batch_size": AutoOr(Interval(1, integer=True)),
     "lr": Interval(0.0, low_open=True),
     "weight_decay": Interval(0.0),
     "max_grad_norm": Interval(0.0, low_open=True, none_ok=True),

@@ -16,6 +16,8 @@ import os
 
 import torch
 
+from pyod_dsnf._checks import check_int
+
 __all__ = ["MAX_DEFAULT_THREADS", "default_threads", "set_requested_threads"]
 
 #: The most threads the default takes (the flow's products are small).
@@ -31,11 +33,7 @@ def set_requested_threads(n_threads: int | None) -> None:
     ``n_threads=None`` use what the user asked for instead of the cautious default.
     """
     global _requested
-    if n_threads is not None and (
-        isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1
-    ):
-        raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
-    _requested = n_threads
+    _requested = check_int("n_threads", n_threads, 1, none_ok=True)
 
 
 def _usable_cores() -> int:

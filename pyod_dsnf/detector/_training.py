@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import torch
@@ -18,22 +20,38 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from pyod_dsnf.detector._batching import batch_size as forward_batch
+from pyod_dsnf.detector._step_guard import StepGuard, check_every
 from pyod_dsnf.detector.losses import awam_loss
 from pyod_dsnf.flow.model import nll_bits_per_dim
 
 __all__ = [
-    "AWAM_PROB",
-    "AWAM_SUBSAMPLE",
     "held_out_nll_bpd",
     "joint_nll_bits_per_dim",
+    "on_epoch",
     "train_flow",
 ]
 
-#: Samples per batch on which the AWAM term is estimated (None: every sample) and the
-#: probability that a step includes the term at all (weighted by its inverse); see
-#: docs/method.md, "The AWAM loss", and docs/benchmark.md for the measurements.
-AWAM_SUBSAMPLE: int | None = None
-AWAM_PROB: float = 0.25
+
+_ON_EPOCH: ContextVar[Callable[[int, nn.Module], None] | None] = ContextVar(
+    "pyod_dsnf_on_epoch", default=None
+)
+
+
+@contextmanager
+def on_epoch(callback: Callable[[int, nn.Module], None]) -> Iterator[None]:
+    """Call ``callback(epoch, model)`` after every epoch of the fits run inside the block.
+
+    A seam for research code (checkpoints of ``DSNFDetector.fit`` after chosen epochs,
+    ``benchmarks/select_defaults.py``) that needs no change to the estimator: the
+    callback gets the 1-based epoch and the model in training mode and must not change
+    it. Context-local (a ``contextvars.ContextVar``): other threads' fits are unaffected.
+    """
+    token = _ON_EPOCH.set(callback)
+    try:
+        yield
+    finally:
+        _ON_EPOCH.reset(token)
+
 
 _REMEDY = (
     "lower lr, set max_grad_norm (e.g. 1.0), use a smaller curvature (or space='euclidean'), "
@@ -58,12 +76,13 @@ def _evaluate(
     model.eval()
     try:
         out = [
-            fn(data[i : i + batch_size].to(device)).double().cpu()
+            fn(data[i : i + batch_size].to(device)).double()
             for i in range(0, data.shape[0], batch_size)
         ]
     finally:
         model.train(was_training)
-    return torch.cat(out).numpy() if out else np.zeros(empty_shape)
+    # one copy to the host at the end: on a GPU the batches queue without waiting
+    return torch.cat(out).cpu().numpy() if out else np.zeros(empty_shape)
 
 
 def held_out_nll_bpd(
@@ -111,8 +130,7 @@ def train_flow(
     awam_lambda: float,
     awam_tau: float,
     noise_std: float = 0.0,
-    awam_subsample: int | None = AWAM_SUBSAMPLE,
-    awam_prob: float = AWAM_PROB,
+    awam_prob: float = 1.0,
     n_iter_no_change: int | None,
     tol: float,
     rng: np.random.Generator,
@@ -130,19 +148,17 @@ def train_flow(
     from a generator seeded by ``rng``), so the flow fits the density of the
     segments smoothed at that scale.
 
-    The AWAM term is estimated on ``awam_subsample`` samples of each batch
-    (:func:`pyod_dsnf.detector.losses.awam_loss`; an unbiased estimate, drawn from a
-    generator seeded by ``rng``); None computes it on every sample. Each step
-    includes the term with probability ``awam_prob`` and then weights it by
+    Each step includes the term with probability ``awam_prob`` and then weights it by
     ``1 / awam_prob`` (also unbiased; the coin is drawn from a generator
     seeded by ``rng``), so the double backward runs on that share of the
     steps only; 1 includes it in every step.
 
     With ``verbose >= 1`` a progress bar advances per batch (the epoch in its
     description, the running mean loss beside it). ``callback(epoch, model)``,
-    if given, runs after every epoch (1-based) with the model in training mode;
-    it must not change the model.
+    if given (or set by :func:`on_epoch`), runs after every epoch (1-based) with the
+    model in training mode; it must not change the model.
     """
+    callback = callback if callback is not None else _ON_EPOCH.get()
     optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history: dict[str, list[float]] = {"train_loss": [], "train_nll": [], "validation_nll": []}
     train = train.to(device)
@@ -155,24 +171,24 @@ def train_flow(
         device, getattr(model, "hidden_channels", 16), validation.shape[2], validation.shape[3])
     bar = tqdm(total=n_batches, unit="batch", disable=verbose < 1, leave=False)
     epoch = -1
-    noise = subset = None
+    noise = None
     if noise_std > 0:
         noise = torch.Generator(device=device)
         noise.manual_seed(int(rng.integers(2**63 - 1)))
-    if awam_subsample is not None and awam_lambda > 0 and awam_subsample < batch_size:
-        subset = torch.Generator()
-        subset.manual_seed(int(rng.integers(2**63 - 1)))
     if not 0 < awam_prob <= 1:
         raise ValueError(f"awam_prob must be in (0, 1], got {awam_prob!r}")
     coin = None
     if awam_lambda > 0 and awam_prob < 1:
         coin = np.random.default_rng(int(rng.integers(2**63 - 1)))
+    guard = StepGuard(check_every(device))  # on a GPU: one host read per many steps
+    safe = settings.replace("{", "{{").replace("}", "}}")
     model.train()
     for epoch in range(epochs):
         bar.reset(total=n_batches)
         bar.set_description(f"DSNF fit epoch {epoch + 1}/{epochs}")
         order = torch.from_numpy(rng.permutation(n)).to(device)
-        loss_sum = nll_sum = 0.0
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        nll_sum = torch.zeros((), dtype=torch.float64, device=device)
         seen = 0
         last = history["validation_nll"][-1:]
         shown = {"val_nll": f"{last[0]:.4f}"} if last else {}
@@ -185,32 +201,26 @@ def train_flow(
             lam = awam_lambda
             if coin is not None:
                 lam = awam_lambda / awam_prob if coin.random() < awam_prob else 0.0
-            # the subset options only where they apply (awam_loss's plain signature otherwise)
-            extra = {} if subset is None else {"subsample": awam_subsample, "generator": subset}
-            loss, info = awam_loss(model, x, lam=lam, tau=awam_tau, **extra)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"the training loss became {loss.item()} at epoch {epoch + 1}, batch "
-                    f"{start // batch_size + 1} ({settings}); {_REMEDY}"
-                )
+            loss, info = awam_loss(model, x, lam=lam, tau=awam_tau)
+            where = f"at epoch {epoch + 1}, batch {start // batch_size + 1} ({safe}); {_REMEDY}"
+            guard.watch(loss, "the training loss became {value} " + where)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if max_grad_norm is not None:
                 norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-                if not torch.isfinite(norm):
-                    raise FloatingPointError(
-                        f"the gradient norm became {norm.item()} at epoch {epoch + 1}, batch "
-                        f"{start // batch_size + 1} ({settings}); {_REMEDY}"
-                    )
+                guard.watch(norm, "the gradient norm became {value} " + where)
             optimizer.step()
-            loss_sum += loss.item() * x.shape[0]
-            nll_sum += info["nll"].sum().item()
+            # float64 sums on the device, in the order Python floats would add them
+            loss_sum += loss.detach().double() * x.shape[0]
+            nll_sum += info["nll"].sum().double()
             seen += x.shape[0]
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", **shown, refresh=False)
+            if not bar.disable:  # reads the GPU: only with a progress bar
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", **shown, refresh=False)
             bar.update()
-        history["train_loss"].append(loss_sum / n)
-        history["train_nll"].append(nll_sum / n)
-        postfix = {"loss": f"{loss_sum / n:.4f}"}
+        guard.check()
+        history["train_loss"].append(float(loss_sum) / n)
+        history["train_nll"].append(float(nll_sum) / n)
+        postfix = {"loss": f"{float(loss_sum) / n:.4f}"}
         if validation is not None:
             val = float(held_out_nll_bpd(model, validation, val_batch, device).mean())
             if not math.isfinite(val):

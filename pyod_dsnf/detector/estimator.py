@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from functools import partial
 from typing import Any
 
@@ -26,9 +27,16 @@ import torch
 from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from pyod_dsnf.detector import scoring
+from pyod_dsnf.detector import _gpu_scoring, scoring
+from pyod_dsnf.detector._batches import scoring_batch_floor, training_batch
 from pyod_dsnf.detector._compile import check_compile
-from pyod_dsnf.detector._device import load_device, local_torch_rng, resolve_device, seeds_from
+from pyod_dsnf.detector._device import (
+    DeviceUnavailableError,
+    load_device,
+    local_torch_rng,
+    resolve_device,
+    seeds_from,
+)
 from pyod_dsnf.detector._device import torch_threads as _torch_threads
 from pyod_dsnf.detector._jobs import resolve_n_jobs
 from pyod_dsnf.detector._params import check_params
@@ -40,6 +48,7 @@ from pyod_dsnf.detector.persistence import (
     read_detector_file,
     write_detector_file,
 )
+from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.flow import DSNFlow
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
@@ -87,9 +96,15 @@ class DSNFDetector(BaseDetector):
         Channel permutation between couplings.
     awam_lambda : float, default=0.1
         Weight of the AWAM input-gradient penalty; 0 gives plain maximum
-        likelihood (and skips the double backward, about 3x faster).
+        likelihood and skips the double backward (its cost, measured:
+        docs/benchmark.md, "The AWAM term: exact or estimated").
     awam_tau : float, default=1.0
         Temperature of the AWAM sample weights.
+    awam_prob : float in (0, 1], default=0.25
+        Share of the training steps that include the AWAM term, weighted by
+        ``1 / awam_prob`` when drawn: an unbiased estimate of the exact loss
+        and its gradient at about ``awam_prob`` of the term's cost (docs/method.md,
+        "The AWAM loss"). 1 computes the term at every step.
     noise_std : float, default=0.0
         Standard deviation of Gaussian noise added afresh to every training
         batch, in the units of the prepared segments (with ``normalize=True``
@@ -113,17 +128,20 @@ class DSNFDetector(BaseDetector):
         Add left/right mirrored copies of the training segments.
     epochs : int, default=10
         Maximum number of training epochs.
-    batch_size : int, default=64
-        Mini-batch size for training. Scoring runs the flow on cache-sized
-        batches whatever this is (:func:`pyod_dsnf.detector.scoring.forward_batch`: 256
-        segments for the default model on a CPU).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for training. "auto" follows the device: 64 on the
+        CPU; on a CUDA device 1,024 with ``lr`` scaled by ``sqrt(1024 / 64)``
+        (the square-root rule, docs/gpu.md). Scoring runs the flow on the CPU
+        on cache-sized batches whatever this is
+        (:func:`pyod_dsnf.detector.scoring.forward_batch`: 256 segments for the
+        default model), on CUDA on batches of ``max(batch_size, 16384)``.
     lr : float, default=5e-3
         Learning rate of Riemannian Adam.
     weight_decay : float, default=0.0
         L2 weight decay of Riemannian Adam.
     max_grad_norm : float or None, default=5.0
         Clip the global gradient norm to this value (None: no clipping).
-    validation_fraction : float in [0, 1), default=0.1
+    validation_fraction : float in [0, 0.99], default=0.1
         Share of the training segments held out to monitor the NLL (taken
         before augmentation). 0 disables the hold-out.
     n_iter_no_change : int or None, default=5
@@ -152,18 +170,19 @@ class DSNFDetector(BaseDetector):
         backend set ``n_threads`` so that ``n_jobs * n_threads`` does not
         exceed the cores. Scoring with more than one job uses one thread per job.
     n_jobs : int or None, default=None
-        Chunks of segments scored at once by threads of this process, each with
-        one torch intra-op thread (scikit-learn's meaning: -1 every core, -2 all
-        but one). None: one per usable core, at most ``OMP_NUM_THREADS`` when set
-        (joblib's process workers of ``GridSearchCV(n_jobs=k)`` set it to
-        ``cpu_count // k``), and 1 when called from a thread other than the main
-        one or in a multiprocessing child (joblib's threading backend, Dask), so
-        nested parallelism never oversubscribes. Scores do not depend on it.
+        Chunks of segments scored at once on the CPU by threads of this process,
+        each with one torch intra-op thread (scikit-learn's meaning: -1 every
+        core, -2 all but one). None: one per usable core, at most
+        ``OMP_NUM_THREADS`` when set (joblib's process workers of
+        ``GridSearchCV(n_jobs=k)`` set it to ``cpu_count // k``), and 1 when
+        called from a thread other than the main one or in a multiprocessing
+        child (joblib's threading backend, Dask), so nested parallelism never
+        oversubscribes. Scores do not depend on it.
     compile : bool, str or callable, default=False
         Score through ``torch.compile`` of the flow's forward (True: Inductor;
         a string or callable: that ``torch.compile`` backend). The first call of
-        a process compiles (tens of seconds the first time on a machine; the
-        built kernels are cached on disk, see :mod:`pyod_dsnf.detector._compile` for
+        a process compiles (minutes the first time on a machine; the built
+        kernels are cached on disk, see :mod:`pyod_dsnf.detector._compile` for
         where and how to clear them); scores equal eager ones within float32
         round-off. Where compilation is unavailable or fails, a warning and
         eager scoring, never an error.
@@ -221,12 +240,13 @@ class DSNFDetector(BaseDetector):
         permutation: str = "reverse",
         awam_lambda: float = 0.1,
         awam_tau: float = 1.0,
+        awam_prob: float = 0.25,
         noise_std: float = 0.0,
         anomaly_score: str = "joint",
         normalize: bool = True,
         augment: bool = True,
         epochs: int = 10,
-        batch_size: int = 64,
+        batch_size: int | str = "auto",
         lr: float = 5e-3,
         weight_decay: float = 0.0,
         max_grad_norm: float | None = 5.0,
@@ -252,6 +272,7 @@ class DSNFDetector(BaseDetector):
         self.permutation = permutation
         self.awam_lambda = awam_lambda
         self.awam_tau = awam_tau
+        self.awam_prob = awam_prob
         self.noise_std = noise_std
         self.anomaly_score = anomaly_score
         self.normalize = normalize
@@ -317,22 +338,26 @@ class DSNFDetector(BaseDetector):
         self.graph_ = graph
         self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
         self.model_ = model.to(device)
+        device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
         settings = (
             f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
-            f"awam_lambda={self.awam_lambda}, max_grad_norm={self.max_grad_norm}"
+            f"awam_lambda={self.awam_lambda}, awam_prob={self.awam_prob}, "
+            f"max_grad_norm={self.max_grad_norm}"
         )
+        batch, lr = training_batch(self.batch_size, float(self.lr), device)  # "auto": by device
         with local_torch_rng(torch_seed + 1, device):
             self.history_, self.n_epochs_ = train_flow(
                 self.model_,
                 torch.from_numpy(train),
                 None if val is None else torch.from_numpy(val),
                 epochs=self.epochs,
-                batch_size=self.batch_size,
-                lr=float(self.lr),
+                batch_size=batch,
+                lr=lr,
                 weight_decay=float(self.weight_decay),
                 max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
                 awam_lambda=float(self.awam_lambda),
                 awam_tau=float(self.awam_tau),
+                awam_prob=float(self.awam_prob),
                 noise_std=float(self.noise_std),
                 n_iter_no_change=self.n_iter_no_change,
                 tol=float(self.tol),
@@ -347,7 +372,7 @@ class DSNFDetector(BaseDetector):
         self.anomaly_score_ = self.anomaly_score
         n_jobs = resolve_n_jobs(self.n_jobs) if device.type == "cpu" else 1
         joint = self._joint_nll(data, "the training segments", device, n_jobs=n_jobs)
-        standardizer = scoring.JointStandardizer.fit(joint)
+        standardizer = JointStandardizer.fit(joint)
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
@@ -380,18 +405,26 @@ class DSNFDetector(BaseDetector):
 
     # ----------------------------------------------------------------- scoring
     def _joint_nll(
-        self, data: np.ndarray, what: str, device: torch.device, *, offset: int = 0,
-        n_jobs: int = 1,
+        self, data: np.ndarray | torch.Tensor, what: str, device: torch.device, *,
+        offset: int = 0, n_jobs: int = 1,
     ) -> np.ndarray:  # fmt: skip
-        """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
-        backend = check_compile(getattr(self, "compile", False))
-        return scoring.joint_nll(self.model_, data, device=device, what=what, offset=offset,
-                                 compile=backend, n_jobs=n_jobs)  # fmt: skip
+        """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments.
 
-    def _score_chunk(
-        self, X: Any, offset: int, n_jobs: int, device: torch.device
-    ) -> np.ndarray:
-        """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
+        On the CPU in cache-sized batches; on CUDA ``batch_size`` is the batch's floor.
+        """
+        batch = scoring_batch_floor(self.batch_size) if device.type == "cuda" else None
+        backend = check_compile(getattr(self, "compile", False))
+        return scoring.joint_nll(self.model_, data, batch_size=batch, device=device, what=what,
+                                 offset=offset, n_jobs=n_jobs, compile=backend)  # fmt: skip
+
+    def _prepare_chunk(
+        self, X: Any, offset: int, device: torch.device
+    ) -> np.ndarray | torch.Tensor:
+        """Validate and prepare one chunk of segments (``offset``: its place in X).
+
+        On a CUDA device complete segments are normalised there
+        (:func:`pyod_dsnf.detector._gpu_scoring.device_prepare`).
+        """
         X4 = check_segments(
             X,
             self.graph_,
@@ -399,12 +432,24 @@ class DSNFDetector(BaseDetector):
             input_shape=self.input_shape_,
             estimator_name=type(self).__name__,
         )
-        data = prepare_segments(X4, normalize=self.normalize, offset=offset)
+        on_device = None
+        if device.type == "cuda":
+            on_device = _gpu_scoring.device_prepare(X4, device, normalize=self.normalize,
+                                                    offset=offset)  # fmt: skip
+        if on_device is not None:
+            return on_device
+        return prepare_segments(X4, normalize=self.normalize, offset=offset)
+
+    def _score_chunk(
+        self, X: Any, offset: int, n_jobs: int, device: torch.device
+    ) -> np.ndarray:
+        """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
+        data = self._prepare_chunk(X, offset, device)
         return self._joint_nll(data, "the segments", device, offset=offset, n_jobs=n_jobs)
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
-        standardizer = scoring.JointStandardizer(self.joint_nll_mean_, self.joint_nll_std_)
-        return standardizer.scores(joint, self.anomaly_score_ if kind is None else kind)
+        kind = self.anomaly_score_ if kind is None else kind
+        return JointStandardizer.of(self).scores(joint, kind)
 
     def joint_nll(self, X: Any) -> np.ndarray:
         """Each joint's share of the segment NLL, bits per dimension.
@@ -423,8 +468,10 @@ class DSNFDetector(BaseDetector):
         Notes
         -----
         Segments are validated, prepared and scored ``max(batch_size,
-        scoring.SCORE_CHUNK)`` at a time, so memory beyond X itself stays
-        bounded; X may be a ``np.memmap`` or a strided view (e.g. windows from
+        scoring.SCORE_CHUNK)`` at a time (on a CUDA device
+        ``scoring.CUDA_SCORE_CHUNK``, the next chunk prepared while the GPU
+        scores one), so memory beyond X itself stays bounded; X may be a
+        ``np.memmap`` or a strided view (e.g. windows from
         ``numpy.lib.stride_tricks.sliding_window_view``) larger than memory.
         """
         check_is_fitted(self, ["model_", "decision_scores_"])
@@ -432,12 +479,21 @@ class DSNFDetector(BaseDetector):
         device = scoring.scoring_device(self.model_, self.device_, stacklevel=3)
         if str(device) != self.device_:  # fell back to the CPU
             self.device_ = str(device)
-        n_jobs = resolve_n_jobs(self.n_jobs) if device.type == "cpu" else 1
         with _torch_threads(self.n_threads):
-            chunk = max(int(self.batch_size), scoring.SCORE_CHUNK)
-            joint = scoring.score_in_chunks(X, partial(self._score_chunk, device=device),
-                                            chunk=chunk, n_joints=self.input_shape_[1],
-                                            n_jobs=n_jobs)  # fmt: skip
+            if device.type == "cuda":  # the next chunk is prepared while the GPU scores
+                chunk = scoring.cuda_score_sizes(scoring_batch_floor(self.batch_size))[0]
+                run = partial(self._joint_nll, what="the segments", device=device)
+                joint = _gpu_scoring.score_prefetched(
+                    X, partial(self._prepare_chunk, device=device),
+                    lambda data, start: run(data, offset=start),
+                    chunk=chunk, n_joints=self.input_shape_[1],
+                )  # fmt: skip
+            else:
+                chunk = max(scoring_batch_floor(self.batch_size), scoring.SCORE_CHUNK)
+                score = partial(self._score_chunk, device=device)
+                joint = scoring.score_in_chunks(X, score, chunk=chunk,
+                                                n_joints=self.input_shape_[1],
+                                                n_jobs=resolve_n_jobs(self.n_jobs))  # fmt: skip
         scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 
@@ -578,7 +634,7 @@ class DSNFDetector(BaseDetector):
         self.joint_nll_mean_ = joint_stats["joint_nll_mean_"]
         self.joint_nll_std_ = joint_stats["joint_nll_std_"]
         self.model_ = model.to(device)
-        self.device_ = str(device)
+        self.device_ = str(next(self.model_.parameters()).device)  # "cuda" -> "cuda:0"
         self.decision_scores_ = scores
         self._set_pyod_state()
 
@@ -588,6 +644,22 @@ class DSNFDetector(BaseDetector):
         if model is not None and any(p.device.type != "cpu" for p in model.parameters()):
             state["model_"] = copy.deepcopy(model).to("cpu")
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        fitted = getattr(self, "device_", None)
+        if getattr(self, "model_", None) is None or fitted is None:
+            return
+        try:  # a GPU that this machine lacks (or that a forked process cannot use)
+            resolve_device(fitted)
+        except DeviceUnavailableError as exc:
+            warnings.warn(
+                f"unpickled a detector trained on {fitted}, which is not available here "
+                f"({exc}); it scores on the CPU",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device_ = "cpu"
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted detector to ``path`` (weights + JSON, no pickled code).
@@ -609,9 +681,14 @@ class DSNFDetector(BaseDetector):
         ----------
         path : str or path-like
         device : str, default="cpu"
-            Where to put the model ("auto" for CUDA when available). A CUDA
-            device that is absent here falls back to the CPU with a warning,
-            so a model trained on a GPU always loads.
+            Where to put the model ("auto" for CUDA when available), whatever
+            device it was trained on: by default a model trained on a GPU is
+            loaded onto the CPU. ``device_`` of the result says where it is. A
+            CUDA device that is absent here (or an index beyond this machine's
+            GPUs) falls back to the CPU with a warning, so a model trained on a
+            GPU always loads. Scores on another device than the training one agree
+            with the training device's within float32 round-off (docs/estimator.md,
+            "Devices"), not bit for bit.
 
         Returns
         -------

@@ -9,10 +9,8 @@ AWAM, the Adaptive Weighted Approximation Mass loss (see docs/method.md)::
 with ``NLL_i`` in bits per dimension and ``d_i`` the mean Poincaré distance of
 sample i's hyperbolic node embeddings from the origin.
 
-The second term can be estimated on a random subset S of m of the B samples,
-``lam * (1/m) * sum_{i in S} w_i g_i`` (``subsample``): S is drawn uniformly
-without replacement, so the estimate and its parameter gradient are unbiased for
-the full-batch term, and the double backward runs on the m samples only.
+The estimator's ``awam_prob`` includes the second term on a random share of the
+training steps only (see :func:`pyod_dsnf.detector._training.train_flow`).
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ import math
 
 import torch
 
-from pyod_dsnf.flow.actnorm import ActNorm
 from pyod_dsnf.flow.model import DSNFlow, nll_bits_per_dim
 
 
@@ -40,21 +37,9 @@ def awam_weights(distance: torch.Tensor | None, batch_size: int, tau: float) -> 
     return batch_size * torch.softmax(-d / tau, dim=0)
 
 
-def _check_subsample(subsample: int | None) -> None:
-    if subsample is not None and (
-        isinstance(subsample, bool) or not isinstance(subsample, int) or subsample < 1
-    ):
-        raise ValueError(f"subsample must be an integer >= 1 or None, got {subsample!r}")
-
 
 def awam_loss(
-    model: DSNFlow,
-    x: torch.Tensor,
-    lam: float = 0.0,
-    tau: float = 1.0,
-    *,
-    subsample: int | None = None,
-    generator: torch.Generator | None = None,
+    model: DSNFlow, x: torch.Tensor, lam: float = 0.0, tau: float = 1.0
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor | None]]:
     """AWAM loss of a batch of segments.
 
@@ -70,72 +55,20 @@ def awam_loss(
     tau : float, default=1.0
         Temperature of the adaptive weights; ``tau -> inf`` gives uniform
         weights, i.e. the approximate-mass loss of Chali et al. (2023).
-    subsample : int or None, default=None
-        Estimate the approximate-mass term on this many samples of the batch,
-        drawn uniformly without replacement with ``generator``: unbiased for
-        the full-batch term and its gradient, at the cost of a double backward
-        over ``subsample`` samples instead of B. None (or >= B) computes it
-        exactly on every sample.
-    generator : torch.Generator, optional
-        Random source of the subset (on the CPU); required with ``subsample < B``.
 
     Returns
     -------
     loss : scalar tensor
     info : dict
         Detached per-sample tensors: ``"nll"`` (bits/dim), ``"grad_norm"``
-        (None when ``lam == 0``; NaN for samples outside the subset),
-        ``"weights"``, ``"distance"`` (None without a hyperbolic branch), and
-        ``"subset"``: the indices of the samples the term was computed on (None
-        when it was computed on all of them).
+        (None when ``lam == 0``), ``"weights"`` and ``"distance"`` (None without
+        a hyperbolic branch).
     """
     if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
         raise ValueError(f"lam must be a finite float >= 0, got {lam!r}")
     if not tau > 0:
         raise ValueError(f"tau must be > 0, got {tau!r}")
-    _check_subsample(subsample)
-    b = x.shape[0]
-    if lam == 0 or subsample is None or subsample >= b:
-        return _awam_full(model, x, lam, tau)
-    if generator is None:
-        raise ValueError("awam_loss needs a generator when subsample < batch size")
-    _initialize_actnorm(model, x)
-    perm = torch.randperm(b, generator=generator).to(x.device)
-    subset, rest = perm[:subsample], perm[subsample:]
-    x_s = x[subset].detach().requires_grad_(True)
-    z_s, logdet_s, dist_s = model.transform(x_s)
-    z_r, logdet_r, dist_r = model.transform(x[rest].detach())
-    n_dims = x[0].numel()
-    nll_s = nll_bits_per_dim(model.prior_log_prob(z_s) + logdet_s, n_dims)
-    nll_r = nll_bits_per_dim(model.prior_log_prob(z_r) + logdet_r, n_dims)
-    inverse = torch.argsort(perm)
-    nll = torch.cat([nll_s, nll_r])[inverse]
-    distance = None if dist_s is None else torch.cat([dist_s, dist_r])[inverse]
-    weights = awam_weights(distance, b, tau).to(nll)
-    (grad,) = torch.autograd.grad(nll_s.sum(), x_s, create_graph=True)
-    g_s = grad.flatten(1).norm(dim=1)
-    loss = nll.mean() + lam * (weights[subset] * g_s).mean()
-    grad_norm = torch.full((b,), float("nan"), dtype=nll.dtype, device=nll.device)
-    grad_norm[subset] = g_s.detach()
-    info = {
-        "nll": nll.detach(),
-        "grad_norm": grad_norm,
-        "weights": weights,
-        "distance": None if distance is None else distance.detach(),
-        "subset": subset,
-    }
-    return loss, info
-
-
-@torch.no_grad()
-def _initialize_actnorm(model: DSNFlow, x: torch.Tensor) -> None:
-    """Run the data initialisation of the ActNorm layers on the whole batch.
-
-    A split forward pass would otherwise initialise them from the first part only.
-    """
-    pending = [m for m in model.modules() if isinstance(m, ActNorm) and not bool(m.initialized)]
-    if pending and model.training:
-        model.transform(x.detach())
+    return _awam_full(model, x, lam, tau)
 
 
 def _awam_full(
@@ -159,6 +92,5 @@ def _awam_full(
         "grad_norm": grad_norm,
         "weights": weights,
         "distance": None if distance is None else distance.detach(),
-        "subset": None,
     }
     return loss, info

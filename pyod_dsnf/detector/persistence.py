@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pyod_dsnf._checks import is_int
 from pyod_dsnf._version import __version__
 from pyod_dsnf.poses.skeletons import SkeletonGraph
 
@@ -61,6 +62,8 @@ __all__ = [
 
 FORMAT = "pyod-dsnf-detector"
 FORMAT_VERSION = 4
+#: ``awam_prob`` of files written before it was a parameter (the fixed share then used).
+AWAM_PROB_BEFORE_PARAMETER = 0.25
 
 # formats 1-3: fields that are now recomputed on load, and the top-level arrays
 _RECOMPUTED = ("threshold_", "_mu", "_sigma", "_classes")
@@ -268,7 +271,8 @@ def _check_container(path: Path) -> None:
             path, f"the file is truncated or damaged ({size} bytes; the zip directory at the "
             f"end of a model file is missing)"
         ) from exc  # fmt: skip
-    except (OSError, EOFError, ValueError) as exc:
+    # NotImplementedError: zipfile's answer to a compression method that a flipped byte made
+    except (OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise DetectorFileError(
             path, f"the file is truncated or damaged ({size} bytes; {type(exc).__name__}: {exc})"
         ) from exc  # fmt: skip
@@ -291,6 +295,8 @@ def _looks_like_text(head: bytes) -> bool:
 def _upgrade(payload: dict[str, Any], version: int) -> tuple[dict, dict, dict]:
     """params, fitted and arrays of a file of any version, in the current layout."""
     params = {k: _decode_param(v) for k, v in json.loads(payload["params"]).items()}
+    # written before awam_prob was a parameter: trained with the then fixed share 0.25
+    params.setdefault("awam_prob", AWAM_PROB_BEFORE_PARAMETER)
     fitted = json.loads(payload["fitted"])
     if not isinstance(fitted, dict):
         raise TypeError(f"fitted must be a JSON object, got {type(fitted).__name__}")
@@ -345,7 +351,7 @@ def read_detector_file(path: str | os.PathLike) -> SavedDetector:
             path, f"not a pyod-dsnf model (a torch file without the format marker {FORMAT!r})"
         )
     version = payload.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if not is_int(version) or version < 1:
         raise DetectorFileError(path, f"unsupported format_version {version!r}")
     if version > FORMAT_VERSION:
         raise DetectorFileError(

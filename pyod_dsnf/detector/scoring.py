@@ -5,9 +5,8 @@
 * :func:`joint_nll` runs the flow on prepared segments and refuses NaN;
 * :func:`scoring_device` is the device to score on, with a fallback to the CPU
   for a model trained on a GPU that this machine lacks;
-* :class:`JointStandardizer` holds each joint's mean and spread of its NLL share
-  over the training segments and turns shares into scores (``"joint"`` or
-  ``"nll"``, see ``DSNFDetector(anomaly_score=...)``).
+* :class:`~pyod_dsnf.detector.standardizer.JointStandardizer` (re-exported here) turns
+  per-joint shares into z-scores and anomaly scores.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import itertools
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -26,14 +24,24 @@ from torch import nn
 
 from pyod_dsnf.detector import _batching
 from pyod_dsnf.detector._compile import compiled_forward
-from pyod_dsnf.detector._device import exact_float32, torch_threads
+from pyod_dsnf.detector._device import (
+    CudaState,
+    DeviceUnavailableError,
+    exact_float32,
+    resolve_device,
+    torch_threads,
+)
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector.standardizer import ANOMALY_SCORES, JointStandardizer
 
 __all__ = [
     "ANOMALY_SCORES",
     "CHUNK_MULTIPLE",
+    "CUDA_SCORE_BATCH",
+    "CUDA_SCORE_CHUNK",
     "SCORE_CHUNK",
     "JointStandardizer",
+    "cuda_score_sizes",
     "forward_batch",
     "joint_nll",
     "score_in_chunks",
@@ -45,24 +53,55 @@ __all__ = [
 #: (or ``batch_size`` if larger): scoring memory beyond the input itself stays
 #: bounded whatever the number of segments (see docs/guarantees.md).
 SCORE_CHUNK = 4096
-ANOMALY_SCORES = ("joint", "nll")
+#: On a CUDA device: the smallest forward batch and chunk. A GPU runs the flow at
+#: full speed only from batches of about 16k segments (a batch of 1,024 keeps it
+#: waiting for kernel launches); a chunk of four batches bounds the host memory of
+#: the chunk being prepared while the previous one is scored (docs/gpu.md).
+CUDA_SCORE_BATCH = 16384
+CUDA_SCORE_CHUNK = 65536
 
 
-def scoring_device(model: nn.Module, fitted_device: str, *, stacklevel: int = 2) -> torch.device:
-    """The device to score on: ``fitted_device``, or the CPU (with a warning) if absent here.
+def scoring_device(
+    model: nn.Module,
+    fitted_device: str,
+    *,
+    stacklevel: int = 2,
+    cuda: CudaState | None = None,
+) -> torch.device:
+    """The device to score on: ``fitted_device``, or the CPU (with a warning) if unusable here.
 
-    The model is moved there when it is elsewhere.
+    ``fitted_device`` is unusable when :func:`~pyod_dsnf.detector._device.resolve_device`
+    refuses it: no CUDA, a CUDA index ``>= device_count`` (a detector pickled on
+    ``cuda:1`` read on a one-GPU machine), or a process forked after its parent
+    initialised CUDA. A CUDA device without an index (``"cuda"``, as stored by
+    earlier versions) means the CUDA device the model is already on, so neither
+    ``torch.cuda.set_device`` nor a repeated call moves it. The model is moved
+    only when it is elsewhere.
+
+    Parameters
+    ----------
+    model : nn.Module
+    fitted_device : str
+        The detector's ``device_``.
+    stacklevel : int, default=2
+        Of the warning.
+    cuda : CudaState, optional
+        The machine's CUDA; default :func:`~pyod_dsnf.detector._device.cuda_state`.
     """
-    dev = torch.device(fitted_device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    try:
+        dev = resolve_device(fitted_device, cuda=cuda)
+    except DeviceUnavailableError as exc:
         warnings.warn(
-            f"this detector was trained on {fitted_device}, which is not available here; "
-            f"scoring on the CPU",
+            f"this detector was trained on {fitted_device}, which is not available here "
+            f"({exc}); scoring on the CPU",
             UserWarning,
             stacklevel=stacklevel + 1,
         )
         dev = torch.device("cpu")
-    if next(model.parameters()).device != dev:
+    where = next(model.parameters()).device
+    if dev.type == where.type and dev.index is None:
+        return where
+    if where != dev:
         model.to(dev)
     return dev
 
@@ -76,6 +115,14 @@ def warn_infinite(nll: np.ndarray, what: str, *, stacklevel: int = 2) -> None:
             UserWarning,
             stacklevel=stacklevel + 1,
         )
+
+
+def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
+    """(chunk, forward batch) when scoring on a CUDA device; the CPU's rule is beside it.
+
+    :data:`CUDA_SCORE_CHUNK` and :data:`CUDA_SCORE_BATCH`, or ``batch_size`` where larger.
+    """
+    return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
 
 
 def forward_batch(model: nn.Module, device: torch.device | str) -> int:
@@ -116,7 +163,7 @@ def _split(n: int, parts: int) -> list[int]:
 
 def joint_nll(
     model: nn.Module,
-    data: np.ndarray,
+    data: np.ndarray | torch.Tensor,
     *,
     device: torch.device,
     what: str,
@@ -127,25 +174,31 @@ def joint_nll(
 ) -> np.ndarray:
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
-    The flow runs on ``ceil(n / batch_size)`` forward batches of near-equal size
-    (``batch_size`` None: :func:`forward_batch`), a partition that depends on ``n``
-    only; with ``n_jobs > 1`` threads score consecutive groups of these batches, so
-    every batch, and every score, is the same for any ``n_jobs``. ``compile``: a
+    On the CPU the flow runs on ``ceil(n / batch_size)`` forward batches of
+    near-equal size (``batch_size`` None: :func:`forward_batch`), a partition that
+    depends on ``n`` only; with ``n_jobs > 1`` threads score consecutive groups of
+    these batches, so every batch, and every score, is the same for any ``n_jobs``.
+    On a CUDA device (``data`` may already be there, a tensor) it runs on batches of
+    :func:`cuda_score_sizes` (``batch_size`` as the floor; ``n_jobs`` is not used). ``compile``: a
     ``torch.compile`` backend (name or callable) to run them through
     (:mod:`pyod_dsnf.detector._compile`), None: eager. Raises FloatingPointError naming the
     first segment (``offset`` added) whose share is NaN. On a CUDA device TF32 is
     off (:func:`~pyod_dsnf.detector._device.exact_float32`), so the scores match the CPU's.
     """
     n = len(data)
-    limit = forward_batch(model, device) if batch_size is None else int(batch_size)
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        limit = cuda_score_sizes(0 if batch_size is None else batch_size)[1]
+    else:
+        limit = forward_batch(model, device) if batch_size is None else int(batch_size)
     n_batches = max(1, -(-n // limit))
-    batch = max(1, -(-n // n_batches))
+    batch = limit if cuda else max(1, -(-n // n_batches))
     extra = {}
     if compile is not None:
         extra["forward"] = compiled_forward(model, compile, limit)
-    x = torch.from_numpy(data)
+    x = data if isinstance(data, torch.Tensor) else torch.from_numpy(data)
     with exact_float32(device):
-        if n_jobs <= 1 or n_batches <= 1:
+        if cuda or n_jobs <= 1 or n_batches <= 1:
             joint = joint_nll_bits_per_dim(model, x, batch, device, **extra)
         else:
             bounds = [min(n, b * batch) for b in _split(n_batches, min(n_jobs, n_batches))]
@@ -203,35 +256,3 @@ def score_in_chunks(
     for (a, b), part in zip(pieces, _in_threads(tasks, n_jobs), strict=True):
         out[a:b] = part
     return out
-
-
-@dataclass
-class JointStandardizer:
-    """Each joint's mean and standard deviation of its NLL share over the training segments.
-
-    Attributes
-    ----------
-    mean, std : ndarray of shape (V,)
-        Bits/dim; ``std`` is floored at 1e-12 so the standardisation stays finite
-        should a joint's share never vary.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, joint: np.ndarray) -> JointStandardizer:
-        return cls(joint.mean(axis=0), np.maximum(joint.std(axis=0), 1e-12))
-
-    def scores(self, joint: np.ndarray, kind: str) -> np.ndarray:
-        """Anomaly scores ``(n,)`` from per-joint shares ``(n, V)``; see ``anomaly_score``.
-
-        "nll": the segment's NLL (the sum of its shares). "joint": the largest
-        standardised share; an infinite share (far outside the data) stays the
-        most abnormal.
-        """
-        if kind == "nll":
-            return joint.sum(axis=1)
-        with np.errstate(invalid="ignore", over="ignore"):
-            z = (joint - self.mean) / self.std
-        return np.where(np.isinf(joint).any(axis=1), np.inf, np.nanmax(z, axis=1))

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int
 from pyod_dsnf.evaluation.frame_scores import FIELD_SIGMAS, map_scores
 from pyod_dsnf.evaluation.metrics import auc_roc, frame_metrics
 from pyod_dsnf.poses.tracks import Clip, tracked_frames
@@ -139,8 +140,7 @@ def evaluate(
     >>> 0.0 <= res.auc_roc <= 1.0
     True
     """
-    if isinstance(n_random, bool) or not isinstance(n_random, (int, np.integer)) or n_random < 0:
-        raise ValueError(f"n_random must be a non-negative integer, got {n_random!r}")
+    n_random = check_int("n_random", n_random, 0, expected="a non-negative integer")
     kw = {"mode": mode, "reduce": reduce, "sigma": sigma, "field_sigmas": field_sigmas}
     scores, scored = map_scores(segment_scores, segments, masks, **kw)
     if clips is not None:

@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from pyod_dsnf._checks import is_int
 from pyod_dsnf.evaluation.smoothing import gaussian_smooth
 from pyod_dsnf.poses.windows import Segments
 
@@ -46,7 +47,7 @@ def _lengths(n_frames: Mapping[str, int | np.ndarray]) -> dict[str, int]:
     out = {}
     for cid, value in n_frames.items():
         n = np.asarray(value).shape[0] if np.ndim(value) else value
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        if not is_int(n) or n < 0:
             raise ValueError(
                 f"n_frames[{cid!r}] must be a frame count or a mask array, got {value!r:.60}"
             )

@@ -23,7 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
+from pyod_dsnf._checks import check_int
+from pyod_dsnf._infinite import rank_safe
+from pyod_dsnf.detector.standardizer import JointStandardizer
+from pyod_dsnf.pipeline.steps import Windowing, cut
+from pyod_dsnf.poses import Clip, Segments, Track
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
 __all__ = ["AlertData", "alert_data", "parse_frames", "render_alert"]
@@ -142,8 +146,7 @@ def alert_data(
     check_is_fitted(detector, ["model_", "joint_nll_mean_"])
     graph = _graph_of(detector)
     seg_len, n_joints, channels = (int(v) for v in detector.input_shape_)
-    if isinstance(person, bool) or not isinstance(person, (int, np.integer)):
-        raise ValueError(f"person must be an integer id, got {person!r}")
+    check_int("person", person, expected="an integer id")
     ids = sorted({t.person for t in clip.tracks if len(t)})
     if person not in ids:
         shown = ", ".join(map(str, ids[:20])) + (", ..." if len(ids) > 20 else "")
@@ -157,8 +160,9 @@ def alert_data(
             f"the poses have {tracks[0].n_joints} joints but the detector was fitted on "
             f"{n_joints} ({graph.name}); load them with layout={graph.name!r}"
         )
-    filled, _ = fill_gaps(Clip(clip.clip_id, tracks, clip.path), max_gap=max_gap)
-    pieces = filled.tracks  # type: ignore[union-attr]
+    # the pipeline's "person" recipe: gaps filled, stride 1, short runs padded
+    segset = cut(Clip(clip.clip_id, tracks, clip.path), Windowing.test("person", seg_len, max_gap))
+    pieces = [t for t in segset.clips[0].tracks if len(t)]
     posed = np.concatenate([p.frames for p in pieces])
     piece: Track | None = None
     if frames is not None:
@@ -175,8 +179,7 @@ def alert_data(
                 f"in frames {_ranges(posed)} (A:B = frames A to B-1)"
             )
         pieces = [piece]
-    curves = [_score_piece(detector, clip.clip_id, p, seg_len, n_joints, channels)
-              for p in pieces]  # fmt: skip
+    curves = [_score_piece(detector, segset.segments, p, channels) for p in pieces]
     if frames is None:
         k = int(np.argmax([c[1].max() for c in curves]))
         piece, (fr, sc, z) = pieces[k], curves[k]
@@ -200,21 +203,26 @@ def alert_data(
     )
 
 
-def _score_piece(detector, clip_id, piece: Track, seg_len, n_joints, channels):
-    """(frames, per-frame score, per-frame joint z) of one gap-free track piece."""
-    seg = segment_tracks(Clip(clip_id, [piece]), seg_len=seg_len, stride=1, pad_short=True)
+def _score_piece(detector, segments: Segments, piece: Track, channels: int):
+    """(frames, per-frame score, per-frame joint z) of one gap-free track piece.
+
+    ``segments``: the person's windows; those inside the piece are scored.
+    """
+    inside = (segments.start >= piece.frames[0]) & (segments.start <= piece.frames[-1])
+    seg = Segments(segments.X[inside], segments.clip[inside], segments.person[inside],
+                   segments.start[inside], segments.length[inside], segments.seg_len)  # fmt: skip
     X = seg.X[..., :channels]
     joint = detector.joint_nll(X)
     scores = detector.anomaly_scores_from_joint(joint)
-    with np.errstate(invalid="ignore", over="ignore"):
-        z = (joint - detector.joint_nll_mean_) / detector.joint_nll_std_
-    z = np.nan_to_num(z, nan=0.0, posinf=1e6, neginf=-1e6)
-    scores = np.nan_to_num(scores, nan=0.0, posinf=1e6, neginf=-1e6)
+    z = JointStandardizer.of(detector).transform(joint)
+    # drawn, so made finite: +inf above every finite value (the policy of _infinite)
+    z = rank_safe(z, warn=False)
+    scores = rank_safe(scores, warn=False)
     n = len(piece)
     local = seg.start - piece.frames[0]
     total = np.zeros(n)
     count = np.zeros(n)
-    ztot = np.zeros((n, n_joints))
+    ztot = np.zeros((n, z.shape[1]))
     for s, ln, sc, zz in zip(local, seg.length, scores, z, strict=True):
         total[s : s + ln] += sc
         count[s : s + ln] += 1

@@ -151,7 +151,7 @@ def run_benchmark(
     Parameters
     ----------
     data_dir : str or path
-        Dataset root (:func:`pyod_dsnf.poses.load_dataset`), e.g. PoseLift.
+        Dataset root (:func:`pyod_dsnf.datasets.load_dataset`), e.g. PoseLift.
     seeds : sequence of int, default=(0, 1, 2, 3, 4)
         One run of every method per seed.
     methods : sequence of str, default=all

@@ -247,7 +247,7 @@ def evaluate_methods(
     X_train : ndarray of shape (n, T, V, 3)
         Training segments.
     tests : sequence of SegmentSet
-        Test segments cut for a frame mapping (:meth:`Windowing.test`), e.g. one
+        Test segments cut for a frame mapping (:meth:`~pyod_dsnf.pipeline.Windowing.test`), e.g. one
         for "field" and one for "person".
     masks : mapping of str to ndarray
         Frame labels of every test clip.

@@ -13,6 +13,11 @@ class ActNorm(nn.Module):
     that this batch comes out with zero mean and unit standard deviation per
     channel; afterwards both are ordinary trainable parameters.
 
+    Whether that happened is the ``initialized`` buffer (saved with the weights).
+    Reading a buffer on a GPU waits for the GPU, so the layer remembers once it
+    has seen it set (:meth:`is_initialized`) and reads it again only after
+    ``load_state_dict``: a training step then never waits for the GPU here.
+
     Parameters
     ----------
     channels : int
@@ -27,6 +32,14 @@ class ActNorm(nn.Module):
         self.log_scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
         self.eps = eps
         self.register_buffer("initialized", torch.tensor(False))
+        self._known_initialized = False  # a host-side mirror, only ever True once seen so
+        self.register_load_state_dict_post_hook(_forget_initialized)
+
+    def is_initialized(self) -> bool:
+        """The ``initialized`` buffer, read from the device at most until it is seen set."""
+        if not getattr(self, "_known_initialized", False):  # absent in old pickles
+            self._known_initialized = bool(self.initialized)
+        return self._known_initialized
 
     @torch.no_grad()
     def initialize(self, x: torch.Tensor) -> None:
@@ -37,9 +50,10 @@ class ActNorm(nn.Module):
         self.bias.copy_(-mean)
         self.log_scale.copy_(-torch.log(std + self.eps))
         self.initialized.fill_(True)
+        self._known_initialized = True
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.training and not bool(self.initialized):
+        if self.training and not self.is_initialized():
             self.initialize(x)
         y = (x + self.bias) * torch.exp(self.log_scale)
         logdet = self.log_scale.sum() * (x.shape[2] * x.shape[3])
@@ -47,3 +61,8 @@ class ActNorm(nn.Module):
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         return y * torch.exp(-self.log_scale) - self.bias
+
+
+def _forget_initialized(module: ActNorm, incompatible_keys: object) -> None:
+    """Post-hook of ``load_state_dict``: the loaded buffer decides again."""
+    module._known_initialized = False

@@ -29,6 +29,7 @@ onto the ball once, which gives the same function.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import geoopt
 import torch
@@ -47,6 +48,25 @@ MAX_TANGENT_NORM = 3.0
 _MIN_NORM = 1e-15  # geoopt's floor for norms and denominators
 #: The manifold of the stored bias points (curvature -1; see the module docstring).
 UNIT_BALL = geoopt.PoincareBall(c=1.0)
+_UNIT_BALLS: dict[tuple[torch.device, torch.dtype], geoopt.PoincareBall] = {}
+
+
+def unit_ball_on(device: torch.device, dtype: torch.dtype) -> geoopt.PoincareBall:
+    """The unit ball (:data:`UNIT_BALL`) with its curvature on ``device`` in ``dtype``.
+
+    One shared, never-moved copy per (device, dtype): the manifold of a
+    ``bias_point`` on that device (see :meth:`HyperbolicGraphConv._apply`).
+    """
+    key = (torch.device(device), dtype)
+    if key == (torch.device("cpu"), UNIT_BALL.isp_c.dtype):
+        return UNIT_BALL
+    if key not in _UNIT_BALLS:
+        ball = geoopt.PoincareBall(c=1.0).to(device=key[0], dtype=dtype)
+        with torch.no_grad():  # c = softplus(isp_c) = 1 in this dtype, not float32's 1 cast
+            ball.isp_c.fill_(math.log(math.expm1(1.0)))
+        _UNIT_BALLS[key] = ball
+    return _UNIT_BALLS[key]
+
 
 
 def _projection_eps(dtype: torch.dtype) -> float:
@@ -166,6 +186,23 @@ class HyperbolicGraphConv(nn.Module):
         )
         self.act = nn.LeakyReLU(0.2)
         self.register_load_state_dict_pre_hook(_tangent_bias_to_point)
+
+    def _apply(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True
+    ) -> HyperbolicGraphConv:
+        """Move or cast the layer (``.to``, ``.cuda``, ``.double``) and its bias's manifold too.
+
+        ``bias_point``'s manifold is not a submodule (it is shared, and its curvature
+        is no weight), so torch leaves it where it was: ``RiemannianAdam``'s steps
+        would then read a CPU curvature on a GPU. After the move the manifold is the
+        unit ball on the bias's device and dtype (a ``.to("meta")``, where torch makes
+        the bias a plain parameter, keeps no manifold).
+        """
+        super()._apply(fn, recurse)
+        point = self.bias_point
+        if isinstance(point, geoopt.ManifoldParameter):
+            point.manifold = unit_ball_on(point.device, point.dtype)
+        return self
 
     def bias_on_ball(self) -> torch.Tensor:
         """The bias point on the model's ball: ``projx(bias_point / sqrt(c))``.

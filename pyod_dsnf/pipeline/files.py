@@ -26,8 +26,8 @@ from pyod_dsnf._checks import check_int
 from pyod_dsnf.datasets import load_masks
 from pyod_dsnf.evaluation import MODES
 from pyod_dsnf.pipeline.parallel import load_model, release_models, score_sources
-from pyod_dsnf.pipeline.steps import FrameScores, Windowing, cut, load, metrics, to_frames
-from pyod_dsnf.poses import DEFAULT_FORMAT, Clip
+from pyod_dsnf.pipeline.steps import FrameScores, Windowing, cut, metrics, to_frames
+from pyod_dsnf.poses import DEFAULT_FORMAT, load_folder
 from pyod_dsnf.poses.skeletons import get_layout
 
 __all__ = [
@@ -53,11 +53,8 @@ TRACKED_FILE = "tracked_frames.npz"
 INFO_FILE = "scores.json"
 
 
-def load_pose_dir(
-    pose_dir: str | os.PathLike, *, layout: str = "coco17", fmt: str = DEFAULT_FORMAT
-) -> list[Clip]:
-    """Every clip of a folder (:func:`pyod_dsnf.pipeline.load`), sorted by file name."""
-    return load(pose_dir, fmt=fmt, layout=layout)
+#: The folder loader under its old name (:func:`pyod_dsnf.poses.load_folder`).
+load_pose_dir = load_folder
 
 
 def load_masks_dir(gt_dir: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -89,7 +86,7 @@ def check_output_file(path: str | os.PathLike, name: str = "output") -> Path:
 
 
 def check_detector_params(n_frames: int, **params: Any) -> Any:
-    """A :class:`DSNFDetector` with ``params``, validated before any data is read.
+    """A :class:`~pyod_dsnf.DSNFDetector` with ``params``, validated before any data is read.
 
     The parameter table is checked, then the flow is built once for segments of
     ``n_frames`` frames (a small model, discarded), so the rules that
@@ -126,7 +123,7 @@ def fit_pose_dir(
     pose_dir : str or path
         Folder of pose files of normal activity.
     model_path : str or path
-        Where :meth:`DSNFDetector.save` writes the model (its folder must exist).
+        Where :meth:`~pyod_dsnf.DSNFDetector.save` writes the model (its folder must exist).
     seg_len : int, default=24
         Segment length T.
     stride : int, default=6
@@ -138,7 +135,7 @@ def fit_pose_dir(
     fmt : str, default="tracked"
         Pose format of the files (:func:`pyod_dsnf.poses.pose_formats`).
     **params
-        Other :class:`DSNFDetector` parameters.
+        Other :class:`~pyod_dsnf.DSNFDetector` parameters.
 
     Returns
     -------
@@ -152,7 +149,7 @@ def fit_pose_dir(
     )
     det = check_detector_params(windowing.seg_len, layout=layout, **params)
     check_output_file(model_path)
-    segset = cut(load(pose_dir, fmt=fmt, layout=layout), windowing)
+    segset = cut(load_folder(pose_dir, fmt=fmt, layout=layout), windowing)
     if len(segset) < 2:
         raise ValueError(
             f"pose_dir={str(pose_dir)!r} gives {len(segset)} segment(s) of seg_len={seg_len} "
@@ -200,7 +197,7 @@ def score_pose_dir(
     Parameters
     ----------
     model_path : str or path
-        A model saved by :meth:`DSNFDetector.save` (e.g. by :func:`fit_pose_dir`).
+        A model saved by :meth:`~pyod_dsnf.DSNFDetector.save` (e.g. by :func:`fit_pose_dir`).
     pose_dir : str or path
         Folder of pose files to score.
     out_dir : str or path
@@ -243,7 +240,9 @@ def score_pose_dir(
         raise ValueError(f"model={str(model_path)!r} is not a file")
     masks = load_masks_dir(gt_dir) if gt_dir is not None else None
     try:
-        det = load_model(model_path, device)  # the n_jobs=1 worker finds it loaded
+        # n_jobs=1: the one worker finds it loaded. Otherwise the parent reads the model on
+        # the CPU only: CUDA initialised here would be unusable in forked workers.
+        det = load_model(model_path, device if n_jobs == 1 else "cpu")
         layout = det.layout if isinstance(det.layout, str) else "coco17"
         gap = check_int("max_gap", max_gap, 0)
         windowing = Windowing.test(mode, int(det.input_shape_[0]), gap)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pyod_dsnf._checks import is_int
 from pyod_dsnf.detector._device import torch_threads
 from pyod_dsnf.evaluation import MODES
 from pyod_dsnf.pipeline.steps import (
@@ -85,7 +86,7 @@ def release_models() -> None:
 
 def check_n_jobs(n_jobs: object) -> int:
     """``n_jobs`` as an int; ValueError unless a non-zero integer."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+    if not is_int(n_jobs) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
     return int(n_jobs)
 
@@ -165,11 +166,11 @@ def score_sources(
     Parameters
     ----------
     model_path : str or path
-        A model saved by :meth:`DSNFDetector.save`; each worker loads it once.
+        A model saved by :meth:`~pyod_dsnf.DSNFDetector.save`; each worker loads it once.
     pose_dir : str or path
         Folder of clips in pose format ``fmt``.
     windowing : Windowing
-        :meth:`Windowing.test` (``seg_len`` must be the model's).
+        :meth:`~pyod_dsnf.pipeline.Windowing.test` (``seg_len`` must be the model's).
     fmt, layout : str
         Pose format and joint layout of the clips.
     device : str, default="cpu"

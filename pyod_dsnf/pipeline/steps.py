@@ -17,18 +17,16 @@ load + cut + score clip by clip in parallel processes. See docs/architecture.md.
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from pyod_dsnf._infinite import rank_safe
 from pyod_dsnf.evaluation import MODES, frame_metrics, pad_to_masks
 from pyod_dsnf.evaluation.frame_scores import map_scores
 from pyod_dsnf.poses import (
-    DEFAULT_FORMAT,
     Clip,
     GapReport,
     Segments,
@@ -37,6 +35,7 @@ from pyod_dsnf.poses import (
     segment_tracks,
     tracked_frames,
 )
+from pyod_dsnf.poses.causal import causal_windows, fill_causal
 
 __all__ = [
     "FrameMetrics",
@@ -54,6 +53,8 @@ __all__ = [
     "to_frames",
 ]
 
+#: The windowing recipes of :class:`Windowing`.
+PROTOCOLS = ("train", *MODES, "causal")
 #: How each frame mapping is named in printed output.
 MAPPING_NAMES = {"field": "field mapping", "person": "person mapping"}
 
@@ -65,10 +66,12 @@ class Windowing:
 
     Attributes
     ----------
-    protocol : {"train", "field", "person"}
+    protocol : {"train", "field", "person", "causal"}
         ``"train"``: gaps filled, windows with ``stride``; ``"field"``: STG-NF's raw
         tracks, stride 1, short runs skipped; ``"person"``: gaps filled, stride 1,
-        short runs padded so every tracked frame is scored (docs/evaluation.md).
+        short runs padded so every tracked frame is scored (docs/evaluation.md);
+        ``"causal"``: the live scorer's windows, each ending at the frame it scores
+        (:mod:`pyod_dsnf.poses.causal`).
     seg_len : int
         Window length T.
     stride : int
@@ -77,6 +80,9 @@ class Windowing:
         Gaps of up to this many frames are filled; None reads the raw tracks.
     pad_short : bool
         Runs shorter than ``seg_len`` become one padded window.
+    warm_up : bool
+        Causal protocol only: also windows ending at a run's first ``seg_len - 1``
+        frames, their missing history repeating the run's first pose.
     """
 
     protocol: str
@@ -84,10 +90,11 @@ class Windowing:
     stride: int = 1
     max_gap: int | None = 2
     pad_short: bool = False
+    warm_up: bool = False
 
     def __post_init__(self) -> None:
-        if self.protocol not in ("train", *MODES):
-            raise ValueError(f"protocol must be 'train' or one of {MODES}, got {self.protocol!r}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
 
     @classmethod
     def train(cls, seg_len: int = 24, stride: int = 6, max_gap: int = 2) -> Windowing:
@@ -102,6 +109,13 @@ class Windowing:
         if mode == "person":
             return cls("person", seg_len, 1, max_gap, True)
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+    @classmethod
+    def causal(
+        cls, seg_len: int = 24, *, stride: int = 1, max_gap: int = 2, warm_up: bool = True
+    ) -> Windowing:
+        """The live scorer's windows (:class:`~pyod_dsnf.stream.StreamScorer`), cut offline."""
+        return cls("causal", seg_len, stride, max_gap, False, bool(warm_up))
 
 
 @dataclass
@@ -130,15 +144,8 @@ class SegmentSet:
         return len(self.segments)
 
 
-def load(
-    source: str | os.PathLike, *, fmt: str = DEFAULT_FORMAT, layout: str = "coco17"
-) -> list[Clip]:
-    """Load step: every clip of a folder in pose format ``fmt``.
-
-    See :func:`pyod_dsnf.poses.load_folder` (the one folder loader) and
-    :func:`pyod_dsnf.poses.pose_formats`.
-    """
-    return load_folder(source, fmt=fmt, layout=layout)
+#: Load step: :func:`pyod_dsnf.poses.load_folder`, the one folder loader, under its step name.
+load = load_folder
 
 
 def cut(clips: Clip | Sequence[Clip], windowing: Windowing) -> SegmentSet:
@@ -149,7 +156,7 @@ def cut(clips: Clip | Sequence[Clip], windowing: Windowing) -> SegmentSet:
     clips : Clip or sequence of Clip
         One clip or several (one clip holding one track works too).
     windowing : Windowing
-        :meth:`Windowing.train` or :meth:`Windowing.test`.
+        :meth:`Windowing.train`, :meth:`Windowing.test` or :meth:`Windowing.causal`.
 
     Returns
     -------
@@ -159,6 +166,11 @@ def cut(clips: Clip | Sequence[Clip], windowing: Windowing) -> SegmentSet:
         raise TypeError(f"windowing must be a Windowing, got {type(windowing).__name__}")
     seq = [clips] if isinstance(clips, Clip) else list(clips)
     report = None
+    if windowing.protocol == "causal":
+        seq, report = fill_causal(seq, windowing.max_gap or 0)
+        seg = causal_windows(seq, windowing.seg_len, stride=windowing.stride,
+                             warm_up=windowing.warm_up)  # fmt: skip
+        return SegmentSet(clips=seq, segments=seg, windowing=windowing, gaps=report)
     if windowing.max_gap is not None:
         seq, report = fill_gaps(seq, max_gap=windowing.max_gap)
     seg = segment_tracks(
@@ -168,27 +180,6 @@ def cut(clips: Clip | Sequence[Clip], windowing: Windowing) -> SegmentSet:
 
 
 # ------------------------------------------------------------------------- score
-def rank_safe(scores: np.ndarray, what: str = "the detector") -> np.ndarray:
-    """Segment scores ready for ranking: NaN or -inf raise; +inf becomes max finite + 1.
-
-    A +inf score (a segment far outside the training data) stays the most abnormal
-    but no longer breaks the frame mapping's means and smoothing; a warning counts them.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    if np.isnan(s).any() or np.isneginf(s).any():
-        raise FloatingPointError(f"{what} returned NaN or -inf segment scores")
-    inf = np.isposinf(s)
-    if inf.any():
-        top = s[~inf].max() if (~inf).any() else 0.0
-        warnings.warn(
-            f"{what}: {int(inf.sum())} segment score(s) are +inf; ranked as the most "
-            f"abnormal (set to {top + 1.0:.4g}) for the frame mapping",
-            stacklevel=3,
-        )
-        s = np.where(inf, top + 1.0, s)
-    return s
-
-
 @dataclass
 class SegmentScores:
     """Output of :func:`score`: one score per segment and what the frame mapping needs.

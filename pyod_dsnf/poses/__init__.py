@@ -1,6 +1,7 @@
 """Per-person pose tracks: read them (any registered format), fill their gaps, cut them into
-segments (docs/data.md)."""
+segments (docs/data.md), also causally, as a live scorer sees them (``poses.causal``)."""
 
+from pyod_dsnf.poses.causal import causal_segments
 from pyod_dsnf.poses.gaps import GapReport, fill_gaps
 from pyod_dsnf.poses.sources import (
     DEFAULT_FORMAT,
@@ -30,6 +31,7 @@ __all__ = [
     "PoseFormat",
     "Segments",
     "Track",
+    "causal_segments",
     "clip_id_from_path",
     "fill_gaps",
     "get_format",

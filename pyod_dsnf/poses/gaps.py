@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int
 from pyod_dsnf.poses.tracks import Clip, Track
 
 __all__ = ["GapReport", "fill_gaps", "interpolate_missing"]
@@ -176,7 +177,7 @@ def fill_gaps(
     Parameters
     ----------
     clips : Clip or sequence of Clip
-        Clips as returned by :func:`load_tracks` / :func:`load_dataset`.
+        Clips as returned by :func:`load_tracks` / :func:`~pyod_dsnf.datasets.load_dataset`.
     max_gap : int, default=2
         Longest run of missing frames that is interpolated; longer runs split
         the track. ``0`` fills nothing and splits at every gap.
@@ -198,8 +199,7 @@ def fill_gaps(
     >>> report.n_pieces == report.n_tracks + report.n_splits
     True
     """
-    if isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer)) or max_gap < 0:
-        raise ValueError(f"max_gap must be a non-negative integer, got {max_gap!r}")
+    max_gap = check_int("max_gap", max_gap, 0, expected="a non-negative integer")
     single = isinstance(clips, Clip)
     seq = [clips] if single else list(clips)
     for i, c in enumerate(seq):

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int
+
 __all__ = [
     "COCO17",
     "LAYOUTS",
@@ -58,8 +60,7 @@ class SkeletonGraph:
     joint_names: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n_joints, (int, np.integer)) or self.n_joints < 1:
-            raise ValueError(f"n_joints must be a positive integer, got {self.n_joints!r}")
+        check_int("n_joints", self.n_joints, 1, expected="a positive integer")
         object.__setattr__(self, "edges", tuple((int(a), int(b)) for a, b in self.edges))
         object.__setattr__(self, "center", tuple(int(c) for c in self.center))
         object.__setattr__(self, "flip_pairs", tuple((int(a), int(b)) for a, b in self.flip_pairs))

@@ -73,7 +73,7 @@ def segment_tracks(
     Parameters
     ----------
     clips : Clip or sequence of Clip
-        Clips from :func:`load_tracks`, :func:`load_dataset` or
+        Clips from :func:`load_tracks`, :func:`~pyod_dsnf.datasets.load_dataset` or
         :func:`fill_gaps`.
     seg_len : int, default=24
         Window length T in frames.

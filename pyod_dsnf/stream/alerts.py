@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int
+
 __all__ = ["AlertBudget", "AlertRule", "budget_threshold", "count_alerts"]
 
 
@@ -34,10 +36,7 @@ def _real(name: str, value: object, low: float, *, low_open: bool = False) -> fl
     return float(value)  # type: ignore[arg-type]
 
 
-def _count(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class AlertRule:
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or math.isnan(t):
             raise ValueError(f"threshold must be a number (inf allowed), got {t!r}")
         object.__setattr__(self, "threshold", float(t))
-        object.__setattr__(self, "min_gap", _count("min_gap", self.min_gap, 0))
+        object.__setattr__(self, "min_gap", check_int("min_gap", self.min_gap, 0))
         object.__setattr__(self, "hysteresis", _real("hysteresis", self.hysteresis, 0.0))
 
     def step(self, active: bool, last: int, frame: int, score: float) -> tuple[bool, bool, int]:
@@ -200,7 +199,7 @@ def budget_threshold(
     """
     alerts_per_hour = _real("alerts_per_hour", alerts_per_hour, 0.0)
     fps = _real("fps", fps, 0.0, low_open=True)
-    n_frames = _count("n_frames", n_frames, 1)
+    n_frames = check_int("n_frames", n_frames, 1)
     tracks = [(np.asarray(f), np.asarray(s, dtype=np.float64)) for f, s in tracks]
     all_scores = np.concatenate([s for _, s in tracks]) if tracks else np.zeros(0)
     if all_scores.size == 0:

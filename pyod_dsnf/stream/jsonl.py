@@ -16,12 +16,11 @@ by frame. See ``docs/streaming.md``.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
+from pyod_dsnf._checks import check_int
+from pyod_dsnf._infinite import json_number
 from pyod_dsnf.poses import Clip
 
 __all__ = [
@@ -87,22 +86,17 @@ def parse_line(text: str) -> tuple[Any, Any, Any]:
     return obj["camera"], obj["frame"], people
 
 
-def _finite(x: float) -> float:
-    if math.isfinite(x):
-        return x
-    return math.copysign(float(np.finfo(np.float64).max), x)
-
-
 def format_record(record: Any) -> str:
     """One output line (no newline) for a :class:`~pyod_dsnf.stream.ScoreRecord`.
 
-    An infinite score (a window far outside the training data) is written as the
-    largest float, since JSON has no infinity; joint z values are rounded to 3 decimals.
+    An infinite score or z (a window far outside the training data) is written as
+    ``+-JSON_INF``, the largest float, since JSON has no infinity
+    (:func:`pyod_dsnf._infinite.json_number`); joint z values are rounded to 3 decimals.
     """
     d = record.as_dict()
-    d["score"] = _finite(d["score"])
+    d["score"] = json_number(d["score"])
     for j in d["joints"]:
-        j["z"] = round(_finite(j["z"]), 3)
+        j["z"] = round(json_number(j["z"]), 3)
     return json.dumps(d, allow_nan=False)
 
 
@@ -147,8 +141,7 @@ def replay_frames(
         carry ``"people": {}`` so that the camera's clock advances. Each line
         also names its ``clip`` and the frame in the clip (``clip_frame``).
     """
-    if isinstance(clip_gap, bool) or not isinstance(clip_gap, int) or clip_gap < 1:
-        raise ValueError(f"clip_gap must be an integer >= 1, got {clip_gap!r}")
+    check_int("clip_gap", clip_gap, 1)
     plays = []  # (camera, offset, clip)
     next_start: dict[str, int] = {}
     for clip in clips:

@@ -1,10 +1,11 @@
 """The offline counterpart of the stream: causal scores of recorded clips in one batch.
 
-:func:`causal_segments` cuts clips exactly as :class:`~pyod_dsnf.stream.StreamScorer`
-sees them (short gaps filled by :func:`~pyod_dsnf.poses.fill_gaps` without
-whole-track joint filling, no padding, windows ending at every frame);
-:func:`causal_scores` scores them; with ``frame_scores(..., alignment="causal")``
-the per-frame scores equal what streaming the clips frame by frame gives.
+:func:`causal_scores` cuts clips with the pipeline's causal recipe
+(``pipeline.cut(clips, Windowing.causal(...))``, defined in :mod:`pyod_dsnf.poses.causal`,
+whose :func:`~pyod_dsnf.poses.causal.causal_segments` is re-exported here), exactly as
+:class:`~pyod_dsnf.stream.StreamScorer` sees them, and scores them; with
+``frame_scores(..., alignment="causal")`` the per-frame scores equal what streaming the
+clips frame by frame gives.
 """
 
 from __future__ import annotations
@@ -14,94 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from pyod_dsnf.poses import Clip, Segments, fill_gaps, segment_tracks
+from pyod_dsnf.poses import Clip, Segments
+from pyod_dsnf.poses.causal import causal_segments
 
 __all__ = ["causal_scores", "causal_segments", "causal_tracks"]
-
-
-def _warm_up_windows(clips: list[Clip], seg_len: int, stride: int) -> Segments:
-    """Each run's windows ending at its frames 0, stride, ... < seg_len - 1, start-padded."""
-    xs, clip, person, start, length = [], [], [], [], []
-    ar = np.arange(seg_len)
-    for c in clips:
-        for t in c.tracks:
-            if len(t) == 0:
-                continue
-            cuts = np.flatnonzero(np.diff(t.frames) != 1) + 1
-            for run in np.split(np.arange(len(t)), cuts):
-                ends = np.arange(0, min(len(run), seg_len - 1), stride)
-                if not ends.size:
-                    continue
-                steps = np.maximum(ar[None, :] - (seg_len - 1 - ends[:, None]), 0)
-                xs.append(t.keypoints[run][steps])
-                clip += [c.clip_id] * ends.size
-                person += [t.person] * ends.size
-                start += [int(t.frames[run[0]])] * ends.size
-                length.append(ends + 1)
-    n_joints = clips[0].tracks[0].n_joints if clips and clips[0].tracks else 17
-    return Segments(
-        X=np.concatenate(xs) if xs else np.zeros((0, seg_len, n_joints, 3), np.float32),
-        clip=np.asarray(clip, dtype=str),
-        person=np.asarray(person, dtype=np.int64),
-        start=np.asarray(start, dtype=np.int64),
-        length=np.concatenate(length).astype(np.int64) if length else np.zeros(0, np.int64),
-        seg_len=seg_len,
-    )
-
-
-def causal_segments(
-    clips: Clip | Sequence[Clip],
-    seg_len: int,
-    *,
-    max_gap: int = 2,
-    stride: int = 1,
-    warm_up: bool = True,
-) -> Segments:
-    """Windows of the live scorer: ``seg_len`` consecutive frames ending at each scored frame.
-
-    Parameters
-    ----------
-    clips : Clip or sequence of Clip
-    seg_len : int
-        Window length T (the detector's ``input_shape_[0]``).
-    max_gap : int, default=2
-        Gaps of at most this many frames are interpolated.
-    stride : int, default=1
-        As ``StreamScorer(stride=...)``.
-    warm_up : bool, default=True
-        As ``StreamScorer(warm_up=...)``: add windows ending at each run's
-        first ``seg_len - 1`` frames (0, stride, ...), their missing beginning
-        filled with the run's first pose; ``length`` counts their real frames.
-
-    Returns
-    -------
-    Segments
-        The windows; ``start + length - 1`` is the frame each one scores
-        (``frame_scores(..., alignment="causal")``). Windows without a single
-        joint of confidence > 0 are dropped, as the stream does (it counts
-        them as ``n_unscorable``).
-    """
-    filled, _ = fill_gaps(clips, max_gap=max_gap, fill_joints=False)
-    seq = [filled] if isinstance(filled, Clip) else filled
-    seg = segment_tracks(seq, seg_len=seg_len, stride=stride)
-    if warm_up:
-        w = _warm_up_windows(seq, seg_len, stride)
-        if len(w):
-            width = max(seg.clip.dtype.itemsize, w.clip.dtype.itemsize) // 4 or 1
-            seg = Segments(
-                X=np.concatenate([seg.X, w.X]),
-                clip=np.concatenate([seg.clip, w.clip]).astype(f"U{width}"),
-                person=np.concatenate([seg.person, w.person]),
-                start=np.concatenate([seg.start, w.start]),
-                length=np.concatenate([seg.length, w.length]),
-                seg_len=seg_len,
-                counts=dict(seg.counts),
-            )
-    keep = (seg.X[..., 2] > 0).any(axis=(1, 2))
-    if keep.all():
-        return seg
-    return Segments(seg.X[keep], seg.clip[keep], seg.person[keep], seg.start[keep],
-                    seg.length[keep], seg.seg_len, dict(seg.counts))  # fmt: skip
 
 
 def causal_scores(
@@ -128,8 +45,10 @@ def causal_scores(
     scores : ndarray of shape (n_segments,)
         ``detector.decision_function`` of the windows.
     """
+    from pyod_dsnf.pipeline.steps import Windowing, cut  # the pipeline, loaded when scoring
+
     t, _, c = (int(s) for s in detector.input_shape_)
-    seg = causal_segments(clips, t, max_gap=max_gap, stride=stride, warm_up=warm_up)
+    seg = cut(clips, Windowing.causal(t, stride=stride, max_gap=max_gap, warm_up=warm_up)).segments
     scores = detector.decision_function(seg.X[..., :c]) if len(seg) else np.zeros(0)
     return seg, scores
 

@@ -8,18 +8,19 @@ is scored, so the score of frame t comes from the window that ends at t (the
 All windows that become ready in one :meth:`StreamScorer.update` or
 :meth:`StreamScorer.update_many` call are scored in one batch.
 
-Tracks follow the offline rules of :func:`pyod_dsnf.poses.fill_gaps` (with
-``fill_joints=False``, whose whole-track joint filling would look ahead): a gap
-of at most ``max_gap`` frames is interpolated when the person reappears, and
-the filled frames are scored then (late, marked ``filled``); a longer gap
-starts a new track. Streaming a recorded clip therefore gives exactly the
-offline causal scores of :func:`pyod_dsnf.stream.causal_segments`. See
+Which windows are scored and which frames they hold is the causal windowing recipe of
+:mod:`pyod_dsnf.poses.causal` (``pipeline.Windowing.causal``): the scorer asks it when a
+window is due (:func:`~pyod_dsnf.poses.causal.causal_due`) and which ring positions it
+reads (:func:`~pyod_dsnf.poses.causal.causal_window`), and fills gaps with its
+:func:`~pyod_dsnf.poses.causal.fill_causal`: a gap of at most ``max_gap`` frames is
+interpolated when the person reappears, and the filled frames are scored then (late,
+marked ``filled``); a longer gap starts a new track. Streaming a recorded clip therefore
+gives exactly the offline causal scores of :func:`pyod_dsnf.stream.causal_scores`. See
 ``docs/streaming.md``.
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,10 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from pyod_dsnf.poses import Clip, Track, fill_gaps
+from pyod_dsnf._checks import check_int, is_int
+from pyod_dsnf.detector.standardizer import JointStandardizer
+from pyod_dsnf.poses import Clip, Track
+from pyod_dsnf.poses.causal import causal_due, causal_window, fill_causal
 from pyod_dsnf.poses.skeletons import get_layout
 from pyod_dsnf.stream.alerts import AlertBudget, AlertRule
 
@@ -53,7 +57,7 @@ class ScoreRecord:
         True when this frame starts an alert episode (:class:`AlertRule`).
     joints : tuple of (str, float)
         The ``top_joints`` joints with the highest standardised NLL share
-        ``(share - joint_nll_mean_) / joint_nll_std_``, highest first.
+        (:meth:`~pyod_dsnf.detector.standardizer.JointStandardizer.transform`), highest first.
     filled : bool
         True for a frame interpolated across a short gap (scored late, when the
         person reappeared).
@@ -82,12 +86,6 @@ class ScoreRecord:
             "joints": [{"joint": name, "z": z} for name, z in self.joints],
             "filled": self.filled,
         }
-
-
-def _int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r:.60}")
-    return int(value)
 
 
 class StreamScorer:
@@ -167,19 +165,19 @@ class StreamScorer:
         check_is_fitted(detector, ["input_shape_", "joint_nll_mean_", "joint_nll_std_"])
         self.detector = detector
         self.seg_len, self.n_joints, self.n_channels = (int(s) for s in detector.input_shape_)
-        self.max_gap = _int("max_gap", max_gap, 0)
-        self.forget_after = _int("forget_after", forget_after, 0)
+        self.max_gap = check_int("max_gap", max_gap, 0)
+        self.forget_after = check_int("forget_after", forget_after, 0)
         if self.forget_after < self.max_gap:
             raise ValueError(
                 f"forget_after must be >= max_gap ({self.max_gap}) so that a short gap can be "
                 f"filled, got {forget_after!r}"
             )
-        self.stride = _int("stride", stride, 1)
-        self.top_joints = _int("top_joints", top_joints, 0)
+        self.stride = check_int("stride", stride, 1)
+        self.top_joints = check_int("top_joints", top_joints, 0)
         if not isinstance(warm_up, (bool, np.bool_)):
             raise TypeError(f"warm_up must be a bool, got {warm_up!r}")
         self.warm_up = bool(warm_up)
-        self.alert_after = self.seg_len // 2 if alert_after is None else _int(
+        self.alert_after = self.seg_len // 2 if alert_after is None else check_int(
             "alert_after", alert_after, 1)  # fmt: skip
         if self.alert_after > self.seg_len:
             raise ValueError(
@@ -201,8 +199,7 @@ class StreamScorer:
         names = get_layout(detector.layout).joint_names
         self.joint_names = tuple(names) if len(names) == self.n_joints else tuple(
             f"joint{i}" for i in range(self.n_joints))  # fmt: skip
-        self._mean = np.asarray(detector.joint_nll_mean_, dtype=np.float64)
-        self._std = np.asarray(detector.joint_nll_std_, dtype=np.float64)
+        self._standardizer = JointStandardizer.of(detector)
         self.stats = dict.fromkeys(
             ("n_updates", "n_poses", "n_scored", "n_filled", "n_new_tracks", "n_forgotten",
              "n_unscorable", "n_alerts"), 0)  # fmt: skip
@@ -277,7 +274,7 @@ class StreamScorer:
     ) -> tuple[str, int, list[Hashable], np.ndarray]:
         if not isinstance(camera, str):
             raise TypeError(f"camera must be a str, got {type(camera).__name__} {camera!r:.40}")
-        if isinstance(frame, bool) or not isinstance(frame, numbers.Integral):
+        if not is_int(frame):
             raise TypeError(
                 f"frame of camera {camera!r} must be an int, got {type(frame).__name__} "
                 f"{frame!r:.40}"
@@ -398,22 +395,16 @@ class StreamScorer:
             self._released.clear()
 
     def _due(self, n: np.ndarray) -> np.ndarray:
-        """Which track lengths ``n`` (frames pushed) complete a window to score."""
-        t, k = self.seg_len, self.stride
-        due = (n >= t) & ((n - t) % k == 0)
-        if self.warm_up:
-            due |= (n < t) & ((n - 1) % k == 0)
-        return due
+        """Which track lengths ``n`` (frames pushed) complete a window: the causal recipe's."""
+        return causal_due(n, self.seg_len, self.stride, self.warm_up)
 
     def _window_index(self, n: np.ndarray) -> np.ndarray:
         """Ring positions (len(n), T) of the window ending at each slot's newest frame.
 
-        Before T frames, the missing beginning repeats the track's first frame
-        (position 0: a track's first frame always goes there).
+        The causal recipe's window (:func:`~pyod_dsnf.poses.causal.causal_window`), read
+        from the ring, which holds a track's frame i at position ``i % T``.
         """
-        t = self.seg_len
-        steps = np.arange(t)[None, :] + n[:, None] - t
-        return np.where(n[:, None] >= t, steps % t, np.maximum(steps, 0))
+        return causal_window(n, self.seg_len) % self.seg_len
 
     def _push_window(self, slot: int, pending: list, key: tuple) -> None:
         """After a push: queue the window ending at the slot's newest frame if due."""
@@ -470,8 +461,8 @@ class StreamScorer:
         prev = self._buf[slot, (self._count[slot] - 1) % t]
         seen = int(self._seen[slot])
         track = Track(0, [seen, frame], np.stack([prev, pose]), np.full(2, np.nan, np.float32))
-        filled, _ = fill_gaps(Clip("", [track]), max_gap=self.max_gap, fill_joints=False)
-        piece = filled.tracks[0]  # type: ignore[union-attr]
+        filled, _ = fill_causal(Clip("", [track]), self.max_gap)
+        piece = filled[0].tracks[0]
         for f, kp, is_filled in zip(piece.frames[1:], piece.keypoints[1:], piece.filled[1:],
                                     strict=True):  # fmt: skip
             self._buf[slot, self._count[slot] % t] = kp
@@ -505,9 +496,7 @@ class StreamScorer:
                 return []
         joint = self.detector.joint_nll(X[..., : self.n_channels])
         scores = self.detector.anomaly_scores_from_joint(joint)
-        with np.errstate(invalid="ignore", over="ignore"):
-            z = (joint - self._mean) / self._std
-        z = np.where(np.isnan(z), np.inf, z)  # an infinite share of an infinite NLL
+        z = self._standardizer.transform(joint)
         k = min(self.top_joints, self.n_joints)
         top = np.argsort(-z, axis=1, kind="stable")[:, :k]
         top_z = np.take_along_axis(z, top, axis=1).tolist()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pyod_dsnf._checks import is_int
 from pyod_dsnf.poses.skeletons import coco17_to_openpose18, get_layout
 from pyod_dsnf.poses.tracks import (
     _MAX_VALUE,
@@ -251,7 +252,7 @@ def is_index(value: object, low: int) -> bool:
     """An integer (or an integral float such as 7.0) in ``[low, MAX_INDEX]``; no bools."""
     if isinstance(value, bool):
         return False
-    if isinstance(value, int):
+    if is_int(value):
         return low <= value <= MAX_INDEX
     return isinstance(value, float) and math.isfinite(value) and value.is_integer() and (
         low <= value <= MAX_INDEX

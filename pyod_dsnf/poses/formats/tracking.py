@@ -13,6 +13,8 @@ import logging
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int, is_int
+
 __all__ = ["TRACK_EXTRA_HINT", "track_keypoints"]
 
 TRACK_EXTRA_HINT = (
@@ -80,8 +82,7 @@ def track_keypoints(
         raise ValueError("frames must be in ascending order")
     if not 0 < match_fraction <= 1:
         raise ValueError(f"match_fraction must lie in (0, 1], got {match_fraction!r}")
-    if isinstance(max_age, bool) or not isinstance(max_age, (int, np.integer)) or max_age < 1:
-        raise ValueError(f"max_age must be an integer >= 1, got {max_age!r}")
+    check_int("max_age", max_age, 1)
     out = np.full(n, -1, dtype=np.int64)
     if n == 0:
         return out
@@ -127,7 +128,7 @@ def track_keypoints(
         for obj in objs:
             last = obj.last_detection
             i = getattr(last, "data", None)
-            if not (isinstance(i, int) and a <= i < b and last is dets[i - a]):
+            if not (is_int(i) and a <= i < b and last is dets[i - a]):
                 continue  # not matched in this frame
             if obj.id not in ids:
                 ids[obj.id] = len(ids)
