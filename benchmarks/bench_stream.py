@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> dict:
     rss = [(0.0, rss_mib())]
     rss_every = max(1, round(args.rss_every * args.fps))
     n_person_frames = n_records = 0
-    busy = 0.0
+    busy = cpu = 0.0
     t_start = time.perf_counter()
     for f in range(n_frames):
         renew = f - start >= life
@@ -122,12 +122,14 @@ def run(args: argparse.Namespace) -> dict:
             (cam, f, {f"{k}.{gen[c, k]}": poses[c, k] for k in range(args.people)})
             for c, cam in enumerate(cams)
         ]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         records = scorer.update_many(batch)
         dt = time.perf_counter() - t0
+        dc = time.process_time() - c0
         latencies[f] = dt
         if f >= warm_up:  # the first T - 1 frames only fill the buffers
             busy += dt
+            cpu += dc
             n_person_frames += args.cameras * args.people
             n_records += len(records)
         if (f + 1) % rss_every == 0:
@@ -151,6 +153,7 @@ def run(args: argparse.Namespace) -> dict:
         "person_frames": n_person_frames,
         "records": n_records,
         "person_frames_per_s": n_person_frames / busy,
+        "person_frames_per_cpu_s": n_person_frames / cpu,
         "realtime_factor": (n_frames / args.fps) / busy,
         "latency_p50_ms": 1e3 * float(np.percentile(latencies, 50)),
         "latency_p99_ms": 1e3 * float(np.percentile(latencies, 99)),
@@ -193,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"stride {res['stride']}, {res['threads']} thread(s), n_jobs {res['jobs']}, "
                     f"model: {res['model']}"),
         ("person-frames/s", f"{res['person_frames_per_s']:.0f} (target {res['cameras'] * res['people'] * res['fps']:.0f}; "  # noqa: E501
-                            f"real-time factor {res['realtime_factor']:.2f})"),
+                            f"real-time factor {res['realtime_factor']:.2f}); "
+                            f"{res['person_frames_per_cpu_s']:.0f} per CPU-second (all threads); "
+                            f"load {os.getloadavg()[0]:.2f}"),
         ("update_many latency p50 / p99 / max",
          f"{res['latency_p50_ms']:.1f} / {res['latency_p99_ms']:.1f} / "
          f"{res['latency_max_ms']:.1f} ms"),
