@@ -59,7 +59,7 @@ def test_one_chunk_is_split_by_whole_forward_batches(fitted, X, monkeypatch):
 
     data = prepare_segments(X, normalize=True)
     cpu = torch.device("cpu")
-    one = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", batch_size=5)
+    one = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", cpu_batch=5)
     seen = []
     real = scoring.joint_nll_bits_per_dim
 
@@ -70,7 +70,7 @@ def test_one_chunk_is_split_by_whole_forward_batches(fitted, X, monkeypatch):
     monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
     for n_jobs in (2, 3, 20):
         seen.clear()
-        joint = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", batch_size=5,
+        joint = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", cpu_batch=5,
                                   n_jobs=n_jobs)  # fmt: skip
         np.testing.assert_array_equal(joint, one)
         # 61 rows: 13 batches of 5 (the last of 1) whatever n_jobs, grouped per thread

@@ -22,8 +22,11 @@ def test_standardizer_joint_and_nll_scores():
     np.testing.assert_allclose(std.mean, [2.0, 3.0])
     np.testing.assert_allclose(std.std, [np.sqrt(2 / 3), np.sqrt(2)])
     np.testing.assert_allclose(std.scores(joint, "nll"), [3.0, 5.0, 7.0])
-    z = (joint - std.mean) / std.std
-    np.testing.assert_allclose(std.scores(joint, "joint"), z.max(axis=1))
+    # the largest z of each row, by hand: row 0 max(-sqrt(3/2), -1/sqrt(2)), row 1
+    # max(sqrt(3/2), -1/sqrt(2)), row 2 max(0, sqrt(2))
+    np.testing.assert_allclose(
+        std.scores(joint, "joint"), [-1 / np.sqrt(2), np.sqrt(3 / 2), np.sqrt(2)], rtol=1e-12
+    )
     # the most atypical joint decides, not the total: row 1 has the larger total,
     # row 0 one joint further from its mean
     rows = np.array([[2.0, 3.0 + 3 * np.sqrt(2)], [2.0 + 3 * np.sqrt(2 / 3), 7.0]])
@@ -65,34 +68,45 @@ def fitted():
     return tiny_detector(epochs=1).fit(walking_segments(24, 8, seed=0))
 
 
-def test_joint_nll_refuses_nan_naming_the_first_segment(fitted, monkeypatch):
-    def nan_rows(model, data, batch, device):
-        out = np.zeros((len(data), 17))
-        out[2, 5] = np.nan
+class _FakeFlow(torch.nn.Module):
+    """Stands in for the flow through the interface joint_nll uses (``joint_log_prob``):
+    log-probabilities of 0, NaN for the segments in ``nan_at``; records its batches."""
+
+    def __init__(self, nan_at: tuple[int, ...] = ()) -> None:
+        super().__init__()
+        self.nan_at, self.batches = set(nan_at), []
+
+    def joint_log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        first = sum(self.batches)
+        out = torch.zeros(len(x), x.shape[-1], dtype=torch.float64)
+        for i in range(len(x)):
+            if first + i in self.nan_at:
+                out[i, 5] = float("nan")
+        self.batches.append(len(x))
         return out
 
-    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", nan_rows)
+
+def test_joint_nll_refuses_nan_naming_the_first_segment():
     data = np.zeros((4, 2, 8, 17), np.float32)
     with pytest.raises(FloatingPointError, match=r"NaN for 1 of the x \(first: segment 12\)"):
-        joint_nll(fitted.model_, data, batch_size=2, device=torch.device("cpu"), what="the x",
-                  offset=10)  # fmt: skip
+        joint_nll(_FakeFlow(nan_at=(2,)), data, batch_size=2, device=torch.device("cpu"),
+                  what="the x", offset=10)  # fmt: skip
 
 
-def test_scoring_batch_is_cache_sized_by_width(fitted, monkeypatch):
-    seen = []
-
-    def spy(model, data, batch, device):
-        seen.append(batch)
-        return np.zeros((len(data), 17))
-
-    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
+def test_scoring_batch_is_cache_sized_by_width(fitted):
     cpu = torch.device("cpu")
     limit = scoring.forward_batch(fitted.model_, cpu)
+    assert limit == batch_size("cpu", 4, n_frames=8)  # the tiny model: H = 4, T = 8
+    flow = _FakeFlow()
+    flow.hidden_channels, flow.n_frames, flow.n_joints = 4, 8, 17
     data = np.zeros((limit + 10, 2, 8, 17), np.float32)
-    joint_nll(fitted.model_, data, device=cpu, what="x")
-    joint_nll(fitted.model_, data[:12], batch_size=5, device=cpu, what="x")
-    # near-equal batches of at most the limit: 2 of (limit + 10) / 2; 3 of 4
-    assert seen == [(limit + 10) // 2, 4]
+    # the estimator's batch_size does not matter on the CPU: near-equal batches of at most
+    # the limit, 2 of (limit + 10) / 2
+    joint_nll(flow, data, batch_size=5000, device=cpu, what="x")
+    assert flow.batches == [(limit + 10) // 2] * 2
+    other = _FakeFlow()
+    joint_nll(other, data[:12], cpu_batch=5, device=cpu, what="x")  # 3 batches of 4
+    assert other.batches == [4, 4, 4]
 
 
 def test_batch_rule_is_bytes_per_batch():

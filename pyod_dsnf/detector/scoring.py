@@ -1,7 +1,9 @@
 """From prepared segments to anomaly scores: chunked scoring, per-joint standardisation.
 
-* :func:`score_in_chunks` validates, prepares and scores an input of any length a
-  chunk at a time, so memory beyond the input itself stays bounded;
+* :func:`score_segments` validates, prepares and scores an input of any length a
+  chunk at a time (:func:`score_in_chunks`; on a CUDA device with the next chunk
+  prepared meanwhile, :mod:`~pyod_dsnf.detector._gpu_scoring`), so memory beyond the
+  input itself stays bounded; :func:`prepare_for` prepares one chunk for its device;
 * :func:`joint_nll` runs the flow on prepared segments and refuses NaN;
 * :func:`scoring_device` is the device to score on, with a fallback to the CPU
   for a model trained on a GPU that this machine lacks;
@@ -22,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pyod_dsnf.detector import _batching
+from pyod_dsnf.detector import _batching, _gpu_scoring
+from pyod_dsnf.detector._batches import scoring_batch_floor
 from pyod_dsnf.detector._compile import compiled_forward
 from pyod_dsnf.detector._device import (
     CudaState,
@@ -32,6 +35,8 @@ from pyod_dsnf.detector._device import (
     torch_threads,
 )
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector._training_data import reference_segments
+from pyod_dsnf.detector._validation import prepare_segments
 from pyod_dsnf.detector.standardizer import ANOMALY_SCORES, JointStandardizer
 
 __all__ = [
@@ -44,8 +49,11 @@ __all__ = [
     "cuda_score_sizes",
     "forward_batch",
     "joint_nll",
+    "prepare_for",
     "score_in_chunks",
+    "score_segments",
     "scoring_device",
+    "training_scores",
     "warn_infinite",
 ]
 
@@ -53,6 +61,9 @@ __all__ = [
 #: (or ``batch_size`` if larger): scoring memory beyond the input itself stays
 #: bounded whatever the number of segments (see docs/guarantees.md).
 SCORE_CHUNK = 4096
+#: Chunks of an input longer than one chunk come in multiples of this many (equal in
+#: size), so that two or four jobs share them evenly.
+CHUNK_MULTIPLE = 4
 #: On a CUDA device: the smallest forward batch and chunk. A GPU runs the flow at
 #: full speed only from batches of about 16k segments (a batch of 1,024 keeps it
 #: waiting for kernel launches); a chunk of four batches bounds the host memory of
@@ -125,8 +136,35 @@ def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
     return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
 
 
+def training_scores(
+    model: nn.Module,
+    data: np.ndarray,
+    held_out: np.ndarray | None,
+    *,
+    batch_size: int | str,
+    device: torch.device,
+    n_jobs: int = 1,
+    compile: Any = None,
+) -> tuple[np.ndarray, JointStandardizer]:
+    """Per-joint NLL shares of the training segments and the standardizer of the fit.
+
+    The standardizer is fitted on the held-out segments, which the flow never trained
+    on, when there are enough of them (:func:`~pyod_dsnf.detector._training_data.
+    reference_segments`), else on all the training segments ``data``. ``n_jobs`` and
+    ``compile`` as in :func:`joint_nll`.
+    """
+    run = partial(joint_nll, model, batch_size=batch_size, device=device, n_jobs=n_jobs,
+                  compile=compile)  # fmt: skip
+    joint = run(data, what="the training segments")
+    ref = reference_segments(data, held_out)
+    if ref is not data:
+        joint_ref = run(ref, what="the held-out segments")
+        return joint, JointStandardizer.fit(joint_ref)
+    return joint, JointStandardizer.fit(joint)
+
+
 def forward_batch(model: nn.Module, device: torch.device | str) -> int:
-    """Segments per scoring forward pass of ``model`` on ``device``.
+    """Segments per scoring forward pass of ``model`` on the CPU (or another device).
 
     :func:`pyod_dsnf.detector._batching.batch_size` of the flow's width and segment shape
     (cache-sized on the CPU: 256 for the default H = 4, T = 24, V = 17).
@@ -167,30 +205,32 @@ def joint_nll(
     *,
     device: torch.device,
     what: str,
+    batch_size: int | str = "auto",
     offset: int = 0,
-    batch_size: int | None = None,
+    cpu_batch: int | None = None,
     compile: Any = None,
     n_jobs: int = 1,
 ) -> np.ndarray:
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
-    On the CPU the flow runs on ``ceil(n / batch_size)`` forward batches of
-    near-equal size (``batch_size`` None: :func:`forward_batch`), a partition that
-    depends on ``n`` only; with ``n_jobs > 1`` threads score consecutive groups of
-    these batches, so every batch, and every score, is the same for any ``n_jobs``.
-    On a CUDA device (``data`` may already be there, a tensor) it runs on batches of
-    :func:`cuda_score_sizes` (``batch_size`` as the floor; ``n_jobs`` is not used). ``compile``: a
-    ``torch.compile`` backend (name or callable) to run them through
-    (:mod:`pyod_dsnf.detector._compile`), None: eager. Raises FloatingPointError naming the
-    first segment (``offset`` added) whose share is NaN. On a CUDA device TF32 is
+    On the CPU the flow runs on ``ceil(n / cpu_batch)`` forward batches of near-equal
+    size (``cpu_batch`` None: :func:`forward_batch`, whatever the estimator's
+    ``batch_size``), a partition that depends on ``n`` only; with ``n_jobs > 1``
+    threads score consecutive groups of these batches (:func:`_in_threads`), so every
+    batch, and every score, is the same for any ``n_jobs``. On a CUDA device (``data``
+    may already be there) it runs on batches of :func:`cuda_score_sizes` of the
+    estimator's ``batch_size`` (``"auto"`` counts as 64), one thread. ``compile``: a
+    ``torch.compile`` backend (name or callable) to run the batches through
+    (:mod:`pyod_dsnf.detector._compile`), None: eager. Raises FloatingPointError naming
+    the first segment (``offset`` added) whose share is NaN. On a CUDA device TF32 is
     off (:func:`~pyod_dsnf.detector._device.exact_float32`), so the scores match the CPU's.
     """
     n = len(data)
     cuda = torch.device(device).type == "cuda"
     if cuda:
-        limit = cuda_score_sizes(0 if batch_size is None else batch_size)[1]
+        limit = cuda_score_sizes(scoring_batch_floor(batch_size))[1]
     else:
-        limit = forward_batch(model, device) if batch_size is None else int(batch_size)
+        limit = forward_batch(model, device) if cpu_batch is None else int(cpu_batch)
     n_batches = max(1, -(-n // limit))
     batch = limit if cuda else max(1, -(-n // n_batches))
     extra = {}
@@ -214,11 +254,6 @@ def joint_nll(
             f"with a smaller lr or curvature, or keep normalize=True"
         )
     return joint
-
-
-#: Chunks of an input longer than one chunk come in multiples of this many (equal in
-#: size), so that two or four jobs share them evenly.
-CHUNK_MULTIPLE = 4
 
 
 def score_in_chunks(
@@ -256,3 +291,57 @@ def score_in_chunks(
     for (a, b), part in zip(pieces, _in_threads(tasks, n_jobs), strict=True):
         out[a:b] = part
     return out
+
+
+def prepare_for(
+    device: torch.device, X4: np.ndarray, *, normalize: bool, offset: int = 0
+) -> np.ndarray | torch.Tensor:
+    """Checked segments ``(n, T, V, C)`` prepared for scoring on ``device``.
+
+    On a CUDA device complete segments are normalised there
+    (:func:`pyod_dsnf.detector._gpu_scoring.device_prepare`); otherwise, and for the
+    segments that need imputation, on the host (:func:`~pyod_dsnf.detector._validation.
+    prepare_segments`).
+    """
+    if device.type == "cuda":
+        data = _gpu_scoring.device_prepare(X4, device, normalize=normalize, offset=offset)
+        if data is not None:
+            return data
+    return prepare_segments(X4, normalize=normalize, offset=offset)
+
+
+def score_segments(
+    X: Any,
+    prepare: Callable[[Any, int], Any],
+    *,
+    model: nn.Module,
+    batch_size: Any,
+    device: torch.device,
+    n_joints: int,
+    n_jobs: int = 1,
+    compile: Any = None,
+) -> np.ndarray:
+    """Per-joint NLL shares ``(n, n_joints)`` of segments X, a chunk at a time.
+
+    ``prepare(X[start:stop], start)`` validates and prepares one chunk (``start``
+    for error messages). On the CPU chunks of at most ``max(batch_size, SCORE_CHUNK)``
+    are prepared and scored, ``n_jobs`` at a time (:func:`score_in_chunks`); on a
+    CUDA device chunks of :func:`cuda_score_sizes` are, the next one prepared while
+    the GPU scores one. ``batch_size``: the estimator's (``"auto"`` counts as 64).
+    ``compile`` as in :func:`joint_nll`.
+    """
+    floor = scoring_batch_floor(batch_size)
+    run = partial(joint_nll, model, batch_size=floor, device=device, what="the segments",
+                  compile=compile)  # fmt: skip
+
+    if device.type == "cuda":
+        chunk = cuda_score_sizes(floor)[0]
+        return _gpu_scoring.score_prefetched(
+            X, prepare, lambda data, start: run(data, offset=start), chunk=chunk,
+            n_joints=n_joints)  # fmt: skip
+
+    def score(part: Any, start: int, jobs: int) -> np.ndarray:
+        return run(prepare(part, start), offset=start, n_jobs=jobs)
+
+    chunk = max(floor, SCORE_CHUNK)
+    return score_in_chunks(X, score, chunk=chunk, n_joints=n_joints, n_jobs=n_jobs)
