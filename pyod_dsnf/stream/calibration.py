@@ -54,7 +54,7 @@ def _pad(X: np.ndarray, age: int) -> np.ndarray:
 
 
 def age_table(scores: np.ndarray, ages: np.ndarray, seg_len: int) -> np.ndarray:
-    """Quantiles (at :data:`LEVELS`) of scores by window age, shape ``(seg_len, len(LEVELS))``.
+    """Quantiles (1 %, ..., 99 %) of scores by window age, shape ``(seg_len, 99)``.
 
     Parameters
     ----------
