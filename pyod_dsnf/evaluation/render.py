@@ -26,6 +26,7 @@ import numpy as np
 
 from pyod_dsnf._checks import check_int
 from pyod_dsnf._infinite import rank_safe
+from pyod_dsnf.detector.orientation import detector_rotation, rotate_points
 from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.pipeline.steps import Windowing, cut
 from pyod_dsnf.poses import Clip, Track
@@ -47,6 +48,8 @@ class AlertData:
         The rendered frames.
     keypoints : ndarray of shape (n, V, 3)
         ``(x, y, confidence)`` after gap filling; confidence 0 = undetected.
+        Turned upright about their centre by the detector's canonical rotation
+        (``DSNFDetector.up_direction_``), so a person filmed sideways stands.
     joint_z : ndarray of shape (n, V)
         Standardised per-joint NLL share, averaged over the windows covering
         each frame.
@@ -123,6 +126,7 @@ def alert_data(
     max_gap: int = 2,
     threshold: float | None = None,
     age_match: object = "auto",
+    upright: bool = True,
 ) -> AlertData:
     """Per-frame causal scores and joint z-scores of one person, ready to draw.
 
@@ -147,6 +151,9 @@ def alert_data(
         Matching of warm-up scores as ``StreamScorer(age_match=...)``; "auto":
         :func:`pyod_dsnf.stream.match_ages` of the detector (None when it has
         no calibration), what ``pyod-dsnf stream`` uses.
+    upright : bool, default=True
+        Keypoints turned upright as the detector turns them; False: as in the
+        image (to draw them over the camera's frames).
 
     Returns
     -------
@@ -219,7 +226,8 @@ def alert_data(
     return AlertData(
         person=int(person),
         frames=piece.frames[sel].copy(),
-        keypoints=piece.keypoints[sel].astype(np.float64),
+        keypoints=(_upright(detector, piece.keypoints[sel].astype(np.float64)) if upright
+                   else piece.keypoints[sel].astype(np.float64)),
         joint_z=z[sel],
         track_frames=fr,
         track_scores=sc,
@@ -227,6 +235,19 @@ def alert_data(
         else float(threshold),
         graph=graph,
     )
+
+
+def _upright(detector, keypoints: np.ndarray) -> np.ndarray:
+    """Keypoints ``(n, V, 3)`` turned as the detector turns segments, about their centre."""
+    rotation = detector_rotation(detector)
+    if np.array_equal(rotation, np.eye(2)):
+        return keypoints
+    seen = keypoints[..., 2] > 0
+    points = keypoints[seen, :2] if seen.any() else keypoints[..., :2].reshape(-1, 2)
+    centre = points.mean(axis=0)
+    out = keypoints.copy()
+    out[..., :2] = rotate_points(keypoints[..., :2], rotation, centre)
+    return out
 
 
 def _causal_curve(detector, clip: Clip, max_gap: int, age_match) -> dict[int, tuple]:
@@ -357,7 +378,8 @@ def render_alert(
         As :func:`alert_data`.
     video : str or path-like, optional
         The camera's video: the skeleton is drawn over its frames (same frame
-        numbers as the poses, pixel coordinates), read with ``imageio-ffmpeg``.
+        numbers as the poses, pixel coordinates, not turned upright), read with
+        ``imageio-ffmpeg``.
 
     Returns
     -------
@@ -385,7 +407,7 @@ def render_alert(
     except ImportError as exc:
         raise ImportError(f"{RENDER_EXTRA_HINT} ({exc})") from None
     data = alert_data(detector, clip, person, frames, max_gap=max_gap, threshold=threshold,
-                      age_match=age_match)  # fmt: skip
+                      age_match=age_match, upright=video is None)  # fmt: skip
     ffmpeg = _ffmpeg_path() if suffix == ".mp4" else None
     if suffix == ".mp4" and ffmpeg is None:
         warnings.warn(
