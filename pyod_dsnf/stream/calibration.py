@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int
+
 __all__ = [
     "LEVELS",
     "AgeMatch",
@@ -158,9 +160,8 @@ def calibrate_detector(
             "the detector held out fewer than 2 training windows (validation_fraction="
             f"{detector.validation_fraction!r}): nothing to calibrate on"
         )
-    for name, v in (("camera_frames", camera_frames), ("person_frames", person_frames)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    camera_frames = check_int("camera_frames", camera_frames, 1)
+    person_frames = check_int("person_frames", person_frames, 1)
     X = np.asarray(X)
     t = int(detector.input_shape_[0])
     scores = np.asarray(detector.decision_scores_, np.float64)[idx]
