@@ -277,7 +277,9 @@ def tail_threshold(
     TailFit
         ``poor`` says when the fit should not be trusted: fewer than
         ``min_excess`` excesses, a heavy tail (xi > 0.5), a KS p-value below
-        0.05, or a threshold more than 100 times rarer than the rarest sample.
+        0.05, a threshold more than 100 times rarer than the rarest sample, or a
+        wide interval (its upper end more than 5 times as far above u as its
+        lower end).
     """
     from scipy import stats
 
@@ -323,6 +325,8 @@ def tail_threshold(
         why.append(f"the excesses do not follow the fit (KS p = {ks:.3g})")
     if tail_prob * n < 0.01:
         why.append(f"an extrapolation {1 / (tail_prob * n):.3g} times beyond the rarest score")
+    if lo > u and (hi - u) > 5 * (lo - u):
+        why.append(f"a wide interval ({lo:.3g} - {hi:.3g}: the data hardly fix the tail)")
     return TailFit(float(z), (float(lo), float(hi)), xi, sigma, u, int(n_u), ks, "; ".join(why))
 
 
