@@ -65,7 +65,6 @@ __all__ = [
     "DetectorFileError",
     "FittedState",
     "SavedDetector",
-    "calibration_state",
     "check_fitted_state",
     "fitted_state",
     "load_weights",
@@ -148,6 +147,8 @@ class FittedState:
         NaN in files written before the "joint" score (then ``anomaly_score`` is "nll").
     up_direction : ndarray of shape (2,)
         Unit vector; (0, -1) (no turn) in files written before the orientation.
+    calibration : dict or None
+        The stream's calibration (:func:`pyod_dsnf.stream.calibrate_detector`), if stored.
     """
 
     input_shape: tuple[int, int, int]
@@ -159,40 +160,20 @@ class FittedState:
     joint_nll_mean: np.ndarray
     joint_nll_std: np.ndarray
     up_direction: np.ndarray
+    calibration: dict[str, Any] | None = None
 
 
 def fitted_state(detector: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """What a file stores of a fitted detector: (JSON values, float64 arrays).
-
-    An optional ``calibration_`` dict (the stream's, :mod:`pyod_dsnf.stream.calibration`)
-    goes in too: its arrays as ``calibration_<key>``, the rest under the value
-    ``calibration_`` (:func:`calibration_state` reads it back).
-    """
+    """What a file stores of a fitted detector: (JSON values, float64 arrays)."""
     values = {k: getattr(detector, k) for k in FITTED_VALUES}
     arrays = {k: np.asarray(getattr(detector, k, UP_BEFORE_ORIENTATION), np.float64)
               for k in FITTED_ARRAYS}  # fmt: skip
     cal = getattr(detector, "calibration_", None)
-    if isinstance(cal, dict):
+    if isinstance(cal, dict):  # JSON values, arrays as "calibration_<key>"
         values["calibration_"] = {k: v for k, v in cal.items() if not isinstance(v, np.ndarray)}
-        arrays.update({f"calibration_{k}": np.asarray(v, np.float64) for k, v in cal.items()
+        arrays.update({f"calibration_{k}": v for k, v in cal.items()
                        if isinstance(v, np.ndarray)})  # fmt: skip
     return values, arrays
-
-
-def calibration_state(
-    values: dict[str, Any], arrays: dict[str, np.ndarray]
-) -> dict[str, Any] | None:
-    """The ``calibration_`` a file holds (written by :func:`fitted_state`), or None.
-
-    Its content is checked where it is used (``pyod_dsnf.stream.calibration``).
-    """
-    cal = values.get("calibration_")
-    if not isinstance(cal, dict):
-        return None
-    out = dict(cal)
-    out.update({k[len("calibration_"):]: v for k, v in arrays.items()
-                if k.startswith("calibration_")})  # fmt: skip
-    return out
 
 
 def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
@@ -231,8 +212,15 @@ def check_fitted_state(values: dict[str, Any], arrays: dict[str, np.ndarray]) ->
     up = np.asarray(arrays.get("up_direction_", UP_BEFORE_ORIENTATION), np.float64)
     if up.shape != (2,) or not np.isfinite(up).all() or abs(np.hypot(*up) - 1.0) > 1e-6:
         raise ValueError(f"up_direction_ must be a unit vector of shape (2,), got {up}")
+    cal = values.get("calibration_")
+    if isinstance(cal, dict):
+        cal = dict(cal)
+        cal.update({k[len("calibration_"):]: v for k, v in arrays.items()
+                    if k.startswith("calibration_")})  # fmt: skip
+    else:
+        cal = None
     return FittedState(shape, int(values["n_epochs_"]), history, values["curvature_"],
-                       kind, scores, mean, std, up)  # fmt: skip
+                       kind, scores, mean, std, up, cal)  # fmt: skip
 
 
 # ------------------------------------------------------------------ encoding

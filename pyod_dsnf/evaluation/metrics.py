@@ -144,7 +144,7 @@ def frame_metrics(
         ``n_macro_clips``, ``auc_pr``, ``eer`` (all frames), ``n_frames``,
         ``n_anomalous``, ``n_person_frames``, ``n_anomalous_person_frames``,
         ``n_clips`` (clips with a mask; the macro AUC covers the ``n_macro_clips`` of
-        them that hold both classes).
+        them that hold both normal and anomalous frames).
     """
     macro, n_macro = macro_auc_roc(scores, masks)
     if tracked is not None:
@@ -232,8 +232,8 @@ class FrameMetrics:
         As in :func:`pyod_dsnf.evaluation.frame_metrics`.
     n_macro_clips, n_frames, n_anomalous, n_person_frames, n_anomalous_person_frames : int
     n_clips : int
-        Clips with a mask; the macro AUC covers the ``n_macro_clips`` of them that
-        hold both normal and anomalous frames (a clip of one class has no AUC).
+        Clips scored (with a mask); the macro AUC covers the ``n_macro_clips`` of
+        them that hold both normal and anomalous frames.
     """
 
     @classmethod
@@ -282,8 +282,7 @@ class FrameMetrics:
             value = getattr(self, key)
             text = f"{value:.3f}" if key == "eer" else f"{100 * value:.2f}"
             if key == "auc_roc_macro":
-                text += (f" (mean over the {self.n_macro_clips} of {self.n_clips} clips "
-                         "holding both normal and anomalous frames: a clip of one class has "
-                         "no AUC)")
+                text += (f" (mean over the {self.n_macro_clips} of {self.n_clips} clips that "
+                         "hold both normal and anomalous frames: a clip of one class has no AUC)")
             out.append(f"{self.label(key):<{width}}  {text}")
         return out
