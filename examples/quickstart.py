@@ -48,12 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     res = evaluate(scores, test_seg, ds.masks, test, mode="person")
     print(res.summary())
 
-    # 5. save and load (weights + JSON, nothing executable). load puts the model on the CPU
-    #    unless told otherwise (load(path, device="cuda")), whatever device it was fitted on
-    #    (det.device_): across devices scores agree to float32 round-off, not bit for bit.
+    # 5. save and load (weights + JSON, nothing executable). load puts the model where
+    #    `device` says (default: the CPU), whatever device it was fitted on; here back on
+    #    det.device_. On another device scores agree to float32 round-off, not bit for bit.
     with tempfile.TemporaryDirectory() as tmp:
         det.save(Path(tmp) / "model.dsnf")
-        again = DSNFDetector.load(Path(tmp) / "model.dsnf")
+        again = DSNFDetector.load(Path(tmp) / "model.dsnf", device=det.device_)
         diff = np.abs(again.decision_function(test_seg.X[:5]) - scores[:5]).max()
         assert diff <= 1e-4 * max(1.0, np.abs(scores[:5]).max()), diff
     print(f"fitted on {det.device_}, reloaded onto {again.device_}: same scores "

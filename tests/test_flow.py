@@ -82,6 +82,19 @@ def test_actnorm_first_batch_is_standardised():
     torch.testing.assert_close(norm.inverse(y), x, atol=1e-3, rtol=1e-5)
 
 
+def test_actnorm_reads_its_buffer_again_only_after_load_state_dict():
+    """It remembers that it is initialised (no GPU read per forward) until weights are loaded."""
+    norm = ActNorm(2).train()
+    fresh = {k: v.clone() for k, v in norm.state_dict().items()}
+    norm(torch.randn(8, 2, 3, 3))
+    assert norm.is_initialized() and norm._known_initialized
+    norm.load_state_dict(fresh)  # an uninitialised state: the next training batch sets it
+    assert not norm.is_initialized()
+    x = torch.randn(8, 2, 3, 3) * 5 + 3
+    y, _ = norm(x)
+    torch.testing.assert_close(y.mean(dim=(0, 2, 3)), torch.zeros(2), atol=1e-4, rtol=0)
+
+
 def test_actnorm_not_initialised_in_eval_mode():
     norm = ActNorm(2).eval()
     x = torch.randn(4, 2, 3, 3) * 10

@@ -176,3 +176,22 @@ def test_a_detector_is_not_moved_by_set_device_or_by_repeated_calls(X, X_test):
     else:
         det.decision_function(X_test)
     assert next(det.model_.parameters()) is first and first.device == where
+
+
+def test_scoring_a_folder_in_processes_on_cuda_equals_one_process(tmp_path):
+    """Workers (joblib's loky processes) each load the model on CUDA; one process as well."""
+    from pyod_dsnf.datasets import make_pose_tracks, save_pose_dataset
+    from pyod_dsnf.pipeline import Windowing, cut
+    from pyod_dsnf.pipeline.parallel import score_sources
+
+    ds = make_pose_tracks(4, 4, n_frames=(80, 100), random_state=1)
+    root = save_pose_dataset(ds, tmp_path / "data")
+    det = tiny_detector(device="cuda").fit(cut(ds.train, Windowing.train(seg_len=8, stride=4))
+                                           .segments.X)  # fmt: skip
+    det.save(tmp_path / "m.dsnf")
+    windowing = Windowing.test("person", seg_len=8)
+    one = score_sources(tmp_path / "m.dsnf", root / "pose" / "test", windowing, device="cuda",
+                        n_jobs=1, threads=1)  # fmt: skip
+    two = score_sources(tmp_path / "m.dsnf", root / "pose" / "test", windowing, device="cuda",
+                        n_jobs=2, threads=1)  # fmt: skip
+    np.testing.assert_array_equal(one.scores, two.scores)  # same device, same kernels

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,16 +21,102 @@ from geoopt.optim import RiemannianAdam
 from torch import nn
 from tqdm.auto import tqdm
 
+from pyod_dsnf.detector._batches import training_batch
+from pyod_dsnf.detector._device import local_torch_rng
 from pyod_dsnf.detector._step_guard import StepGuard, check_every
 from pyod_dsnf.detector.losses import awam_loss
-from pyod_dsnf.flow.model import nll_bits_per_dim
+from pyod_dsnf.flow.model import DSNFlow, nll_bits_per_dim
+from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 __all__ = [
+    "TrainingConfig",
+    "build_flow",
     "held_out_nll_bpd",
     "joint_nll_bits_per_dim",
     "on_epoch",
     "train_flow",
 ]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """What :func:`train_flow` needs besides the model, the data, the RNG and the device.
+
+    Built from the estimator's parameters by :meth:`from_params`; ``settings`` names
+    the ones an error message suggests changing.
+    """
+
+    epochs: int
+    batch_size: int
+    max_steps: int | None = None
+    lr: float
+    weight_decay: float = 0.0
+    max_grad_norm: float | None = None
+    awam_lambda: float = 0.0
+    awam_tau: float = 1.0
+    awam_prob: float = 1.0
+    noise_std: float = 0.0
+    n_iter_no_change: int | None = None
+    tol: float = 0.0
+    verbose: int = 0
+    settings: str = ""
+
+    @classmethod
+    def from_params(
+        cls, params: Mapping[str, Any], device: torch.device | str = "cpu"
+    ) -> TrainingConfig:
+        """The training settings of ``DSNFDetector.get_params()``, as plain Python numbers.
+
+        ``batch_size="auto"`` and its learning rate follow ``device``
+        (:func:`~pyod_dsnf.detector._batches.training_batch`).
+        """
+        p = params
+        max_norm = p["max_grad_norm"]
+        batch, lr = training_batch(p["batch_size"], float(p["lr"]), torch.device(device))
+        return cls(
+            epochs=int(p["epochs"]),
+            batch_size=batch,
+            max_steps=None if p.get("max_steps") is None else int(p["max_steps"]),
+            lr=lr,
+            weight_decay=float(p["weight_decay"]),
+            max_grad_norm=None if max_norm is None else float(max_norm),
+            awam_lambda=float(p["awam_lambda"]),
+            awam_tau=float(p["awam_tau"]),
+            awam_prob=float(p["awam_prob"]),
+            noise_std=float(p["noise_std"]),
+            n_iter_no_change=p["n_iter_no_change"],
+            tol=float(p["tol"]),
+            verbose=int(p["verbose"]),
+            settings=(
+                f"lr={p['lr']}, space={p['space']!r}, curvature={p['curvature']}, "
+                f"awam_lambda={p['awam_lambda']}, awam_prob={p['awam_prob']}, "
+                f"max_grad_norm={max_norm}"
+            ),
+        )
+
+
+def build_flow(
+    params: Mapping[str, Any], graph: SkeletonGraph, n_frames: int, seed: int
+) -> DSNFlow:
+    """A freshly initialised flow of the estimator's ``params``, on the CPU, from ``seed``.
+
+    Torch's global RNG is left as it was. ``DSNFlow`` checks the parameters it owns.
+    """
+    curvature = params["curvature"]
+    with local_torch_rng(seed):
+        return DSNFlow(
+            in_channels=2,
+            n_frames=n_frames,
+            graph=graph,
+            n_flow_steps=params["n_flow_steps"],
+            hidden_channels=params["hidden_channels"],
+            space=params["space"],
+            # numpy scalars as Python numbers (DSNFlow checks plain int / float)
+            curvature=getattr(curvature, "item", lambda: curvature)(),
+            learn_curvature=bool(params["learn_curvature"]),
+            permutation=params["permutation"],
+            temporal_kernel=params["temporal_kernel"],
+        )
 
 
 _ON_EPOCH: ContextVar[Callable[[int, nn.Module], None] | None] = ContextVar(
@@ -114,26 +202,13 @@ def train_flow(
     model: nn.Module,
     train: torch.Tensor,
     validation: torch.Tensor | None,
+    config: TrainingConfig,
     *,
-    epochs: int,
-    max_steps: int | None = None,
-    batch_size: int,
-    lr: float,
-    weight_decay: float,
-    max_grad_norm: float | None,
-    awam_lambda: float,
-    awam_tau: float,
-    noise_std: float = 0.0,
-    awam_prob: float = 1.0,
-    n_iter_no_change: int | None,
-    tol: float,
     rng: np.random.Generator,
     device: torch.device,
-    verbose: int,
-    settings: str,
     callback: Callable[[int, nn.Module], None] | None = None,
 ) -> tuple[dict[str, list[float]], int]:
-    """Train ``model`` in place; return (history, number of epochs run).
+    """Train ``model`` in place with the settings of ``config``; return (history, epochs run).
 
     Training stops after ``epochs`` epochs or ``max_steps`` optimiser steps
     (None: no step limit), whichever comes first; an epoch cut short by the
@@ -157,7 +232,11 @@ def train_flow(
     model in training mode; it must not change the model.
     """
     callback = callback if callback is not None else _ON_EPOCH.get()
-    optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    epochs, batch_size, lr, tol = config.epochs, config.batch_size, config.lr, config.tol
+    max_grad_norm, n_iter_no_change = config.max_grad_norm, config.n_iter_no_change
+    awam_lambda, awam_tau, awam_prob = config.awam_lambda, config.awam_tau, config.awam_prob
+    noise_std, verbose, settings = config.noise_std, config.verbose, config.settings
+    optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
     history: dict[str, list[float]] = {"train_loss": [], "train_nll": [], "validation_nll": []}
     train = train.to(device)
     n = train.shape[0]
@@ -178,7 +257,7 @@ def train_flow(
     guard = StepGuard(check_every(device))  # on a GPU: one host read per many steps
     safe = settings.replace("{", "{{").replace("}", "}}")
     model.train()
-    steps = 0
+    max_steps, steps = config.max_steps, 0
     for epoch in range(epochs):
         bar.reset(total=n_batches)
         bar.set_description(f"DSNF fit epoch {epoch + 1}/{epochs}")
