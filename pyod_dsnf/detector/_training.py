@@ -48,8 +48,8 @@ class TrainingConfig:
 
     epochs: int
     batch_size: int
-    max_steps: int | None = None
     lr: float
+    max_steps: int | None = None
     weight_decay: float = 0.0
     max_grad_norm: float | None = None
     awam_lambda: float = 0.0

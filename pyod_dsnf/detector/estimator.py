@@ -264,6 +264,7 @@ class DSNFDetector(BaseDetector):
         self.normalize = normalize
         self.augment = augment
         self.epochs = epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
