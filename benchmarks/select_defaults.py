@@ -297,12 +297,12 @@ def held_out_segments(det: DSNFDetector, x_fit: np.ndarray) -> np.ndarray | None
     from pyod_dsnf.detector._device import seeds_from
     from pyod_dsnf.detector._training_data import reference_segments, training_sets
     from pyod_dsnf.detector._validation import check_segments, prepare_segments
-    from pyod_dsnf.detector.orientation import rotate_segments
+    from pyod_dsnf.detector.orientation import detector_rotation, rotate_segments
 
     _, rng = seeds_from(det.random_state)
     X4 = check_segments(x_fit, det.graph_, flat_channels=det.flat_channels)
     data = prepare_segments(X4, normalize=det.normalize)
-    data = rotate_segments(data, det._canonical_rotation())
+    data = rotate_segments(data, detector_rotation(det))
     _, val = training_sets(data, det.graph_, validation_fraction=det.validation_fraction,
                            augment=False, normalized=det.normalize, rng=rng)  # fmt: skip
     return val if reference_segments(data, val) is val else None

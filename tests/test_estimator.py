@@ -272,7 +272,7 @@ def test_early_stopping_keeps_the_best_epochs_weights(X_train):
     from pyod_dsnf.detector._device import seeds_from
     from pyod_dsnf.detector._training_data import training_sets
     from pyod_dsnf.detector._validation import check_segments, prepare_segments
-    from pyod_dsnf.detector.orientation import rotate_segments
+    from pyod_dsnf.detector.orientation import detector_rotation, rotate_segments
 
     det = tiny(epochs=12, n_iter_no_change=2, lr=0.2, tol=0.0).fit(X_train)
     history = det.history_["validation_nll"]
@@ -280,7 +280,7 @@ def test_early_stopping_keeps_the_best_epochs_weights(X_train):
     # this fit's hold-out, rebuilt from random_state as fit draws it
     _, rng = seeds_from(det.random_state)
     X4 = check_segments(X_train, det.graph_, flat_channels=det.flat_channels)
-    data = rotate_segments(prepare_segments(X4, normalize=True), det._canonical_rotation())
+    data = rotate_segments(prepare_segments(X4, normalize=True), detector_rotation(det))
     _, val = training_sets(data, det.graph_, validation_fraction=det.validation_fraction,
                            augment=True, normalized=True, rng=rng)  # fmt: skip
     with torch.no_grad():

@@ -12,6 +12,7 @@ from pyod_dsnf.detector.orientation import (
     body_axis_joints,
     canonical_rotation,
     canonical_segments,
+    detector_rotation,
     estimate_up,
     rotate_segments,
 )
@@ -178,7 +179,7 @@ def test_up_direction_is_saved_and_old_detectors_keep_their_frame(upright, tmp_p
     np.testing.assert_array_equal(back.decision_function(test), det.decision_function(test))
     # a detector pickled before the orientation existed has no up_direction_: no turn
     del det.up_direction_
-    np.testing.assert_array_equal(det._canonical_rotation(), np.eye(2))
+    np.testing.assert_array_equal(detector_rotation(det), np.eye(2))
     det.save(tmp_path / "old.dsnf")  # and saves as such
     np.testing.assert_array_equal(DSNFDetector.load(tmp_path / "old.dsnf").up_direction_, IMAGE_UP)
 

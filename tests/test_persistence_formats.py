@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from pyod_dsnf import DSNFDetector
+from pyod_dsnf.detector.orientation import detector_rotation
 from pyod_dsnf.detector.persistence import FORMAT_VERSION, DetectorFileError, read_detector_file
 from tests._tolerances import assert_close_across_machines, detector_score_atol
 
@@ -78,7 +79,7 @@ def test_files_before_format_5_load_without_a_turn(name):
     """Formats 1-4 predate the body's orientation: their segments are not turned."""
     det = DSNFDetector.load(DATA / f"{name}.dsnf")
     np.testing.assert_array_equal(det.up_direction_, [0.0, -1.0])
-    np.testing.assert_array_equal(det._canonical_rotation(), np.eye(2))
+    np.testing.assert_array_equal(detector_rotation(det), np.eye(2))
 
 
 # ----------------------------------------------------------- what is wrong with a file

@@ -49,7 +49,6 @@ class TrainingConfig:
     epochs: int
     batch_size: int
     lr: float
-    max_steps: int | None = None
     weight_decay: float = 0.0
     max_grad_norm: float | None = None
     awam_lambda: float = 0.0
@@ -58,6 +57,7 @@ class TrainingConfig:
     noise_std: float = 0.0
     n_iter_no_change: int | None = None
     tol: float = 0.0
+    max_steps: int | None = None
     verbose: int = 0
     settings: str = ""
 
@@ -76,7 +76,6 @@ class TrainingConfig:
         return cls(
             epochs=int(p["epochs"]),
             batch_size=batch,
-            max_steps=None if p.get("max_steps") is None else int(p["max_steps"]),
             lr=lr,
             weight_decay=float(p["weight_decay"]),
             max_grad_norm=None if max_norm is None else float(max_norm),
@@ -86,6 +85,7 @@ class TrainingConfig:
             noise_std=float(p["noise_std"]),
             n_iter_no_change=p["n_iter_no_change"],
             tol=float(p["tol"]),
+            max_steps=None if p.get("max_steps") is None else int(p["max_steps"]),
             verbose=int(p["verbose"]),
             settings=(
                 f"lr={p['lr']}, space={p['space']!r}, curvature={p['curvature']}, "
@@ -200,8 +200,8 @@ def joint_nll_bits_per_dim(
 
 def train_flow(
     model: nn.Module,
-    train: torch.Tensor,
-    validation: torch.Tensor | None,
+    train: torch.Tensor | np.ndarray,
+    validation: torch.Tensor | np.ndarray | None,
     config: TrainingConfig,
     *,
     rng: np.random.Generator,
@@ -236,9 +236,11 @@ def train_flow(
     max_grad_norm, n_iter_no_change = config.max_grad_norm, config.n_iter_no_change
     awam_lambda, awam_tau, awam_prob = config.awam_lambda, config.awam_tau, config.awam_prob
     noise_std, verbose, settings = config.noise_std, config.verbose, config.settings
+    max_steps, steps = config.max_steps, 0
     optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
     history: dict[str, list[float]] = {"train_loss": [], "train_nll": [], "validation_nll": []}
-    train = train.to(device)
+    train = torch.as_tensor(train).to(device)
+    validation = None if validation is None else torch.as_tensor(validation)
     n = train.shape[0]
     best, best_state, wait = math.inf, None, 0
     early = validation is not None and n_iter_no_change is not None
@@ -257,7 +259,6 @@ def train_flow(
     guard = StepGuard(check_every(device))  # on a GPU: one host read per many steps
     safe = settings.replace("{", "{{").replace("}", "}}")
     model.train()
-    max_steps, steps = config.max_steps, 0
     for epoch in range(epochs):
         bar.reset(total=n_batches)
         bar.set_description(f"DSNF fit epoch {epoch + 1}/{epochs}")

@@ -26,7 +26,7 @@ import torch
 from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from pyod_dsnf.detector import persistence, scoring
+from pyod_dsnf.detector import orientation, persistence, scoring
 from pyod_dsnf.detector._device import (
     load_device,
     local_torch_rng,
@@ -37,16 +37,9 @@ from pyod_dsnf.detector._device import (
 from pyod_dsnf.detector._device import torch_threads as _torch_threads
 from pyod_dsnf.detector._params import check_params
 from pyod_dsnf.detector._training import TrainingConfig, build_flow, train_flow
-from pyod_dsnf.detector._training_data import check_spread, reference_segments, training_sets
+from pyod_dsnf.detector._training_data import check_spread, training_sets
 from pyod_dsnf.detector._validation import check_segments, prepare_segments
-from pyod_dsnf.detector.orientation import (
-    IMAGE_UP,
-    canonical_rotation,
-    canonical_segments,
-    rotate_segments,
-)
 from pyod_dsnf.detector.persistence import DetectorFileError, FittedState
-from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
 __all__ = ["DSNFDetector"]
@@ -313,30 +306,23 @@ class DSNFDetector(BaseDetector):
         # DSNFlow checks its own parameters (and temporal_kernel against T) here
         model = build_flow(self.get_params(deep=False), graph, int(X4.shape[1]), torch_seed)
         data = prepare_segments(X4, normalize=self.normalize)
-        data, up = canonical_segments(data, X4, graph)  # turned upright (docs/method.md)
+        data, self.up_direction_ = orientation.canonical_segments(data, X4, graph)  # upright
         check_spread(data, normalize=self.normalize)
         train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
                                    augment=self.augment, normalized=self.normalize, rng=rng,
                                    stacklevel=3)  # fmt: skip
         self.graph_, self.input_shape_ = graph, tuple(int(s) for s in X4.shape[1:])
-        self.up_direction_ = up
         self.model_ = model.to(device)
         device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
         config = TrainingConfig.from_params(self.get_params(deep=False), device)
-        val_t = None if val is None else torch.from_numpy(val)
         with local_torch_rng(torch_seed + 1, device):
-            self.history_, self.n_epochs_ = train_flow(self.model_, torch.from_numpy(train), val_t,
-                                                       config, rng=rng, device=device)  # fmt: skip
+            self.history_, self.n_epochs_ = train_flow(self.model_, train, val, config, rng=rng,
+                                                       device=device)  # fmt: skip
         self.device_, self.curvature_ = str(device), self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
-        joint = scoring.joint_nll(self.model_, data, batch_size=self.batch_size, device=device,
-                                  what="the training segments")  # fmt: skip
-        ref = reference_segments(data, val)  # the hold-out when large enough
-        ref_joint = joint if ref is data else scoring.joint_nll(
-            self.model_, ref, batch_size=self.batch_size, device=device,
-            what="the held-out segments")  # fmt: skip
-        standardizer = JointStandardizer.fit(ref_joint)
+        joint, standardizer = scoring.training_scores(self.model_, data, val, device=device,
+                                                      batch_size=self.batch_size)  # fmt: skip
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
@@ -356,22 +342,11 @@ class DSNFDetector(BaseDetector):
         X4 = check_segments(X, self.graph_, flat_channels=self.flat_channels,
                             input_shape=self.input_shape_, estimator_name=type(self).__name__)
         data = scoring.prepare_for(device, X4, normalize=self.normalize, offset=offset)
-        return rotate_segments(data, self._canonical_rotation())  # upright, as at fit
-
-    def _canonical_rotation(self) -> np.ndarray:
-        """The 2x2 rotation that turns ``up_direction_`` to image up ``(0, -1)`` (float64).
-
-        The identity for detectors fitted or saved before the orientation existed.
-        """
-        return canonical_rotation(self._up_direction())
-
-    def _up_direction(self) -> np.ndarray:
-        """``up_direction_``; (0, -1) for a detector pickled before the orientation existed."""
-        return getattr(self, "up_direction_", np.asarray(IMAGE_UP))
+        return orientation.rotate_segments(data, orientation.detector_rotation(self))  # upright
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         kind = self.anomaly_score_ if kind is None else kind
-        return JointStandardizer.of(self).scores(joint, kind)
+        return scoring.JointStandardizer.of(self).scores(joint, kind)
 
     def joint_nll(self, X: Any) -> np.ndarray:
         """Each joint's share of the segment NLL, bits per dimension.

@@ -190,3 +190,12 @@ def rotate_points(xy: np.ndarray, rotation: np.ndarray, centre: np.ndarray) -> n
     rotation = np.asarray(rotation, dtype=np.float64)
     rel = np.asarray(xy, dtype=np.float64) - centre
     return rel @ rotation.T + centre
+
+
+def detector_rotation(detector: Any) -> np.ndarray:
+    """The 2x2 rotation that turns a fitted detector's ``up_direction_`` to image up (float64).
+
+    The identity for a detector pickled before the orientation existed (no
+    ``up_direction_``): it scores as it did.
+    """
+    return canonical_rotation(np.asarray(getattr(detector, "up_direction_", IMAGE_UP)))

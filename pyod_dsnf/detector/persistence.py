@@ -83,8 +83,7 @@ AWAM_PROB_BEFORE_PARAMETER = 0.25
 FITTED_VALUES = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "curvature_",
                  "device_", "anomaly_score_")  # fmt: skip
 FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_", "up_direction_")
-#: ``up_direction_`` of files written before format 5 and of detectors pickled before it
-#: existed: image up, i.e. no turn (docs/method.md, "Orientation").
+#: ``up_direction_`` of detectors fitted before the orientation existed: image up, no turn.
 UP_BEFORE_ORIENTATION = (0.0, -1.0)
 _ANOMALY_SCORES = ("joint", "nll")
 
@@ -147,7 +146,7 @@ class FittedState:
     joint_nll_mean, joint_nll_std : ndarray of shape (V,)
         NaN in files written before the "joint" score (then ``anomaly_score`` is "nll").
     up_direction : ndarray of shape (2,)
-        Unit vector; :data:`UP_BEFORE_ORIENTATION` in files written before format 5.
+        Unit vector; (0, -1) (no turn) in files written before the orientation.
     """
 
     input_shape: tuple[int, int, int]
@@ -164,9 +163,7 @@ class FittedState:
 def fitted_state(detector: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """What a file stores of a fitted detector: (JSON values, float64 arrays)."""
     values = {k: getattr(detector, k) for k in FITTED_VALUES}
-    # a detector pickled before the orientation existed has no up_direction_: no turn
-    arrays = {k: np.asarray(getattr(detector, k) if k != "up_direction_" else
-                            getattr(detector, k, UP_BEFORE_ORIENTATION), np.float64)
+    arrays = {k: np.asarray(getattr(detector, k, UP_BEFORE_ORIENTATION), np.float64)
               for k in FITTED_ARRAYS}  # fmt: skip
     return values, arrays
 

@@ -31,6 +31,7 @@ from pyod_dsnf.detector._device import (
     resolve_device,
 )
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector._training_data import reference_segments
 from pyod_dsnf.detector._validation import prepare_segments
 from pyod_dsnf.detector.standardizer import ANOMALY_SCORES, JointStandardizer
 
@@ -47,6 +48,7 @@ __all__ = [
     "score_in_chunks",
     "score_segments",
     "scoring_device",
+    "training_scores",
     "warn_infinite",
 ]
 
@@ -127,6 +129,30 @@ def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
     :data:`CUDA_SCORE_CHUNK` and :data:`CUDA_SCORE_BATCH`, or ``batch_size`` where larger.
     """
     return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
+
+
+def training_scores(
+    model: nn.Module,
+    data: np.ndarray,
+    held_out: np.ndarray | None,
+    *,
+    batch_size: int | str,
+    device: torch.device,
+) -> tuple[np.ndarray, JointStandardizer]:
+    """Per-joint NLL shares of the training segments and the standardizer of the fit.
+
+    The standardizer is fitted on the held-out segments, which the flow never trained
+    on, when there are enough of them (:func:`~pyod_dsnf.detector._training_data.
+    reference_segments`), else on all the training segments ``data``.
+    """
+    joint = joint_nll(model, data, batch_size=batch_size, device=device,
+                      what="the training segments")  # fmt: skip
+    ref = reference_segments(data, held_out)
+    if ref is not data:
+        joint_ref = joint_nll(model, ref, batch_size=batch_size, device=device,
+                              what="the held-out segments")  # fmt: skip
+        return joint, JointStandardizer.fit(joint_ref)
+    return joint, JointStandardizer.fit(joint)
 
 
 def joint_nll(

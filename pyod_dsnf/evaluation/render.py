@@ -25,7 +25,7 @@ import numpy as np
 
 from pyod_dsnf._checks import check_int
 from pyod_dsnf._infinite import rank_safe
-from pyod_dsnf.detector.orientation import rotate_points
+from pyod_dsnf.detector.orientation import detector_rotation, rotate_points
 from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.pipeline.steps import Windowing, cut
 from pyod_dsnf.poses import Clip, Segments, Track
@@ -208,7 +208,7 @@ def alert_data(
 
 def _upright(detector, keypoints: np.ndarray) -> np.ndarray:
     """Keypoints ``(n, V, 3)`` turned as the detector turns segments, about their centre."""
-    rotation = detector._canonical_rotation()
+    rotation = detector_rotation(detector)
     if np.array_equal(rotation, np.eye(2)):
         return keypoints
     seen = keypoints[..., 2] > 0
