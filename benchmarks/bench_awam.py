@@ -28,7 +28,7 @@ import torch
 
 from pyod_dsnf import DSNFDetector
 from pyod_dsnf.detector._batches import scoring_batch_floor
-from pyod_dsnf.detector._training import train_flow
+from pyod_dsnf.detector._training import TrainingConfig, train_flow
 from pyod_dsnf.flow import DSNFlow
 
 
@@ -53,25 +53,13 @@ def _model(det: DSNFDetector, seg_len: int, seed: int) -> torch.nn.Module:
 def _rate(det, data, lam, prob, steps, batch_size, seed) -> float:
     model = _model(det, data.shape[2], 0)
     n = steps * batch_size
-    kwargs = dict(
-        epochs=1,
-        batch_size=batch_size,
-        lr=float(det.lr),
-        weight_decay=0.0,
-        max_grad_norm=5.0,
-        awam_lambda=lam,
-        awam_tau=float(det.awam_tau),
-        awam_prob=prob,
-        n_iter_no_change=None,
-        tol=0.0,
-        rng=np.random.default_rng(seed),
-        device=torch.device("cpu"),
-        verbose=0,
-        settings="bench",
-    )
-    train_flow(model, data[:batch_size], None, **kwargs)  # warm-up, ActNorm init
+    config = TrainingConfig(epochs=1, batch_size=batch_size, lr=float(det.lr),
+                            max_grad_norm=5.0, awam_lambda=lam, awam_tau=float(det.awam_tau),
+                            awam_prob=prob, settings="bench")  # fmt: skip
+    kwargs = {"rng": np.random.default_rng(seed), "device": torch.device("cpu")}
+    train_flow(model, data[:batch_size], None, config, **kwargs)  # warm-up, ActNorm init
     start = time.process_time()
-    train_flow(model, data[:n], None, **kwargs)
+    train_flow(model, data[:n], None, config, **kwargs)
     return n / (time.process_time() - start)
 
 

@@ -288,12 +288,41 @@ def fit_with_checkpoints(
     return states
 
 
-def restandardize(det: DSNFDetector, x_fit: np.ndarray) -> None:
-    """Recompute the per-joint standardisation of the joint score from ``x_fit``.
+def held_out_segments(det: DSNFDetector, x_fit: np.ndarray) -> np.ndarray | None:
+    """The segments ``fit`` standardised the joint score on, prepared and turned upright.
 
-    What ``fit`` does after training (needed after loading another epoch's weights).
+    Rebuilt from ``random_state`` as ``fit`` draws its hold-out; None when ``fit`` used
+    all of ``x_fit`` (a hold-out smaller than ``MIN_REFERENCE``).
     """
-    standardizer = JointStandardizer.fit(det.joint_nll(x_fit))
+    from pyod_dsnf.detector._device import seeds_from
+    from pyod_dsnf.detector._training_data import reference_segments, training_sets
+    from pyod_dsnf.detector._validation import check_segments, prepare_segments
+    from pyod_dsnf.detector.orientation import detector_rotation, rotate_segments
+
+    _, rng = seeds_from(det.random_state)
+    X4 = check_segments(x_fit, det.graph_, flat_channels=det.flat_channels)
+    data = prepare_segments(X4, normalize=det.normalize)
+    data = rotate_segments(data, detector_rotation(det))
+    _, val = training_sets(data, det.graph_, validation_fraction=det.validation_fraction,
+                           augment=False, normalized=det.normalize, rng=rng)  # fmt: skip
+    return val if reference_segments(data, val) is val else None
+
+
+def held_out_joint_nll(det: DSNFDetector, val: np.ndarray) -> np.ndarray:
+    """Per-joint NLL shares of prepared segments, as the estimator computes them."""
+    return det._joint_nll(val, "the held-out segments", torch.device(det.device_))
+
+
+def restandardize(det: DSNFDetector, x_fit: np.ndarray) -> None:
+    """Recompute the per-joint standardisation of the joint score, as ``fit`` does.
+
+    On the fit's hold-out (:func:`held_out_segments`) when it has at least
+    ``MIN_REFERENCE`` windows, else on ``x_fit`` (needed after loading another epoch's
+    weights).
+    """
+    val = held_out_segments(det, x_fit)
+    joint = det.joint_nll(x_fit) if val is None else held_out_joint_nll(det, val)
+    standardizer = JointStandardizer.fit(joint)
     det.joint_nll_mean_, det.joint_nll_std_ = standardizer.mean, standardizer.std
 
 
@@ -312,7 +341,6 @@ def run_baselines(
 ) -> list[dict]:
     """PyOD detectors on the same windows (normalized and flattened as DSNF normalizes them)."""
     from pyod_dsnf.experiments.baselines import (
-        fit_isolated,
         flat_segments,
         isolated_rng,
         make_pyod_detector,
@@ -326,7 +354,8 @@ def run_baselines(
             name, n_features=f_fit.shape[1], n_samples=len(f_fit), random_state=seed
         )
         start = time.perf_counter()
-        fit_isolated(det, f_fit)
+        with isolated_rng():  # PyOD's torch detectors seed the global generators
+            det.fit(f_fit)
         fit_s = time.perf_counter() - start
         with isolated_rng():
             s_normal = det.decision_function(f_normal)
@@ -346,6 +375,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seg-len", type=int, default=24)
     ap.add_argument("--stride", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument(
+        "--max-steps",
+        default="default",
+        help="the estimator's max_steps: an integer, 'none', or 'default' (its default)",
+    )
     ap.add_argument(
         "--checkpoints",
         default="",
@@ -399,7 +433,10 @@ def main(argv: list[str] | None = None) -> None:
     keep = {int(e) for e in args.checkpoints.split(",") if e}
     rng_diag = np.random.default_rng(args.seed + 1)
     for name in filter(None, args.configs.split(",")):
-        det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **CONFIGS[name])
+        params = dict(CONFIGS[name])
+        if args.max_steps != "default":
+            params["max_steps"] = None if args.max_steps == "none" else int(args.max_steps)
+        det = DSNFDetector(random_state=args.seed, epochs=args.epochs, **params)
         start = time.perf_counter()
         prefix = None
         if args.save:

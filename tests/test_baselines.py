@@ -40,7 +40,14 @@ def test_unknown_method_names_the_choices():
         make_pyod_detector("nope", n_features=4)
 
 
-@pytest.mark.parametrize("name", [*PYOD_METHODS, "random"])
+# PyOD's autoencoder trains a torch network: the one slow case (8 s on a busy machine)
+NAMES = [
+    pytest.param(m, marks=pytest.mark.slow) if m == "autoencoder" else m
+    for m in [*PYOD_METHODS, "random"]
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_every_detector_fits_and_keeps_global_rng_state(name):
     X = np.random.default_rng(1).normal(size=(60, 8)).astype(np.float32)
     np_before = np.random.get_state()[1].copy()  # noqa: NPY002

@@ -256,6 +256,7 @@ def test_help_gives_every_default(capsys):
         assert f"(default: {default})" in after.split(" --", 1)[0], flag
 
 
+@pytest.mark.slow
 def test_score_on_a_device_and_in_parallel_gives_the_same_files(model, data_root, tmp_path):
     test_dir = str(data_root / "pose" / "test")
     one, two = tmp_path / "one", tmp_path / "two"
@@ -275,6 +276,7 @@ def test_score_rejects_an_unknown_device(model, data_root, tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_fit_score_evaluate_give_the_benchmark_numbers(data_root, tmp_path, capsys):
     """One answer per question: the CLI path and the benchmark agree for one seed."""
     seed, settings = 3, ["--seg-len", "8", "--epochs", "1"]

@@ -63,6 +63,7 @@ def test_missing_folder_raises(tmp_path):
         load_dataset(tmp_path)
 
 
+@pytest.mark.slow
 def test_poselift(poselift_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -50,6 +50,7 @@ def test_without_clips_uses_covered_frames(synth):
         evaluate(np.zeros(len(seg)), seg, ds.masks, n_random=-1)
 
 
+@pytest.mark.slow
 def test_poselift_random_scores_field_vs_person(poselift_path):
     """The free true negatives of the field protocol, measured (docs/evaluation.md)."""
     with warnings.catch_warnings():
@@ -63,3 +64,19 @@ def test_poselift_random_scores_field_vs_person(poselift_path):
     assert res.n_person_frames == 3721 and res.n_anomalous_person_frames == 1489
     assert 0.62 < res.random_auc_roc < 0.69  # random scores look better than chance
     assert 0.45 < res.random_auc_roc_person_frames < 0.55  # ... but not on person frames
+
+
+def test_evaluate_and_the_pipeline_give_one_result_type_and_the_same_figures(synth):
+    from pyod_dsnf.evaluation.metrics import FrameMetrics
+    from pyod_dsnf.pipeline import SegmentSet, Windowing, metrics, segment_scores, to_frames
+
+    ds, test, seg = synth
+    scores = np.abs(np.diff(seg.X[..., :2], axis=1)).mean(axis=(1, 2, 3))
+    res = evaluate(scores, seg, ds.masks, test, mode="person", n_random=0)
+    segset = SegmentSet(clips=list(test), segments=seg, windowing=Windowing.test("person", 12))
+    piped = metrics(to_frames(segment_scores(scores, segset), ds.masks), ds.masks)
+    assert isinstance(res, FrameMetrics) and type(piped) is FrameMetrics
+    for key, value in piped.as_dict().items():
+        assert getattr(res, key) == (pytest.approx(value, nan_ok=True)
+                                     if isinstance(value, float) else value), key  # fmt: skip
+    assert res.lines() == piped.lines()

@@ -51,12 +51,14 @@ def test_iforest_synthetic(monkeypatch, capsys):
     assert "mode='field'" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_poselift_frame_auc(poselift_path, monkeypatch, capsys):
     run_example("poselift_frame_auc.py", [str(poselift_path), "--small"], monkeypatch)
     out = capsys.readouterr().out
     assert "trained on 300 segments" in out and "[field]" in out and "[person]" in out
 
 
+@pytest.mark.slow
 def test_random_scores_poselift(poselift_path, monkeypatch, capsys):
     run_example("random_scores_poselift.py", [str(poselift_path), "5"], monkeypatch)
     assert "[person]" in capsys.readouterr().out

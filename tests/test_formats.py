@@ -258,7 +258,7 @@ def test_openpose_mixed_joint_sets(tmp_path):
 
 def test_openpose_file_without_frame_number(tmp_path):
     (tmp_path / "image_keypoints.json").write_text(json.dumps({"version": 1.3, "people": []}))
-    with pytest.raises(ValueError, match="no frame number in the file name"):
+    with pytest.raises(ValueError, match=r"file name .image. holds no frame number .* OpenPose"):
         load_poses(tmp_path)
 
 

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -67,6 +68,7 @@ alphapose_det = st.fixed_dictionaries(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(alphapose_det, max_size=5))
 def test_fuzz_alphapose(tmp_path, dets):

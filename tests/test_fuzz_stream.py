@@ -84,6 +84,7 @@ def _rec(r):
     return (r.camera, r.frame, r.person, r.score, r.alert, r.joints, r.filled)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_update_rejects_only_with_documented_errors_and_loses_nothing(data):
@@ -135,6 +136,7 @@ def model(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())

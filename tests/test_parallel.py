@@ -28,6 +28,7 @@ def scored_folder(tmp_path_factory):
     return root, path, det
 
 
+@pytest.mark.slow  # starts worker processes, each importing torch
 def test_score_sources_in_processes_equals_one_process_and_score(scored_folder):
     root, path, det = scored_folder
     windowing = Windowing.test("person", seg_len=8)

@@ -37,6 +37,7 @@ def test_readme_has_the_four_usages():
     assert "pyod.models" in blocks[3]
 
 
+@pytest.mark.slow
 def test_readme_usage_blocks_run(tmp_path, monkeypatch, capsys):
     before = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -14,7 +14,7 @@ from pyod_dsnf.datasets import make_pose_tracks, save_tracks
 from pyod_dsnf.evaluation.render import alert_data, parse_frames, render_alert
 from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
 from pyod_dsnf.poses.skeletons import coco17_to_openpose18
-from tests._skeletons import tiny_detector
+from tests._skeletons import tiny_detector, with_standardiser
 
 SEG_LEN = 8
 
@@ -67,9 +67,10 @@ def test_alert_data_matches_the_detector(fitted):
     starts = [s for s in range(max(0, k - SEG_LEN + 1), k + 1) if s + SEG_LEN <= len(t)]
     X = np.stack([t.keypoints[s : s + SEG_LEN] for s in starts])
     joint = det.joint_nll(X)
-    np.testing.assert_allclose(data.scores[0], det.anomaly_scores_from_joint(joint).mean())
-    z = (joint - det.joint_nll_mean_) / det.joint_nll_std_
-    np.testing.assert_allclose(data.joint_z[0], z.mean(axis=0))
+    np.testing.assert_allclose(data.scores[0], det.decision_function(X).mean())
+    # statistics set to mean 0, std 2: each joint's z is half its NLL share
+    half = alert_data(with_standardiser(det, 0.0, 2.0), clip, person, (a, b))
+    np.testing.assert_allclose(half.joint_z[0], joint.mean(axis=0) / 2)
     # the joint score is the max of the joints' z: the curve agrees with the joint colours
     assert np.all(data.joint_z.max(axis=1) <= data.scores + 1e-9) or det.anomaly_score_ != "joint"
 
@@ -143,6 +144,7 @@ def test_bad_arguments(fitted, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_cli_render(fitted, tmp_path, capsys):
     _, clip, model, pose_file = fitted
     person, (a, b) = _person_and_range(clip, n=3)

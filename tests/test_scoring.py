@@ -21,8 +21,11 @@ def test_standardizer_joint_and_nll_scores():
     np.testing.assert_allclose(std.mean, [2.0, 3.0])
     np.testing.assert_allclose(std.std, [np.sqrt(2 / 3), np.sqrt(2)])
     np.testing.assert_allclose(std.scores(joint, "nll"), [3.0, 5.0, 7.0])
-    z = (joint - std.mean) / std.std
-    np.testing.assert_allclose(std.scores(joint, "joint"), z.max(axis=1))
+    # the largest z of each row, by hand: row 0 max(-sqrt(3/2), -1/sqrt(2)), row 1
+    # max(sqrt(3/2), -1/sqrt(2)), row 2 max(0, sqrt(2))
+    np.testing.assert_allclose(
+        std.scores(joint, "joint"), [-1 / np.sqrt(2), np.sqrt(3 / 2), np.sqrt(2)], rtol=1e-12
+    )
     # the most atypical joint decides, not the total: row 1 has the larger total,
     # row 0 one joint further from its mean
     rows = np.array([[2.0, 3.0 + 3 * np.sqrt(2)], [2.0 + 3 * np.sqrt(2 / 3), 7.0]])
@@ -61,32 +64,37 @@ def fitted():
     return tiny_detector(epochs=1).fit(walking_segments(24, 8, seed=0))
 
 
-def test_joint_nll_refuses_nan_naming_the_first_segment(fitted, monkeypatch):
-    def nan_rows(model, data, batch, device):
-        out = np.zeros((len(data), 17))
-        out[2, 5] = np.nan
+class _FakeFlow(torch.nn.Module):
+    """Stands in for the flow through the interface joint_nll uses (``joint_log_prob``):
+    log-probabilities of 0, NaN for the segments in ``nan_at``; records its batches."""
+
+    def __init__(self, nan_at: tuple[int, ...] = ()) -> None:
+        super().__init__()
+        self.nan_at, self.batches = set(nan_at), []
+
+    def joint_log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        first = sum(self.batches)
+        out = torch.zeros(len(x), x.shape[-1], dtype=torch.float64)
+        for i in range(len(x)):
+            if first + i in self.nan_at:
+                out[i, 5] = float("nan")
+        self.batches.append(len(x))
         return out
 
-    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", nan_rows)
+
+def test_joint_nll_refuses_nan_naming_the_first_segment():
     data = np.zeros((4, 2, 8, 17), np.float32)
     with pytest.raises(FloatingPointError, match=r"NaN for 1 of the x \(first: segment 12\)"):
-        joint_nll(fitted.model_, data, batch_size=2, device=torch.device("cpu"), what="the x",
-                  offset=10)  # fmt: skip
+        joint_nll(_FakeFlow(nan_at=(2,)), data, batch_size=2, device=torch.device("cpu"),
+                  what="the x", offset=10)  # fmt: skip
 
 
-def test_scoring_batch_is_at_least_score_batch(fitted, monkeypatch):
-    seen = []
-
-    def spy(model, data, batch, device):
-        seen.append(batch)
-        return np.zeros((len(data), 17))
-
-    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
-    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), batch_size=32,
-              device=torch.device("cpu"), what="x")  # fmt: skip
-    joint_nll(fitted.model_, np.zeros((3, 2, 8, 17), np.float32), batch_size=5000,
-              device=torch.device("cpu"), what="x")  # fmt: skip
-    assert seen == [scoring.SCORE_BATCH, 5000]
+def test_scoring_batch_is_at_least_score_batch():
+    data = np.zeros((scoring.SCORE_BATCH + 76, 2, 8, 17), np.float32)
+    small, large = _FakeFlow(), _FakeFlow()
+    joint_nll(small, data, batch_size=32, device=torch.device("cpu"), what="x")
+    joint_nll(large, data, batch_size=5000, device=torch.device("cpu"), what="x")
+    assert small.batches == [scoring.SCORE_BATCH, 76] and large.batches == [len(data)]
 
 
 @pytest.mark.parametrize(

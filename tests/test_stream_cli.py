@@ -32,6 +32,7 @@ def _records(path: Path) -> list[dict]:
     return [json.loads(t) for t in path.read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_replay_then_stream_gives_the_offline_causal_scores(files, tmp_path, capsys):
     out = tmp_path / "scores.jsonl"
     assert main(["stream", str(files["model"]), str(files["lines"]), "-o", str(out)]) == 0
@@ -47,6 +48,7 @@ def test_replay_then_stream_gives_the_offline_causal_scores(files, tmp_path, cap
     assert f"{len(off)} scores" in err and "(0 bad)" in err
 
 
+@pytest.mark.slow
 def test_bad_lines_are_reported_and_skipped_nothing_is_lost(files, tmp_path, capsys):
     clean = tmp_path / "clean.jsonl"
     assert main(["stream", str(files["model"]), str(files["lines"]), "-o", str(clean)]) == 0
@@ -71,6 +73,7 @@ def test_bad_lines_are_reported_and_skipped_nothing_is_lost(files, tmp_path, cap
     assert out.read_text() == clean.read_text()  # every good line scored as without the bad
 
 
+@pytest.mark.slow
 def test_batched_lines_give_the_same_output(files, tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     assert main(["stream", str(files["model"]), str(files["lines"]), "-o", str(a)]) == 0
@@ -102,6 +105,7 @@ def test_strict_stops_at_the_first_bad_line_after_writing_what_came_before(files
     assert n_before == len(_records(full)) > 0
 
 
+@pytest.mark.slow
 def test_stdin_stdout_and_thresholds(files, monkeypatch, capsys):
     text = files["lines"].read_text()
     monkeypatch.setattr("sys.stdin", io.StringIO(text))

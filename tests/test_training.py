@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf.detector._training import held_out_nll_bpd, train_flow
+from pyod_dsnf.detector._training import TrainingConfig, held_out_nll_bpd, train_flow
 from pyod_dsnf.flow import DSNFlow
 
 # Tiny models run several times faster on one thread than on two contended ones.
@@ -22,12 +22,13 @@ def _setup(seed: int = 0):
 
 
 def _train(model, train, val, **kw):
-    args = dict(epochs=3, batch_size=16, lr=1e-2, weight_decay=0.0, max_grad_norm=5.0,
-                awam_lambda=0.0, awam_tau=1.0, n_iter_no_change=None, tol=0.0,
-                rng=np.random.default_rng(0), device=torch.device("cpu"), verbose=0,
-                settings="test")  # fmt: skip
-    args.update(kw)
-    return train_flow(model, train, val, **args)
+    run = {"rng": kw.pop("rng", np.random.default_rng(0)),
+           "device": kw.pop("device", torch.device("cpu")), "callback": kw.pop("callback", None)}
+    config = dict(epochs=3, batch_size=16, lr=1e-2, weight_decay=0.0, max_grad_norm=5.0,
+                  awam_lambda=0.0, awam_tau=1.0, n_iter_no_change=None, tol=0.0, verbose=0,
+                  settings="test")  # fmt: skip
+    config.update(kw)
+    return train_flow(model, train, val, TrainingConfig(**config), **run)
 
 
 def test_history_and_eval_mode():
@@ -139,3 +140,15 @@ def test_on_epoch_reaches_the_estimators_fit_and_only_inside_the_block():
     assert seen == [(1, True), (2, True)] and det.n_epochs_ == 2
     tiny_detector(epochs=1, random_state=0).fit(X)
     assert len(seen) == 2
+
+
+def test_training_config_from_the_estimators_parameters():
+    from pyod_dsnf import DSNFDetector
+
+    params = DSNFDetector(lr=np.float32(0.5), epochs=np.int64(3), max_grad_norm=None,
+                          awam_prob=0.5).get_params()  # fmt: skip
+    config = TrainingConfig.from_params(params)
+    assert type(config.lr) is float and config.lr == 0.5
+    assert type(config.epochs) is int and config.epochs == 3
+    assert config.max_grad_norm is None and config.awam_prob == 0.5
+    assert "awam_prob=0.5" in config.settings and "space='dual'" in config.settings

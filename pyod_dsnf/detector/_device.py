@@ -44,6 +44,7 @@ __all__ = [
     "seeds_from",
     "tf32_off",
     "torch_threads",
+    "unpickled_device",
 ]
 
 
@@ -142,6 +143,24 @@ def load_device(
             stacklevel=stacklevel + 1,
         )
         return torch.device("cpu")
+
+
+def unpickled_device(fitted: str, *, stacklevel: int = 2) -> str:
+    """Where an unpickled detector scores: ``fitted``, or "cpu" (with a warning) if absent here.
+
+    A GPU this machine lacks, or one a forked process cannot use.
+    """
+    try:
+        resolve_device(fitted)
+    except DeviceUnavailableError as exc:
+        warnings.warn(
+            f"unpickled a detector trained on {fitted}, which is not available here "
+            f"({exc}); it scores on the CPU",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return "cpu"
+    return fitted
 
 
 def seed_from(random_state: Any) -> int:

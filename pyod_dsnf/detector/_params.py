@@ -136,6 +136,7 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "normalize": Flag(),
     "augment": Flag(),
     "epochs": Interval(1, integer=True),
+    "max_steps": Interval(1, integer=True, none_ok=True),
     "batch_size": AutoOr(Interval(1, integer=True)),
     "lr": Interval(0.0, low_open=True),
     "weight_decay": Interval(0.0),

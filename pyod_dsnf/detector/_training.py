@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,16 +21,102 @@ from geoopt.optim import RiemannianAdam
 from torch import nn
 from tqdm.auto import tqdm
 
+from pyod_dsnf.detector._batches import training_batch
+from pyod_dsnf.detector._device import local_torch_rng
 from pyod_dsnf.detector._step_guard import StepGuard, check_every
 from pyod_dsnf.detector.losses import awam_loss
-from pyod_dsnf.flow.model import nll_bits_per_dim
+from pyod_dsnf.flow.model import DSNFlow, nll_bits_per_dim
+from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 __all__ = [
+    "TrainingConfig",
+    "build_flow",
     "held_out_nll_bpd",
     "joint_nll_bits_per_dim",
     "on_epoch",
     "train_flow",
 ]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """What :func:`train_flow` needs besides the model, the data, the RNG and the device.
+
+    Built from the estimator's parameters by :meth:`from_params`; ``settings`` names
+    the ones an error message suggests changing.
+    """
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    max_grad_norm: float | None = None
+    awam_lambda: float = 0.0
+    awam_tau: float = 1.0
+    awam_prob: float = 1.0
+    noise_std: float = 0.0
+    n_iter_no_change: int | None = None
+    tol: float = 0.0
+    max_steps: int | None = None
+    verbose: int = 0
+    settings: str = ""
+
+    @classmethod
+    def from_params(
+        cls, params: Mapping[str, Any], device: torch.device | str = "cpu"
+    ) -> TrainingConfig:
+        """The training settings of ``DSNFDetector.get_params()``, as plain Python numbers.
+
+        ``batch_size="auto"`` and its learning rate follow ``device``
+        (:func:`~pyod_dsnf.detector._batches.training_batch`).
+        """
+        p = params
+        max_norm = p["max_grad_norm"]
+        batch, lr = training_batch(p["batch_size"], float(p["lr"]), torch.device(device))
+        return cls(
+            epochs=int(p["epochs"]),
+            batch_size=batch,
+            lr=lr,
+            weight_decay=float(p["weight_decay"]),
+            max_grad_norm=None if max_norm is None else float(max_norm),
+            awam_lambda=float(p["awam_lambda"]),
+            awam_tau=float(p["awam_tau"]),
+            awam_prob=float(p["awam_prob"]),
+            noise_std=float(p["noise_std"]),
+            n_iter_no_change=p["n_iter_no_change"],
+            tol=float(p["tol"]),
+            max_steps=None if p.get("max_steps") is None else int(p["max_steps"]),
+            verbose=int(p["verbose"]),
+            settings=(
+                f"lr={p['lr']}, space={p['space']!r}, curvature={p['curvature']}, "
+                f"awam_lambda={p['awam_lambda']}, awam_prob={p['awam_prob']}, "
+                f"max_grad_norm={max_norm}"
+            ),
+        )
+
+
+def build_flow(
+    params: Mapping[str, Any], graph: SkeletonGraph, n_frames: int, seed: int
+) -> DSNFlow:
+    """A freshly initialised flow of the estimator's ``params``, on the CPU, from ``seed``.
+
+    Torch's global RNG is left as it was. ``DSNFlow`` checks the parameters it owns.
+    """
+    curvature = params["curvature"]
+    with local_torch_rng(seed):
+        return DSNFlow(
+            in_channels=2,
+            n_frames=n_frames,
+            graph=graph,
+            n_flow_steps=params["n_flow_steps"],
+            hidden_channels=params["hidden_channels"],
+            space=params["space"],
+            # numpy scalars as Python numbers (DSNFlow checks plain int / float)
+            curvature=getattr(curvature, "item", lambda: curvature)(),
+            learn_curvature=bool(params["learn_curvature"]),
+            permutation=params["permutation"],
+            temporal_kernel=params["temporal_kernel"],
+        )
 
 
 _ON_EPOCH: ContextVar[Callable[[int, nn.Module], None] | None] = ContextVar(
@@ -112,27 +200,19 @@ def joint_nll_bits_per_dim(
 
 def train_flow(
     model: nn.Module,
-    train: torch.Tensor,
-    validation: torch.Tensor | None,
+    train: torch.Tensor | np.ndarray,
+    validation: torch.Tensor | np.ndarray | None,
+    config: TrainingConfig,
     *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    weight_decay: float,
-    max_grad_norm: float | None,
-    awam_lambda: float,
-    awam_tau: float,
-    noise_std: float = 0.0,
-    awam_prob: float = 1.0,
-    n_iter_no_change: int | None,
-    tol: float,
     rng: np.random.Generator,
     device: torch.device,
-    verbose: int,
-    settings: str,
     callback: Callable[[int, nn.Module], None] | None = None,
 ) -> tuple[dict[str, list[float]], int]:
-    """Train ``model`` in place; return (history, number of epochs run).
+    """Train ``model`` in place with the settings of ``config``; return (history, epochs run).
+
+    Training stops after ``epochs`` epochs or ``max_steps`` optimiser steps
+    (None: no step limit), whichever comes first; an epoch cut short by the
+    step limit still ends with its validation NLL and counts as an epoch run.
 
     With a validation set and ``n_iter_no_change`` the loop stops once the
     validation NLL has not improved by more than ``tol`` for that many epochs
@@ -152,9 +232,15 @@ def train_flow(
     model in training mode; it must not change the model.
     """
     callback = callback if callback is not None else _ON_EPOCH.get()
-    optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    epochs, batch_size, lr, tol = config.epochs, config.batch_size, config.lr, config.tol
+    max_grad_norm, n_iter_no_change = config.max_grad_norm, config.n_iter_no_change
+    awam_lambda, awam_tau, awam_prob = config.awam_lambda, config.awam_tau, config.awam_prob
+    noise_std, verbose, settings = config.noise_std, config.verbose, config.settings
+    max_steps, steps = config.max_steps, 0
+    optimizer = RiemannianAdam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
     history: dict[str, list[float]] = {"train_loss": [], "train_nll": [], "validation_nll": []}
-    train = train.to(device)
+    train = torch.as_tensor(train).to(device)
+    validation = None if validation is None else torch.as_tensor(validation)
     n = train.shape[0]
     best, best_state, wait = math.inf, None, 0
     early = validation is not None and n_iter_no_change is not None
@@ -183,6 +269,8 @@ def train_flow(
         last = history["validation_nll"][-1:]
         shown = {"val_nll": f"{last[0]:.4f}"} if last else {}
         for start in range(0, n, batch_size):
+            if max_steps is not None and steps >= max_steps:
+                break
             x = train[order[start : start + batch_size]]
             if noise is not None:
                 x = x + noise_std * torch.randn(
@@ -200,6 +288,7 @@ def train_flow(
                 norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
                 guard.watch(norm, "the gradient norm became {value} " + where)
             optimizer.step()
+            steps += 1
             # float64 sums on the device, in the order Python floats would add them
             loss_sum += loss.detach().double() * x.shape[0]
             nll_sum += info["nll"].sum().double()
@@ -208,9 +297,9 @@ def train_flow(
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", **shown, refresh=False)
             bar.update()
         guard.check()
-        history["train_loss"].append(float(loss_sum) / n)
-        history["train_nll"].append(float(nll_sum) / n)
-        postfix = {"loss": f"{float(loss_sum) / n:.4f}"}
+        history["train_loss"].append(float(loss_sum) / seen)
+        history["train_nll"].append(float(nll_sum) / seen)
+        postfix = {"loss": f"{float(loss_sum) / seen:.4f}"}
         if validation is not None:
             val = float(held_out_nll_bpd(model, validation, batch_size, device).mean())
             if not math.isfinite(val):
@@ -230,6 +319,8 @@ def train_flow(
         if callback is not None:
             callback(epoch + 1, model)
         if early and wait >= n_iter_no_change:
+            break
+        if max_steps is not None and steps >= max_steps:
             break
     bar.close()
     if best_state is not None:

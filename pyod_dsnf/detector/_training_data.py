@@ -9,7 +9,11 @@ import numpy as np
 from pyod_dsnf.detector._validation import mirror_segments
 from pyod_dsnf.poses.skeletons import SkeletonGraph
 
-__all__ = ["check_spread", "training_sets"]
+__all__ = ["MIN_REFERENCE", "check_spread", "reference_segments", "training_sets"]
+
+#: Fewest held-out segments on which the per-joint standardisation is fitted; with fewer
+#: (small inputs) it is fitted on all the training segments.
+MIN_REFERENCE = 50
 
 
 def check_spread(data: np.ndarray, *, normalize: bool) -> None:
@@ -61,3 +65,14 @@ def training_sets(
     if augment:
         train = np.concatenate([train, mirror_segments(train, graph, normalized=normalized)])
     return train, (val if n_val else None)
+
+
+def reference_segments(data: np.ndarray, val: np.ndarray | None) -> np.ndarray:
+    """The segments the per-joint standardisation is fitted on: the hold-out, never trained on.
+
+    The flow's per-joint shares are optimistic on the segments it was trained on
+    (docs/benchmark.md, "Training aimed at detection"), so the held-out segments set
+    what normal looks like; with fewer than :data:`MIN_REFERENCE` of them (or none)
+    the standardisation falls back to all the training segments ``data``.
+    """
+    return val if val is not None and len(val) >= MIN_REFERENCE else data

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import os
-import warnings
 from functools import partial
 from typing import Any
 
@@ -27,38 +26,23 @@ import torch
 from pyod.models.base import BaseDetector
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from pyod_dsnf.detector import _gpu_scoring, scoring
-from pyod_dsnf.detector._batches import scoring_batch_floor, training_batch
+from pyod_dsnf.detector import orientation, persistence, scoring
 from pyod_dsnf.detector._device import (
-    DeviceUnavailableError,
     load_device,
     local_torch_rng,
     resolve_device,
     seeds_from,
+    unpickled_device,
 )
 from pyod_dsnf.detector._device import torch_threads as _torch_threads
 from pyod_dsnf.detector._params import check_params
-from pyod_dsnf.detector._training import train_flow
+from pyod_dsnf.detector._training import TrainingConfig, build_flow, train_flow
 from pyod_dsnf.detector._training_data import check_spread, training_sets
 from pyod_dsnf.detector._validation import check_segments, prepare_segments
-from pyod_dsnf.detector.persistence import (
-    DetectorFileError,
-    read_detector_file,
-    write_detector_file,
-)
-from pyod_dsnf.detector.standardizer import JointStandardizer
-from pyod_dsnf.flow import DSNFlow
+from pyod_dsnf.detector.persistence import DetectorFileError, FittedState
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
 __all__ = ["DSNFDetector"]
-
-#: Fitted attributes stored by :meth:`DSNFDetector.save` as JSON values / as arrays.
-#: PyOD's ``threshold_``, ``labels_``, ``_mu`` and ``_sigma`` are not stored: they are
-#: recomputed from ``decision_scores_`` on load by PyOD's ``_process_decision_scores``.
-_FITTED_VALUES = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "curvature_",
-                  "device_", "anomaly_score_")  # fmt: skip
-_FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_")
-
 
 class DSNFDetector(BaseDetector):
     """Dual-Space Normalizing Flow (DSNF) anomaly detector for skeleton segments.
@@ -114,11 +98,12 @@ class DSNFDetector(BaseDetector):
         How a segment's NLL becomes its anomaly score. "nll": the NLL in bits
         per dimension. "joint": the NLL is split exactly into one share per
         joint (:meth:`pyod_dsnf.flow.DSNFlow.joint_log_prob`), each share is
-        standardised by its mean and standard deviation over the training
-        segments, and the score is the largest: a segment is as abnormal as
-        its most atypical body part. Chosen on training clips (docs/benchmark.md):
-        the total NLL ranks a still, clean pose as more normal than the window it
-        came from and dilutes an anomaly of one limb over all 17 joints.
+        standardised by its mean and standard deviation over the held-out
+        training segments (see ``joint_nll_mean_``), and the score is the
+        largest: a segment is as abnormal as its most atypical body part.
+        Chosen on training clips (docs/benchmark.md): the total NLL ranks a
+        still, clean pose as more normal than the window it came from and
+        dilutes an anomaly of one limb over all 17 joints.
     normalize : bool, default=True
         Centre and scale every segment (translation and scale invariance);
         raw pixel coordinates then work directly.
@@ -126,6 +111,14 @@ class DSNFDetector(BaseDetector):
         Add left/right mirrored copies of the training segments.
     epochs : int, default=10
         Maximum number of training epochs.
+    max_steps : int or None, default=700
+        Maximum number of optimiser steps (mini-batches); training stops at
+        ``epochs`` or ``max_steps``, whichever comes first. A number of steps
+        means the same on any amount of data, where an epoch does not (one
+        epoch of PoseLift at stride 6 is 319 steps, of a 20-camera archive
+        thousands); on the training-clip protocol detection stops improving
+        after about 700 steps while the likelihood goes on improving
+        (docs/estimator.md, "Training length"). None: ``epochs`` alone.
     batch_size : int or "auto", default="auto"
         Mini-batch size for training. "auto" follows the device: 64 on the
         CPU; on a CUDA device 1,024 with ``lr`` scaled by ``sqrt(1024 / 64)``
@@ -182,8 +175,15 @@ class DSNFDetector(BaseDetector):
     anomaly_score_ : str
         The ``anomaly_score`` used (fixed at fit).
     joint_nll_mean_, joint_nll_std_ : ndarray of shape (V,)
-        Mean and standard deviation of each joint's NLL share over the
-        training segments (bits/dim), used by ``anomaly_score="joint"``.
+        Mean and standard deviation of each joint's NLL share (bits/dim),
+        used by ``anomaly_score="joint"``: over the held-out segments
+        (``validation_fraction``, never trained on) when there are at least
+        50 of them, else over all the training segments.
+    up_direction_ : ndarray of shape (2,)
+        The body's up direction (unit vector, input coordinates) estimated
+        from the training poses; every segment is turned so that it points to
+        (0, -1) before the flow (docs/method.md, "Orientation"). (0, -1) means
+        no turn.
     n_features_in_ : int
         T * V * C of the training segments.
     input_shape_ : tuple of int
@@ -226,6 +226,7 @@ class DSNFDetector(BaseDetector):
         normalize: bool = True,
         augment: bool = True,
         epochs: int = 10,
+        max_steps: int | None = 700,
         batch_size: int | str = "auto",
         lr: float = 5e-3,
         weight_decay: float = 0.0,
@@ -256,6 +257,7 @@ class DSNFDetector(BaseDetector):
         self.normalize = normalize
         self.augment = augment
         self.epochs = epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -297,55 +299,30 @@ class DSNFDetector(BaseDetector):
         graph = get_layout(self.layout)
         X4 = check_segments(X, graph, flat_channels=self.flat_channels, min_segments=2,
                             estimator_name=type(self).__name__)  # fmt: skip
-        n = X4.shape[0]
-        if y is not None and _num_samples(y) != n:
-            raise ValueError(f"y has {_num_samples(y)} entries but X has {n} segments")
+        if y is not None and _num_samples(y) != len(X4):
+            raise ValueError(f"y has {_num_samples(y)} entries but X has {len(X4)} segments")
         device = resolve_device(self.device)
         torch_seed, rng = seeds_from(self.random_state)
         # DSNFlow checks its own parameters (and temporal_kernel against T) here
-        model = self._build_model(graph, int(X4.shape[1]), torch_seed)
+        model = build_flow(self.get_params(deep=False), graph, int(X4.shape[1]), torch_seed)
         data = prepare_segments(X4, normalize=self.normalize)
+        data, self.up_direction_ = orientation.canonical_segments(data, X4, graph)  # upright
         check_spread(data, normalize=self.normalize)
         train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
                                    augment=self.augment, normalized=self.normalize, rng=rng,
                                    stacklevel=3)  # fmt: skip
-        self.graph_ = graph
-        self.input_shape_ = tuple(int(s) for s in X4.shape[1:])
+        self.graph_, self.input_shape_ = graph, tuple(int(s) for s in X4.shape[1:])
         self.model_ = model.to(device)
         device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
-        settings = (
-            f"lr={self.lr}, space={self.space!r}, curvature={self.curvature}, "
-            f"awam_lambda={self.awam_lambda}, awam_prob={self.awam_prob}, "
-            f"max_grad_norm={self.max_grad_norm}"
-        )
-        batch, lr = training_batch(self.batch_size, float(self.lr), device)  # "auto": by device
+        config = TrainingConfig.from_params(self.get_params(deep=False), device)
         with local_torch_rng(torch_seed + 1, device):
-            self.history_, self.n_epochs_ = train_flow(
-                self.model_,
-                torch.from_numpy(train),
-                None if val is None else torch.from_numpy(val),
-                epochs=self.epochs,
-                batch_size=batch,
-                lr=lr,
-                weight_decay=float(self.weight_decay),
-                max_grad_norm=None if self.max_grad_norm is None else float(self.max_grad_norm),
-                awam_lambda=float(self.awam_lambda),
-                awam_tau=float(self.awam_tau),
-                awam_prob=float(self.awam_prob),
-                noise_std=float(self.noise_std),
-                n_iter_no_change=self.n_iter_no_change,
-                tol=float(self.tol),
-                rng=rng,
-                device=device,
-                verbose=self.verbose,
-                settings=settings,
-            )
-        self.device_ = str(device)
-        self.curvature_ = self.model_.curvature
+            self.history_, self.n_epochs_ = train_flow(self.model_, train, val, config, rng=rng,
+                                                       device=device)  # fmt: skip
+        self.device_, self.curvature_ = str(device), self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
-        joint = self._joint_nll(data, "the training segments", device)
-        standardizer = JointStandardizer.fit(joint)
+        joint, standardizer = scoring.training_scores(self.model_, data, val, device=device,
+                                                      batch_size=self.batch_size)  # fmt: skip
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
@@ -359,63 +336,17 @@ class DSNFDetector(BaseDetector):
         self._classes = 2  # PyOD's predict_proba: inlier / outlier
         self._process_decision_scores()
 
-    def _build_model(self, graph: SkeletonGraph, n_frames: int, seed: int) -> DSNFlow:
-        """A freshly initialised flow on the CPU, from ``seed`` (the caller's RNG untouched)."""
-        with local_torch_rng(seed):
-            return DSNFlow(
-                in_channels=2,
-                n_frames=n_frames,
-                graph=graph,
-                n_flow_steps=self.n_flow_steps,
-                hidden_channels=self.hidden_channels,
-                space=self.space,
-                # numpy scalars as Python numbers (DSNFlow checks plain int / float)
-                curvature=getattr(self.curvature, "item", lambda: self.curvature)(),
-                learn_curvature=bool(self.learn_curvature),
-                permutation=self.permutation,
-                temporal_kernel=self.temporal_kernel,
-            )
-
     # ----------------------------------------------------------------- scoring
-    def _joint_nll(
-        self, data: np.ndarray, what: str, device: torch.device, *, offset: int = 0
-    ) -> np.ndarray:
-        """Per-joint NLL shares ``(n, V)`` (bits/dim) of prepared segments."""
-        batch = scoring_batch_floor(self.batch_size)
-        return scoring.joint_nll(self.model_, data, batch_size=batch, device=device, what=what,
-                                 offset=offset)  # fmt: skip
-
-    def _prepare_chunk(
-        self, X: Any, offset: int, device: torch.device
-    ) -> np.ndarray | torch.Tensor:
-        """Validate and prepare one chunk of segments (``offset``: its place in X).
-
-        On a CUDA device complete segments are normalised there
-        (:func:`pyod_dsnf.detector._gpu_scoring.device_prepare`).
-        """
-        X4 = check_segments(
-            X,
-            self.graph_,
-            flat_channels=self.flat_channels,
-            input_shape=self.input_shape_,
-            estimator_name=type(self).__name__,
-        )
-        on_device = None
-        if device.type == "cuda":
-            on_device = _gpu_scoring.device_prepare(X4, device, normalize=self.normalize,
-                                                    offset=offset)  # fmt: skip
-        if on_device is not None:
-            return on_device
-        return prepare_segments(X4, normalize=self.normalize, offset=offset)
-
-    def _score_chunk(self, X: Any, offset: int, device: torch.device) -> np.ndarray:
-        """Validate, prepare and score one chunk of segments (``offset``: its place in X)."""
-        data = self._prepare_chunk(X, offset, device)
-        return self._joint_nll(data, "the segments", device, offset=offset)
+    def _prepare_chunk(self, X: Any, offset: int, device: torch.device) -> Any:
+        """Validate and prepare one chunk of segments (``offset``: its place in X)."""
+        X4 = check_segments(X, self.graph_, flat_channels=self.flat_channels,
+                            input_shape=self.input_shape_, estimator_name=type(self).__name__)
+        data = scoring.prepare_for(device, X4, normalize=self.normalize, offset=offset)
+        return orientation.rotate_segments(data, orientation.detector_rotation(self))  # upright
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         kind = self.anomaly_score_ if kind is None else kind
-        return JointStandardizer.of(self).scores(joint, kind)
+        return scoring.JointStandardizer.of(self).scores(joint, kind)
 
     def joint_nll(self, X: Any) -> np.ndarray:
         """Each joint's share of the segment NLL, bits per dimension.
@@ -443,22 +374,11 @@ class DSNFDetector(BaseDetector):
         check_is_fitted(self, ["model_", "decision_scores_"])
         # warnings name the caller of decision_function / score_samples (the usual path)
         device = scoring.scoring_device(self.model_, self.device_, stacklevel=3)
-        if str(device) != self.device_:  # fell back to the CPU
-            self.device_ = str(device)
         with _torch_threads(self.n_threads):
-            if device.type == "cuda":  # the next chunk is prepared while the GPU scores
-                chunk = scoring.cuda_score_sizes(scoring_batch_floor(self.batch_size))[0]
-                run = partial(self._joint_nll, what="the segments", device=device)
-                joint = _gpu_scoring.score_prefetched(
-                    X, partial(self._prepare_chunk, device=device),
-                    lambda data, start: run(data, offset=start),
-                    chunk=chunk, n_joints=self.input_shape_[1],
-                )  # fmt: skip
-            else:
-                chunk = max(scoring_batch_floor(self.batch_size), scoring.SCORE_CHUNK)
-                score = partial(self._score_chunk, device=device)
-                joint = scoring.score_in_chunks(X, score, chunk=chunk,
-                                                n_joints=self.input_shape_[1])  # fmt: skip
+            prepare = partial(self._prepare_chunk, device=device)
+            joint = scoring.score_segments(X, prepare, model=self.model_, device=device,
+                                           batch_size=self.batch_size,
+                                           n_joints=self.input_shape_[1])
         scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 
@@ -481,16 +401,7 @@ class DSNFDetector(BaseDetector):
         ndarray of shape (n_segments,), float64
         """
         check_is_fitted(self, ["model_", "joint_nll_mean_"])
-        kind = self.anomaly_score_ if anomaly_score is None else anomaly_score
-        if kind not in scoring.ANOMALY_SCORES:
-            raise ValueError(f"anomaly_score must be one of {scoring.ANOMALY_SCORES}, got {kind!r}")
-        joint = np.asarray(joint, dtype=np.float64)
-        if joint.ndim != 2 or joint.shape[1] != self.joint_nll_mean_.shape[0]:
-            raise ValueError(
-                f"joint must have shape (n_segments, {self.joint_nll_mean_.shape[0]}) as "
-                f"returned by joint_nll, got {joint.shape}"
-            )
-        return self._aggregate(joint, kind)
+        return self._aggregate(joint, anomaly_score)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores (see ``anomaly_score``), higher = more abnormal.
@@ -542,65 +453,21 @@ class DSNFDetector(BaseDetector):
         return float(np.mean(self.score_samples(X)))
 
     # ------------------------------------------------------------ fitted state
-    def _get_fitted_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], dict]:
-        """What :meth:`save` stores: (JSON values, arrays, model weights)."""
-        check_is_fitted(self, ["model_", "decision_scores_"])
-        values = {k: getattr(self, k) for k in _FITTED_VALUES}
-        arrays = {k: np.asarray(getattr(self, k), np.float64) for k in _FITTED_ARRAYS}
-        return values, arrays, self.model_.state_dict()
-
-    def _set_fitted_state(
-        self,
-        values: dict[str, Any],
-        arrays: dict[str, np.ndarray],
-        state_dict: dict[str, torch.Tensor],
-        device: torch.device,
-    ) -> None:
-        """Restore a fitted state from :meth:`_get_fitted_state`'s parts; ValueError if malformed.
-
-        PyOD's ``threshold_``, ``labels_``, ``_mu`` and ``_sigma`` are recomputed
-        from ``decision_scores_`` by PyOD's ``_process_decision_scores``. Missing
-        per-joint statistics (files written before the "joint" score) are NaN and
-        only allowed with ``anomaly_score_ == "nll"``.
-        """
+    def _restore(self, state: FittedState, weights: dict, device: torch.device) -> None:
+        """Take the fitted state of a file (checked by ``check_fitted_state``)."""
         check_params(self.get_params(deep=False))
         graph = get_layout(self.layout)
-        shape = tuple(int(v) for v in values["input_shape_"])
-        if len(shape) != 3 or min(shape) < 1:
-            raise ValueError(f"input_shape_ {shape} is not (T, V, C)")
-        history = {str(k): [float(x) for x in v] for k, v in values["history_"].items()}
-        scores = np.asarray(arrays["decision_scores_"], np.float64)
-        if scores.ndim != 1 or scores.size == 0 or np.isnan(scores).any():
-            raise ValueError(f"decision_scores_ of shape {scores.shape} must be 1-D without NaN")
-        kind = str(values["anomaly_score_"])
-        if kind not in scoring.ANOMALY_SCORES:
-            raise ValueError(f"anomaly_score_ must be 'joint' or 'nll', got {kind!r}")
-        joint_stats = {}
-        for key in ("joint_nll_mean_", "joint_nll_std_"):
-            value = np.asarray(arrays.get(key, np.full(shape[1], np.nan)), np.float64)
-            if value.shape != (shape[1],):
-                raise ValueError(f"{key} has shape {value.shape}, expected ({shape[1]},)")
-            joint_stats[key] = value
-        if kind == "joint" and not (
-            np.isfinite(joint_stats["joint_nll_mean_"]).all()
-            and (joint_stats["joint_nll_std_"] > 0).all()
-        ):
-            raise ValueError("the per-joint NLL statistics must be finite with positive spread")
-        model = self._build_model(graph, shape[0], 0)
-        try:
-            model.load_state_dict(state_dict, strict=True)
-        except (RuntimeError, TypeError, AttributeError) as exc:
-            raise ValueError(f"its weights do not match its parameters ({exc})") from exc
-        model.eval()
-        self.graph_, self.input_shape_ = graph, shape
-        self.n_features_in_ = int(np.prod(shape))
-        self.n_epochs_, self.history_ = int(values["n_epochs_"]), history
-        self.curvature_, self.anomaly_score_ = values["curvature_"], kind
-        self.joint_nll_mean_ = joint_stats["joint_nll_mean_"]
-        self.joint_nll_std_ = joint_stats["joint_nll_std_"]
-        self.model_ = model.to(device)
+        model = build_flow(self.get_params(deep=False), graph, state.input_shape[0], 0)
+        persistence.load_weights(model, weights)
+        self.graph_, self.input_shape_ = graph, state.input_shape
+        self.n_features_in_ = int(np.prod(state.input_shape))
+        self.n_epochs_, self.history_ = state.n_epochs, state.history
+        self.curvature_, self.anomaly_score_ = state.curvature, state.anomaly_score
+        self.joint_nll_mean_, self.joint_nll_std_ = state.joint_nll_mean, state.joint_nll_std
+        self.up_direction_ = state.up_direction
+        self.model_ = model.eval().to(device)
         self.device_ = str(next(self.model_.parameters()).device)  # "cuda" -> "cuda:0"
-        self.decision_scores_ = scores
+        self.decision_scores_ = state.decision_scores
         self._set_pyod_state()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -612,19 +479,8 @@ class DSNFDetector(BaseDetector):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        fitted = getattr(self, "device_", None)
-        if getattr(self, "model_", None) is None or fitted is None:
-            return
-        try:  # a GPU that this machine lacks (or that a forked process cannot use)
-            resolve_device(fitted)
-        except DeviceUnavailableError as exc:
-            warnings.warn(
-                f"unpickled a detector trained on {fitted}, which is not available here "
-                f"({exc}); it scores on the CPU",
-                UserWarning,
-                stacklevel=2,
-            )
-            self.device_ = "cpu"
+        if getattr(self, "model_", None) is not None and hasattr(self, "device_"):
+            self.device_ = unpickled_device(self.device_, stacklevel=2)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted detector to ``path`` (weights + JSON, no pickled code).
@@ -634,9 +490,10 @@ class DSNFDetector(BaseDetector):
         path : str or path-like
             Target file; written atomically (temporary file, then rename).
         """
-        values, arrays, state_dict = self._get_fitted_state()
-        write_detector_file(path, params=self.get_params(deep=False), fitted=values,
-                            arrays=arrays, state_dict=state_dict)  # fmt: skip
+        check_is_fitted(self, ["model_", "decision_scores_"])
+        values, arrays = persistence.fitted_state(self)
+        persistence.write_detector_file(path, params=self.get_params(deep=False), fitted=values,
+                                        arrays=arrays, state_dict=self.model_.state_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "cpu") -> DSNFDetector:
@@ -667,11 +524,12 @@ class DSNFDetector(BaseDetector):
             The file is truncated or damaged, not a pyod-dsnf model, of an
             unsupported version, or its content is malformed; the message says which.
         """
-        saved = read_detector_file(path)
+        saved = persistence.read_detector_file(path)
         dev = load_device(device, stacklevel=2)
         try:
             detector = cls(**saved.params)
-            detector._set_fitted_state(saved.fitted, saved.arrays, saved.state_dict, dev)
+            state = persistence.check_fitted_state(saved.fitted, saved.arrays)
+            detector._restore(state, saved.state_dict, dev)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
             raise DetectorFileError(path, f"{type(exc).__name__}: {exc}") from exc
         return detector

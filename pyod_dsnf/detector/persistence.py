@@ -3,11 +3,12 @@
 A file is a ``torch.save`` zip archive read back with
 ``torch.load(weights_only=True)``, which only accepts tensors and plain
 containers (dict, list, str, int, float, bool, None): loading never executes
-code. This module knows the layout of every format version and never what the
-fields mean; the estimator says what it stores
-(``DSNFDetector._get_fitted_state`` / ``_set_fitted_state``).
+code. This module knows the layout of every format version and the fitted state a
+file holds (:data:`FITTED_VALUES`, :data:`FITTED_ARRAYS`): :func:`fitted_state` reads it
+from a fitted detector's public attributes and :func:`check_fitted_state` checks what a
+file holds before the estimator restores it.
 
-Format 4 (current) holds
+Format 5 (current) holds
 
 * ``format`` (``"pyod-dsnf-detector"``) and ``format_version`` (int), checked
   on load; a file from a newer format version is refused;
@@ -23,6 +24,11 @@ Format 4 (current) holds
 
 Earlier formats are read into the same :class:`SavedDetector`:
 
+* 4: the layout of format 5; its detectors predate the body's orientation
+  (no ``up_direction_`` array: the estimator loads them without a turn, so they
+  score as before). The version was bumped so that a reader of format 4, which
+  would ignore that array and score a format-5 model in the wrong frame,
+  refuses the file instead;
 * 1: no checksum; 2: the checksum; 1-2 predate the per-joint score, so
   ``anomaly_score`` is set to ``"nll"`` (how they scored);
 * 1-3 keep ``decision_scores``, ``labels`` and ``joint_nll_mean_`` /
@@ -52,18 +58,34 @@ from pyod_dsnf._version import __version__
 from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 __all__ = [
+    "FITTED_ARRAYS",
+    "FITTED_VALUES",
     "FORMAT",
     "FORMAT_VERSION",
     "DetectorFileError",
+    "FittedState",
     "SavedDetector",
+    "check_fitted_state",
+    "fitted_state",
+    "load_weights",
     "read_detector_file",
     "write_detector_file",
 ]
 
 FORMAT = "pyod-dsnf-detector"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: ``awam_prob`` of files written before it was a parameter (the fixed share then used).
 AWAM_PROB_BEFORE_PARAMETER = 0.25
+
+#: Fitted attributes stored as JSON values / as float64 arrays. PyOD's ``threshold_``,
+#: ``labels_``, ``_mu`` and ``_sigma`` are not stored: the estimator recomputes them from
+#: ``decision_scores_`` on load (PyOD's ``_process_decision_scores``).
+FITTED_VALUES = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "curvature_",
+                 "device_", "anomaly_score_")  # fmt: skip
+FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_", "up_direction_")
+#: ``up_direction_`` of detectors fitted before the orientation existed: image up, no turn.
+UP_BEFORE_ORIENTATION = (0.0, -1.0)
+_ANOMALY_SCORES = ("joint", "nll")
 
 # formats 1-3: fields that are now recomputed on load, and the top-level arrays
 _RECOMPUTED = ("threshold_", "_mu", "_sigma", "_classes")
@@ -105,6 +127,85 @@ class SavedDetector:
     fitted: dict[str, Any]
     arrays: dict[str, np.ndarray]
     state_dict: dict[str, torch.Tensor]
+
+
+@dataclass
+class FittedState:
+    """The fitted state of a detector file, checked by :func:`check_fitted_state`.
+
+    Attributes
+    ----------
+    input_shape : tuple of int
+        (T, V, C).
+    n_epochs : int
+    history : dict of str to list of float
+    curvature : float or None
+    anomaly_score : {"joint", "nll"}
+    decision_scores : ndarray of shape (n,)
+        No NaN.
+    joint_nll_mean, joint_nll_std : ndarray of shape (V,)
+        NaN in files written before the "joint" score (then ``anomaly_score`` is "nll").
+    up_direction : ndarray of shape (2,)
+        Unit vector; (0, -1) (no turn) in files written before the orientation.
+    """
+
+    input_shape: tuple[int, int, int]
+    n_epochs: int
+    history: dict[str, list[float]]
+    curvature: float | None
+    anomaly_score: str
+    decision_scores: np.ndarray
+    joint_nll_mean: np.ndarray
+    joint_nll_std: np.ndarray
+    up_direction: np.ndarray
+
+
+def fitted_state(detector: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """What a file stores of a fitted detector: (JSON values, float64 arrays)."""
+    values = {k: getattr(detector, k) for k in FITTED_VALUES}
+    arrays = {k: np.asarray(getattr(detector, k, UP_BEFORE_ORIENTATION), np.float64)
+              for k in FITTED_ARRAYS}  # fmt: skip
+    return values, arrays
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    """Load a file's weights into a freshly built flow; ValueError when they do not fit it."""
+    try:
+        model.load_state_dict(weights, strict=True)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise ValueError(f"its weights do not match its parameters ({exc})") from exc
+
+
+def check_fitted_state(values: dict[str, Any], arrays: dict[str, np.ndarray]) -> FittedState:
+    """The fitted state of a file, checked; ValueError (or KeyError, TypeError) if malformed.
+
+    Missing per-joint statistics (files written before the "joint" score) are NaN,
+    allowed only with ``anomaly_score_ == "nll"``.
+    """
+    shape = tuple(int(v) for v in values["input_shape_"])
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape_ {shape} is not (T, V, C)")
+    history = {str(k): [float(x) for x in v] for k, v in values["history_"].items()}
+    scores = np.asarray(arrays["decision_scores_"], np.float64)
+    if scores.ndim != 1 or scores.size == 0 or np.isnan(scores).any():
+        raise ValueError(f"decision_scores_ of shape {scores.shape} must be 1-D without NaN")
+    kind = str(values["anomaly_score_"])
+    if kind not in _ANOMALY_SCORES:
+        raise ValueError(f"anomaly_score_ must be 'joint' or 'nll', got {kind!r}")
+    stats = []
+    for key in ("joint_nll_mean_", "joint_nll_std_"):
+        value = np.asarray(arrays.get(key, np.full(shape[1], np.nan)), np.float64)
+        if value.shape != (shape[1],):
+            raise ValueError(f"{key} has shape {value.shape}, expected ({shape[1]},)")
+        stats.append(value)
+    mean, std = stats
+    if kind == "joint" and not (np.isfinite(mean).all() and (std > 0).all()):
+        raise ValueError("the per-joint NLL statistics must be finite with positive spread")
+    up = np.asarray(arrays.get("up_direction_", UP_BEFORE_ORIENTATION), np.float64)
+    if up.shape != (2,) or not np.isfinite(up).all() or abs(np.hypot(*up) - 1.0) > 1e-6:
+        raise ValueError(f"up_direction_ must be a unit vector of shape (2,), got {up}")
+    return FittedState(shape, int(values["n_epochs_"]), history, values["curvature_"],
+                       kind, scores, mean, std, up)  # fmt: skip
 
 
 # ------------------------------------------------------------------ encoding

@@ -1,7 +1,9 @@
 """From prepared segments to anomaly scores: chunked scoring, per-joint standardisation.
 
-* :func:`score_in_chunks` validates, prepares and scores an input of any length a
-  chunk at a time, so memory beyond the input itself stays bounded;
+* :func:`score_segments` validates, prepares and scores an input of any length a
+  chunk at a time (:func:`score_in_chunks`; on a CUDA device with the next chunk
+  prepared meanwhile, :mod:`~pyod_dsnf.detector._gpu_scoring`), so memory beyond the
+  input itself stays bounded; :func:`prepare_for` prepares one chunk for its device;
 * :func:`joint_nll` runs the flow on prepared segments and refuses NaN;
 * :func:`scoring_device` is the device to score on, with a fallback to the CPU
   for a model trained on a GPU that this machine lacks;
@@ -13,12 +15,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from pyod_dsnf.detector import _gpu_scoring
+from pyod_dsnf.detector._batches import scoring_batch_floor
 from pyod_dsnf.detector._device import (
     CudaState,
     DeviceUnavailableError,
@@ -26,6 +31,8 @@ from pyod_dsnf.detector._device import (
     resolve_device,
 )
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
+from pyod_dsnf.detector._training_data import reference_segments
+from pyod_dsnf.detector._validation import prepare_segments
 from pyod_dsnf.detector.standardizer import ANOMALY_SCORES, JointStandardizer
 
 __all__ = [
@@ -37,8 +44,11 @@ __all__ = [
     "JointStandardizer",
     "cuda_score_sizes",
     "joint_nll",
+    "prepare_for",
     "score_in_chunks",
+    "score_segments",
     "scoring_device",
+    "training_scores",
     "warn_infinite",
 ]
 
@@ -121,11 +131,35 @@ def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
     return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
 
 
+def training_scores(
+    model: nn.Module,
+    data: np.ndarray,
+    held_out: np.ndarray | None,
+    *,
+    batch_size: int | str,
+    device: torch.device,
+) -> tuple[np.ndarray, JointStandardizer]:
+    """Per-joint NLL shares of the training segments and the standardizer of the fit.
+
+    The standardizer is fitted on the held-out segments, which the flow never trained
+    on, when there are enough of them (:func:`~pyod_dsnf.detector._training_data.
+    reference_segments`), else on all the training segments ``data``.
+    """
+    joint = joint_nll(model, data, batch_size=batch_size, device=device,
+                      what="the training segments")  # fmt: skip
+    ref = reference_segments(data, held_out)
+    if ref is not data:
+        joint_ref = joint_nll(model, ref, batch_size=batch_size, device=device,
+                              what="the held-out segments")  # fmt: skip
+        return joint, JointStandardizer.fit(joint_ref)
+    return joint, JointStandardizer.fit(joint)
+
+
 def joint_nll(
     model: nn.Module,
     data: np.ndarray | torch.Tensor,
     *,
-    batch_size: int,
+    batch_size: int | str,
     device: torch.device,
     what: str,
     offset: int = 0,
@@ -134,8 +168,9 @@ def joint_nll(
 
     Raises FloatingPointError naming the first segment (``offset`` added) whose
     share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf.detector._device.exact_float32`),
-    so the scores match the CPU's.
+    so the scores match the CPU's. ``batch_size``: the estimator's (``"auto"`` counts as 64).
     """
+    batch_size = scoring_batch_floor(batch_size)
     batch = (
         cuda_score_sizes(batch_size)[1]
         if torch.device(device).type == "cuda"
@@ -176,3 +211,51 @@ def score_in_chunks(
     for start in range(0, n, chunk):
         out[start : start + chunk] = score(X[start : start + chunk], start)
     return out
+
+
+def prepare_for(
+    device: torch.device, X4: np.ndarray, *, normalize: bool, offset: int = 0
+) -> np.ndarray | torch.Tensor:
+    """Checked segments ``(n, T, V, C)`` prepared for scoring on ``device``.
+
+    On a CUDA device complete segments are normalised there
+    (:func:`pyod_dsnf.detector._gpu_scoring.device_prepare`); otherwise, and for the
+    segments that need imputation, on the host (:func:`~pyod_dsnf.detector._validation.
+    prepare_segments`).
+    """
+    if device.type == "cuda":
+        data = _gpu_scoring.device_prepare(X4, device, normalize=normalize, offset=offset)
+        if data is not None:
+            return data
+    return prepare_segments(X4, normalize=normalize, offset=offset)
+
+
+def score_segments(
+    X: Any,
+    prepare: Callable[[Any, int], Any],
+    *,
+    model: nn.Module,
+    batch_size: Any,
+    device: torch.device,
+    n_joints: int,
+) -> np.ndarray:
+    """Per-joint NLL shares ``(n, n_joints)`` of segments X, a chunk at a time.
+
+    ``prepare(X[start:stop], start)`` validates and prepares one chunk (``start``
+    for error messages). On the CPU chunks of ``max(batch_size, SCORE_CHUNK)`` are
+    prepared and scored in turn; on a CUDA device chunks of
+    :func:`cuda_score_sizes` are, the next one prepared while the GPU scores one.
+    ``batch_size``: the estimator's (``"auto"`` counts as 64).
+    """
+    floor = scoring_batch_floor(batch_size)
+    run = partial(joint_nll, model, batch_size=floor, device=device, what="the segments")
+
+    def score(data: Any, start: int) -> np.ndarray:
+        return run(data, offset=start)
+
+    if device.type == "cuda":
+        chunk = cuda_score_sizes(floor)[0]
+        return _gpu_scoring.score_prefetched(X, prepare, score, chunk=chunk, n_joints=n_joints)
+    chunk = max(floor, SCORE_CHUNK)
+    return score_in_chunks(X, lambda part, start: score(prepare(part, start), start),
+                           chunk=chunk, n_joints=n_joints)  # fmt: skip

@@ -2,7 +2,7 @@
 
 The one place where ``z = (share - mean) / std`` is computed. The detector's
 ``anomaly_score="joint"`` takes the largest ``z`` of a segment; the live scorer
-(:mod:`pyod_dsnf.stream.scorer`) reports the highest ones per record and the alert
+(:class:`~pyod_dsnf.stream.StreamScorer`) reports the highest ones per record and the alert
 renderer (:mod:`pyod_dsnf.evaluation.render`) colours the joints by them. numpy only.
 """
 
@@ -65,13 +65,19 @@ class JointStandardizer:
         """Anomaly scores ``(n,)`` from per-joint shares ``(n, V)``; see ``anomaly_score``.
 
         "nll": the segment's NLL (the sum of its shares). "joint": the largest
-        z-score; a segment with an infinite share scores ``+inf``.
+        z-score; a segment with an infinite share scores ``+inf``. ValueError for
+        another ``kind`` or shares of another shape than ``(n, V)``.
         """
+        if kind not in ANOMALY_SCORES:
+            raise ValueError(f"anomaly_score must be one of {ANOMALY_SCORES}, got {kind!r}")
         joint = np.asarray(joint, dtype=np.float64)
+        if joint.ndim != 2 or joint.shape[1] != self.mean.shape[0]:
+            raise ValueError(
+                f"joint must have shape (n_segments, {self.mean.shape[0]}) as returned by "
+                f"joint_nll, got {joint.shape}"
+            )
         if kind == "nll":
             return joint.sum(axis=1)
-        if kind != "joint":
-            raise ValueError(f"anomaly_score must be one of {ANOMALY_SCORES}, got {kind!r}")
         z = self.transform(joint)
         top = z.max(axis=1) if z.shape[1] else np.full(len(z), -np.inf)
         return np.where(np.isinf(joint).any(axis=1), np.inf, top)

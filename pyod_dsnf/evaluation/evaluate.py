@@ -1,4 +1,9 @@
-"""One call from segment scores to every frame-level figure we report."""
+"""One call from segment scores to every frame-level figure, with a random control.
+
+:func:`evaluate` maps segment scores to frames and measures them as ``pipeline.to_frames`` +
+``pipeline.metrics`` do (:meth:`FrameMetrics.measure`); its :class:`Evaluation` is a
+:class:`~pyod_dsnf.evaluation.metrics.FrameMetrics` with the random-score control added.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import numpy as np
 
 from pyod_dsnf._checks import check_int
 from pyod_dsnf.evaluation.frame_scores import FIELD_SIGMAS, map_scores
-from pyod_dsnf.evaluation.metrics import auc_roc, frame_metrics
+from pyod_dsnf.evaluation.metrics import FrameMetrics, auc_roc
 from pyod_dsnf.poses.tracks import Clip, tracked_frames
 from pyod_dsnf.poses.windows import Segments
 
@@ -17,50 +22,32 @@ __all__ = ["Evaluation", "evaluate"]
 
 
 @dataclass
-class Evaluation:
-    """Frame-level results of one set of segment scores under one mapping.
+class Evaluation(FrameMetrics):
+    """:class:`~pyod_dsnf.evaluation.metrics.FrameMetrics` plus a random-score control.
+
+    Every figure of ``FrameMetrics`` (``mode``, ``auc_roc``, ``auc_roc_person_frames``,
+    ``auc_roc_macro``, ``n_macro_clips``, ``auc_pr``, ``eer`` and the frame counts, with
+    its ``label`` / ``lines``), and:
 
     Attributes
     ----------
-    mode : str
-        ``"field"`` or ``"person"`` (see :func:`pyod_dsnf.evaluation.frame_scores`).
-    auc_roc : float
-        Micro AUC-ROC over all frames of all clips (the field's standard figure).
-    auc_roc_person_frames : float
-        AUC-ROC over the frames where at least one person is tracked.
-    auc_roc_macro : float
-        Mean per-clip AUC-ROC over the ``n_macro_clips`` clips holding both classes.
-    auc_pr : float
-        Average precision of the anomalous class over all frames.
-    eer : float
-        Equal error rate over all frames.
     random_auc_roc, random_auc_roc_person_frames : float
-        The same two AUCs for uniformly random segment scores mapped the same
-        way, averaged over ``n_random`` draws (``*_std``: their standard deviation).
-    n_frames, n_anomalous, n_person_frames, n_anomalous_person_frames, n_scored_frames : int
-        Frame counts; ``n_scored_frames`` received a segment score directly
-        (segment centres in "field" mode, covered frames in "person" mode).
+        The two AUCs for uniformly random segment scores mapped the same way,
+        averaged over ``n_random`` draws (``*_std``: their standard deviation).
+    n_random : int
+    n_scored_frames : int
+        Frames that received a segment score directly (segment centres in
+        "field" mode, covered frames in "person" mode).
     frame_scores : dict of str to ndarray
         The per-frame scores that were evaluated.
     """
 
-    mode: str
-    auc_roc: float
-    auc_roc_person_frames: float
-    auc_roc_macro: float
-    auc_pr: float
-    eer: float
     random_auc_roc: float
     random_auc_roc_std: float
     random_auc_roc_person_frames: float
     random_auc_roc_person_frames_std: float
     n_random: int
-    n_frames: int
-    n_anomalous: int
-    n_person_frames: int
-    n_anomalous_person_frames: int
     n_scored_frames: int
-    n_macro_clips: int
     frame_scores: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
     def as_dict(self) -> dict[str, float | int | str]:
@@ -154,9 +141,11 @@ def evaluate(
         rand_all.append(auc_roc(r, masks))
         rand_person.append(auc_roc(r, masks, tracked))
     nan = float("nan")
-    return Evaluation(
-        mode=mode,
-        **frame_metrics(scores, masks, tracked),
+    return Evaluation.measure(
+        mode,
+        scores,
+        masks,
+        tracked,
         random_auc_roc=float(np.mean(rand_all)) if rand_all else nan,
         random_auc_roc_std=float(np.std(rand_all)) if rand_all else nan,
         random_auc_roc_person_frames=float(np.mean(rand_person)) if rand_person else nan,

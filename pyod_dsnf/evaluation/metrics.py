@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 __all__ = [
+    "MAPPING_NAMES",
+    "FrameMetrics",
     "auc_pr",
     "auc_roc",
     "equal_error_rate",
@@ -194,3 +198,83 @@ def pad_to_masks(
             )
         out[cid] = np.concatenate([s, np.full(len(m) - len(s), low)])
     return out
+
+
+# ------------------------------------------------------------------ the result type
+#: How each frame mapping is named in printed output.
+MAPPING_NAMES = {"field": "field mapping", "person": "person mapping"}
+
+_LABELS = (
+    ("auc_roc", "AUC-ROC", "all frames"),
+    ("auc_roc_person_frames", "AUC-ROC", "person frames"),
+    ("auc_roc_macro", "macro AUC-ROC", "per clip"),
+    ("auc_pr", "AUC-PR", "all frames"),
+    ("eer", "EER", "all frames"),
+)
+
+
+@dataclass
+class FrameMetrics:
+    """Every frame-level figure, with the mapping it was made under: the one result type.
+
+    Returned by ``pipeline.metrics`` (frame scores + masks); ``evaluation.evaluate``
+    returns its subclass :class:`~pyod_dsnf.evaluation.Evaluation`, which adds a random
+    control.
+
+    Attributes
+    ----------
+    mode : str
+        "field", "person" or "unknown" (scores written without the mapping's name).
+    auc_roc, auc_roc_person_frames, auc_roc_macro, auc_pr, eer : float
+        As in :func:`pyod_dsnf.evaluation.frame_metrics`.
+    n_macro_clips, n_frames, n_anomalous, n_person_frames, n_anomalous_person_frames : int
+    """
+
+    @classmethod
+    def measure(
+        cls,
+        mode: str,
+        scores: Mapping[str, np.ndarray],
+        masks: Mapping[str, np.ndarray],
+        tracked: Mapping[str, np.ndarray] | None = None,
+        **extra: Any,
+    ) -> FrameMetrics:
+        """The figures of per-frame ``scores`` against ``masks``; ``extra``: a subclass's fields."""
+        return cls(mode=mode, **frame_metrics(scores, masks, tracked), **extra)
+
+    mode: str
+    auc_roc: float
+    auc_roc_person_frames: float
+    auc_roc_macro: float
+    n_macro_clips: int
+    auc_pr: float
+    eer: float
+    n_frames: int
+    n_anomalous: int
+    n_person_frames: int
+    n_anomalous_person_frames: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    def label(self, key: str) -> str:
+        """The printed name of a figure, e.g. ``"AUC-ROC, field mapping, all frames"``."""
+        for k, name, frames in _LABELS:
+            if k == key:
+                return f"{name}, {MAPPING_NAMES.get(self.mode, 'mapping unknown')}, {frames}"
+        raise KeyError(key)
+
+    def lines(self) -> list[str]:
+        """One line per figure, each naming its protocol (AUCs in percent)."""
+        out = [
+            f"{self.n_frames} frames ({self.n_anomalous} anomalous), "
+            f"{self.n_person_frames} with a tracked person"
+        ]
+        width = max(len(self.label(k)) for k, _, _ in _LABELS)
+        for key, _, _ in _LABELS:
+            value = getattr(self, key)
+            text = f"{value:.3f}" if key == "eer" else f"{100 * value:.2f}"
+            if key == "auc_roc_macro":
+                text += f" ({self.n_macro_clips} clips)"
+            out.append(f"{self.label(key):<{width}}  {text}")
+        return out

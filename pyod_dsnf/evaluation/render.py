@@ -25,6 +25,7 @@ import numpy as np
 
 from pyod_dsnf._checks import check_int
 from pyod_dsnf._infinite import rank_safe
+from pyod_dsnf.detector.orientation import detector_rotation, rotate_points
 from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.pipeline.steps import Windowing, cut
 from pyod_dsnf.poses import Clip, Segments, Track
@@ -46,6 +47,8 @@ class AlertData:
         The rendered frames.
     keypoints : ndarray of shape (n, V, 3)
         ``(x, y, confidence)`` after gap filling; confidence 0 = undetected.
+        Turned upright about their centre by the detector's canonical rotation
+        (``DSNFDetector.up_direction_``), so a person filmed sideways stands.
     joint_z : ndarray of shape (n, V)
         Standardised per-joint NLL share, averaged over the windows covering
         each frame.
@@ -194,13 +197,26 @@ def alert_data(
     return AlertData(
         person=int(person),
         frames=piece.frames[sel].copy(),
-        keypoints=piece.keypoints[sel].astype(np.float64),
+        keypoints=_upright(detector, piece.keypoints[sel].astype(np.float64)),
         joint_z=z[sel],
         track_frames=fr,
         track_scores=sc,
         threshold=float(getattr(detector, "threshold_", np.nan)),
         graph=graph,
     )
+
+
+def _upright(detector, keypoints: np.ndarray) -> np.ndarray:
+    """Keypoints ``(n, V, 3)`` turned as the detector turns segments, about their centre."""
+    rotation = detector_rotation(detector)
+    if np.array_equal(rotation, np.eye(2)):
+        return keypoints
+    seen = keypoints[..., 2] > 0
+    points = keypoints[seen, :2] if seen.any() else keypoints[..., :2].reshape(-1, 2)
+    centre = points.mean(axis=0)
+    out = keypoints.copy()
+    out[..., :2] = rotate_points(keypoints[..., :2], rotation, centre)
+    return out
 
 
 def _score_piece(detector, segments: Segments, piece: Track, channels: int):

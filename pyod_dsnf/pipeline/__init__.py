@@ -6,8 +6,8 @@ by clip in joblib workers, and :mod:`~pyod_dsnf.pipeline.files` reads folders an
 model, score and metric files of ``pyod-dsnf fit`` / ``score`` / ``evaluate``.
 """
 
+from pyod_dsnf.evaluation.metrics import MAPPING_NAMES
 from pyod_dsnf.pipeline.steps import (
-    MAPPING_NAMES,
     FrameMetrics,
     FrameScores,
     SegmentScores,

@@ -94,11 +94,12 @@ def check_detector_params(n_frames: int, **params: Any) -> Any:
     rather than after loading. Nothing is fitted.
     """
     from pyod_dsnf.detector._params import check_params
+    from pyod_dsnf.detector._training import build_flow
     from pyod_dsnf.detector.estimator import DSNFDetector
 
     det = DSNFDetector(**params)
     check_params(det.get_params(deep=False))
-    det._build_model(get_layout(det.layout), n_frames, 0)
+    build_flow(det.get_params(deep=False), get_layout(det.layout), n_frames, 0)
     return det
 
 

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from pyod_dsnf._infinite import rank_safe
-from pyod_dsnf.evaluation import MODES, frame_metrics, pad_to_masks
+from pyod_dsnf.evaluation import MODES, pad_to_masks
 from pyod_dsnf.evaluation.frame_scores import map_scores
+from pyod_dsnf.evaluation.metrics import FrameMetrics
 from pyod_dsnf.poses import (
     Clip,
     GapReport,
@@ -55,8 +56,6 @@ __all__ = [
 
 #: The windowing recipes of :class:`Windowing`.
 PROTOCOLS = ("train", *MODES, "causal")
-#: How each frame mapping is named in printed output.
-MAPPING_NAMES = {"field": "field mapping", "person": "person mapping"}
 
 
 # --------------------------------------------------------------------------- cut
@@ -322,66 +321,6 @@ def to_frames(
 
 
 # ---------------------------------------------------------------------- metrics
-_LABELS = (
-    ("auc_roc", "AUC-ROC", "all frames"),
-    ("auc_roc_person_frames", "AUC-ROC", "person frames"),
-    ("auc_roc_macro", "macro AUC-ROC", "per clip"),
-    ("auc_pr", "AUC-PR", "all frames"),
-    ("eer", "EER", "all frames"),
-)
-
-
-@dataclass
-class FrameMetrics:
-    """Output of :func:`metrics`: every frame-level figure, with the mapping it was made under.
-
-    Attributes
-    ----------
-    mode : str
-        "field", "person" or "unknown" (scores written without the mapping's name).
-    auc_roc, auc_roc_person_frames, auc_roc_macro, auc_pr, eer : float
-        As in :func:`pyod_dsnf.evaluation.frame_metrics`.
-    n_macro_clips, n_frames, n_anomalous, n_person_frames, n_anomalous_person_frames : int
-    """
-
-    mode: str
-    auc_roc: float
-    auc_roc_person_frames: float
-    auc_roc_macro: float
-    n_macro_clips: int
-    auc_pr: float
-    eer: float
-    n_frames: int
-    n_anomalous: int
-    n_person_frames: int
-    n_anomalous_person_frames: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-    def label(self, key: str) -> str:
-        """The printed name of a figure, e.g. ``"AUC-ROC, field mapping, all frames"``."""
-        for k, name, frames in _LABELS:
-            if k == key:
-                return f"{name}, {MAPPING_NAMES.get(self.mode, 'mapping unknown')}, {frames}"
-        raise KeyError(key)
-
-    def lines(self) -> list[str]:
-        """One line per figure, each naming its protocol (AUCs in percent)."""
-        out = [
-            f"{self.n_frames} frames ({self.n_anomalous} anomalous), "
-            f"{self.n_person_frames} with a tracked person"
-        ]
-        width = max(len(self.label(k)) for k, _, _ in _LABELS)
-        for key, _, _ in _LABELS:
-            value = getattr(self, key)
-            text = f"{value:.3f}" if key == "eer" else f"{100 * value:.2f}"
-            if key == "auc_roc_macro":
-                text += f" ({self.n_macro_clips} clips)"
-            out.append(f"{self.label(key):<{width}}  {text}")
-        return out
-
-
 def metrics(frames: FrameScores, masks: Mapping[str, np.ndarray]) -> FrameMetrics:
     """Metrics step: frame scores against frame masks (1 = anomalous).
 
@@ -396,7 +335,7 @@ def metrics(frames: FrameScores, masks: Mapping[str, np.ndarray]) -> FrameMetric
             cid: _extend(frames.tracked.get(cid, np.zeros(0, bool)), len(m), cid)
             for cid, m in masks.items()
         }
-    return FrameMetrics(mode=frames.mode, **frame_metrics(scores, masks, tracked))
+    return FrameMetrics.measure(frames.mode, scores, masks, tracked)
 
 
 # ----------------------------------------------------------------- labels (y)

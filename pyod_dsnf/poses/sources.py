@@ -220,7 +220,7 @@ def load_folder(
     folder : str or path
         A folder of clips in format ``fmt``.
     fmt : str, default="tracked"
-        A format name (:func:`pose_formats`).
+        A format name (:func:`~pyod_dsnf.poses.pose_formats`).
     layout : {"coco17", "openpose18"}, default="coco17"
         Joint layout of the returned keypoints.
     nan_confidence : {"zero", "raise"}, default="zero"

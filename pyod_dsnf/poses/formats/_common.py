@@ -51,13 +51,18 @@ def is_number(value: object) -> bool:
     return isinstance(value, float) or abs(value) <= _MAX_VALUE
 
 
-def frame_from_name(name: str, path: Path, what: str) -> int:
-    """The last run of ASCII digits in ``name`` (an image or file name) as a frame index."""
+def frame_from_name(
+    name: str, path: Path, what: str, example: str = "e.g. '000123.jpg'"
+) -> int:
+    """The last run of ASCII digits in ``name`` (an image or file name) as a frame index.
+
+    ValueError naming ``path``, ``what`` and ``name`` (and ``example`` of a good
+    name) when there is none, or when it exceeds ``MAX_INDEX``.
+    """
     digits = re.findall(r"[0-9]+", name)
     if not digits:
         raise ValueError(
-            f"{path}: {what} {name!r:.60} holds no frame number (expected digits, e.g. "
-            "'000123.jpg')"
+            f"{path}: {what} {name!r:.60} holds no frame number (expected digits, {example})"
         )
     value = int(digits[-1])
     if value > MAX_INDEX:

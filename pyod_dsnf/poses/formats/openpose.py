@@ -48,7 +48,6 @@ joints.
 
 from __future__ import annotations
 
-import re
 from itertools import pairwise
 from pathlib import Path
 
@@ -57,10 +56,11 @@ import numpy as np
 from pyod_dsnf.poses.formats._common import (
     Detections,
     check_values,
+    frame_from_name,
     is_index,
     keypoint_rows,
 )
-from pyod_dsnf.poses.tracks import MAX_INDEX, read_pose_json
+from pyod_dsnf.poses.tracks import read_pose_json
 
 __all__ = [
     "BODY25_TO_OPENPOSE18",
@@ -86,16 +86,8 @@ def openpose_files(folder: Path) -> list[tuple[int, Path]]:
     for f in folder.iterdir():
         if f.name.endswith(OPENPOSE_SUFFIX) and f.is_file():
             stem = f.name[: -len(OPENPOSE_SUFFIX)]
-            digits = re.findall(r"[0-9]+", stem)
-            if not digits:
-                raise ValueError(
-                    f"{f}: no frame number in the file name (OpenPose writes "
-                    "<name>_<frame>_keypoints.json)"
-                )
-            frame = int(digits[-1])
-            if frame > MAX_INDEX:
-                raise ValueError(f"{f}: frame number {frame} exceeds the largest {MAX_INDEX}")
-            out.append((frame, f))
+            example = "as OpenPose writes <name>_<frame>_keypoints.json"
+            out.append((frame_from_name(stem, f, "file name", example), f))
     out.sort()
     for (a, fa), (b, fb) in pairwise(out):
         if a == b:

@@ -8,6 +8,8 @@ that commit (``git archive <commit> | tar -x -C DIR``) with DIR first on the pat
     format 1: commit acee277^ (before the checksum)
     format 2: commit f52c696^ (before the per-joint score)
     format 3: commit e6fc042 (main before the thin-estimator refactor)
+    format 4: commit 1fcca76 (main before the body's orientation); its
+    ``v4_<name>_main.npy`` are copies of ``v4_<name>_written.npy`` (main wrote them)
 
 It fits two tiny detectors on random pixel segments, saves them as
 ``v<VERSION>_<name>.dsnf`` and stores ``decision_function`` of the shared
