@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 from pyod.models.base import BaseDetector
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from pyod_dsnf.detector import orientation, persistence, scoring
 from pyod_dsnf.detector._device import (
@@ -38,7 +38,7 @@ from pyod_dsnf.detector._device import torch_threads as _torch_threads
 from pyod_dsnf.detector._params import check_params
 from pyod_dsnf.detector._training import TrainingConfig, build_flow, train_flow
 from pyod_dsnf.detector._training_data import check_spread, training_sets
-from pyod_dsnf.detector._validation import check_segments, prepare_segments
+from pyod_dsnf.detector._validation import check_segments, check_y, prepare_segments
 from pyod_dsnf.detector.persistence import DetectorFileError, FittedState
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
@@ -196,6 +196,13 @@ class DSNFDetector(BaseDetector):
         Number of epochs run.
     device_ : str
         Device the model lives on for scoring.
+    validation_index_ : ndarray of int
+        Indices (sorted) of the training segments held out of training by
+        ``validation_fraction``; not stored by :meth:`save`.
+    calibration_ : dict, optional
+        Set by :func:`pyod_dsnf.stream.calibrate_detector` (``pyod-dsnf fit``
+        does it): what the stream needs to set alert thresholds from the
+        held-out segments. Stored by :meth:`save`; None in files without one.
 
     Examples
     --------
@@ -300,8 +307,7 @@ class DSNFDetector(BaseDetector):
         graph = get_layout(self.layout)
         X4 = check_segments(X, graph, flat_channels=self.flat_channels, min_segments=2,
                             estimator_name=type(self).__name__)  # fmt: skip
-        if y is not None and _num_samples(y) != len(X4):
-            raise ValueError(f"y has {_num_samples(y)} entries but X has {len(X4)} segments")
+        check_y(y, len(X4))
         device = resolve_device(self.device)
         torch_seed, rng = seeds_from(self.random_state)
         # DSNFlow checks its own parameters (and temporal_kernel against T) here
@@ -309,10 +315,10 @@ class DSNFDetector(BaseDetector):
         data = prepare_segments(X4, normalize=self.normalize)
         data, self.up_direction_ = orientation.canonical_segments(data, X4, graph)  # upright
         check_spread(data, normalize=self.normalize)
-        train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
-                                   augment=self.augment, normalized=self.normalize, rng=rng,
-                                   stacklevel=3)  # fmt: skip
-        self.graph_, self.input_shape_ = graph, tuple(int(s) for s in X4.shape[1:])
+        train, val, val_index = training_sets(
+            data, graph, validation_fraction=self.validation_fraction, augment=self.augment,
+            normalized=self.normalize, rng=rng, stacklevel=3, return_index=True)  # fmt: skip
+        self.graph_, self.input_shape_, self.validation_index_ = graph, X4.shape[1:], val_index
         self.model_ = model.to(device)
         device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
         config = TrainingConfig.from_params(self.get_params(deep=False), device)
@@ -466,6 +472,7 @@ class DSNFDetector(BaseDetector):
         self.curvature_, self.anomaly_score_ = state.curvature, state.anomaly_score
         self.joint_nll_mean_, self.joint_nll_std_ = state.joint_nll_mean, state.joint_nll_std
         self.up_direction_ = state.up_direction
+        self.calibration_ = state.calibration  # stream thresholds; None in older files
         self.model_ = model.eval().to(device)
         self.device_ = str(next(self.model_.parameters()).device)  # "cuda" -> "cuda:0"
         self.decision_scores_ = state.decision_scores
