@@ -112,12 +112,13 @@ class DSNFDetector(BaseDetector):
         after about 700 steps while the likelihood goes on improving
         (docs/estimator.md, "Training length"). None: ``epochs`` alone.
     batch_size : int or "auto", default="auto"
-        Mini-batch size for training. "auto" follows the device: 64 on the
-        CPU; on a CUDA device 1,024 with ``lr`` scaled by ``sqrt(1024 / 64)``
-        (the square-root rule, docs/gpu.md). Scoring runs the flow on the CPU
-        on cache-sized batches whatever this is
-        (:func:`pyod_dsnf.detector.scoring.forward_batch`: 256 segments for the
-        default model), on CUDA on batches of ``max(batch_size, 16384)``.
+        Mini-batch size for training. "auto": the device's rule
+        (``pyod_dsnf.detector._batches``), 64 on the CPU and, for now, on CUDA
+        too (larger batches with the square-root learning-rate rule lost AUC on
+        PoseLift, docs/gpu.md). Scoring runs the flow on the CPU on cache-sized
+        batches whatever this is (:func:`pyod_dsnf.detector.scoring.forward_batch`:
+        256 segments for the default model), on CUDA on batches of
+        ``max(batch_size, 16384)``.
     lr : float, default=5e-3
         Learning rate of Riemannian Adam.
     weight_decay : float, default=0.0
