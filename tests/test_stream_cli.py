@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -149,14 +150,14 @@ def test_stdin_stdout_and_thresholds(files, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO(text))
     assert main(["stream", str(files["model"]), "--budget", "1000", "--fps", "15",
                  "--normal", str(files["root"] / "pose" / "train")]) == 0  # fmt: skip
-    assert "alert(s) per camera-hour at 15.0 fps" in capsys.readouterr().err
+    assert "alert(s) per camera-hour at 15 fps" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
         (["--threshold", "high"], "--threshold must be a number or 'contamination'"),
-        (["--budget", "1"], "--budget needs --normal"),
+        (["--budget", "1"], "holds no calibration"),
         (["--batch", "0"], "--batch must be >= 1"),
         (["--max-latency", "-1"], "--max-latency must be >= 0 milliseconds"),
         (["--forget-after", "1"], "--forget-after must be >= max_gap"),
@@ -171,4 +172,30 @@ def test_missing_model_and_pose_dir_exit_2(tmp_path, capsys):
     assert main(["stream", str(tmp_path / "none.dsnf"), "-"]) == 2
     assert "is not a file" in capsys.readouterr().err
     assert main(["replay", str(tmp_path)]) == 2
-    assert "holds no *.json" in capsys.readouterr().err
+    assert "holds no pose files or clip folders" in capsys.readouterr().err
+
+
+def test_budget_from_the_model_itself_and_the_report(files, tmp_path, capsys):
+    model = tmp_path / "fitted.dsnf"
+    fit = ["fit", str(files["root"] / "pose" / "train"), "-o", str(model), "--seg-len", "8",
+           "--stride", "4", "--epochs", "1", "--n-flow-steps", "2", "--hidden-channels", "4",
+           "--random-state", "0", "--threads", "1"]  # fmt: skip
+    assert main(fit) == 0
+    capsys.readouterr()
+    out = tmp_path / "scores.jsonl"
+    argv = ["stream", str(model), str(files["lines"]), "-o", str(out), "--budget", "50", "--fps",
+            "15", "--verbose"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "set on the model's" in err and "held-out windows" in err and "calibrated in" in err
+    last = err.strip().splitlines()[-1]
+    assert re.search(r"\d+ lines \(0 bad\), \d+ poses, \d+ scores, \d+ alerts in [\d.]+ s: "
+                     r"\d+ person-frames/s, tick latency p50 [\d.]+ ms / p99 [\d.]+ ms", last)
+    recs = _records(out)
+    assert recs and all(r["clip"] == r["camera"] and r["clip_frame"] == r["frame"] for r in recs)
+    # --normal still overrides, with progress while it calibrates
+    argv[-3:] = ["--normal", str(files["root"] / "pose" / "train"), "--fps", "15"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "calibrating on 3 clip(s)" in err and "windows scored" in err
+    assert "camera-hours of normal footage" in err

@@ -21,8 +21,10 @@ The rules are documented in ``docs/estimator.md``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import _num_samples, check_array
 
 from pyod_dsnf.poses.gaps import interpolate_missing
 from pyod_dsnf.poses.skeletons import SkeletonGraph, layout_for_joints
@@ -30,6 +32,7 @@ from pyod_dsnf.poses.skeletons import SkeletonGraph, layout_for_joints
 __all__ = [
     "SCALE_FLOOR",
     "check_segments",
+    "check_y",
     "mirror_segments",
     "normalize_segments",
     "prepare_segments",
@@ -389,3 +392,9 @@ def normalize_segments(
     X4 = check_segments(X, get_layout(layout), flat_channels=2)
     return _finite(_prepared_xy(X4, normalize=normalize, name="X", offset=0).astype(np.float32),
                    "X", 0)  # fmt: skip
+
+
+def check_y(y: Any, n_segments: int) -> None:
+    """ValueError unless ``y`` is None or has one entry per segment (PyOD ignores its values)."""
+    if y is not None and _num_samples(y) != n_segments:
+        raise ValueError(f"y has {_num_samples(y)} entries but X has {n_segments} segments")

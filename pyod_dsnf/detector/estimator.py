@@ -24,23 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 from pyod.models.base import BaseDetector
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from pyod_dsnf.detector import orientation, persistence, scoring
-from pyod_dsnf.detector._compile import check_compile
-from pyod_dsnf.detector._device import (
-    load_device,
-    local_torch_rng,
-    resolve_device,
-    seeds_from,
-    unpickled_device,
-)
-from pyod_dsnf.detector._device import torch_threads as _torch_threads
-from pyod_dsnf.detector._jobs import resolve_n_jobs
+from pyod_dsnf.detector import _device, orientation, persistence, scoring
 from pyod_dsnf.detector._params import check_params
 from pyod_dsnf.detector._training import TrainingConfig, build_flow, train_flow
 from pyod_dsnf.detector._training_data import check_spread, training_sets
-from pyod_dsnf.detector._validation import check_segments, prepare_segments
+from pyod_dsnf.detector._validation import check_segments, check_y, prepare_segments
 from pyod_dsnf.detector.persistence import DetectorFileError, FittedState
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
@@ -215,6 +205,13 @@ class DSNFDetector(BaseDetector):
         Number of epochs run.
     device_ : str
         Device the model lives on for scoring.
+    validation_index_ : ndarray of int
+        Indices (sorted) of the training segments held out of training by
+        ``validation_fraction``; not stored by :meth:`save`.
+    calibration_ : dict, optional
+        Set by :func:`pyod_dsnf.stream.calibrate_detector` (``pyod-dsnf fit``
+        does it): what the stream needs to set alert thresholds from the
+        held-out segments. Stored by :meth:`save`; None in files without one.
 
     Examples
     --------
@@ -316,32 +313,30 @@ class DSNFDetector(BaseDetector):
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, key)
         check_params(self.get_params(deep=False))
-        resolve_n_jobs(self.n_jobs)
-        check_compile(self.compile)
-        with _torch_threads(self.n_threads):
+        scoring.check_options(self.n_jobs, self.compile)
+        with _device.torch_threads(self.n_threads):
             return self._fit(X, y)
 
     def _fit(self, X: Any, y: Any) -> DSNFDetector:
         graph = get_layout(self.layout)
         X4 = check_segments(X, graph, flat_channels=self.flat_channels, min_segments=2,
                             estimator_name=type(self).__name__)  # fmt: skip
-        if y is not None and _num_samples(y) != len(X4):
-            raise ValueError(f"y has {_num_samples(y)} entries but X has {len(X4)} segments")
-        device = resolve_device(self.device)
-        torch_seed, rng = seeds_from(self.random_state)
+        check_y(y, len(X4))
+        device = _device.resolve_device(self.device)
+        torch_seed, rng = _device.seeds_from(self.random_state)
         # DSNFlow checks its own parameters (and temporal_kernel against T) here
         model = build_flow(self.get_params(deep=False), graph, int(X4.shape[1]), torch_seed)
         data = prepare_segments(X4, normalize=self.normalize)
         data, self.up_direction_ = orientation.canonical_segments(data, X4, graph)  # upright
         check_spread(data, normalize=self.normalize)
-        train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
-                                   augment=self.augment, normalized=self.normalize, rng=rng,
-                                   stacklevel=3)  # fmt: skip
-        self.graph_, self.input_shape_ = graph, tuple(int(s) for s in X4.shape[1:])
+        train, val, val_index = training_sets(
+            data, graph, validation_fraction=self.validation_fraction, augment=self.augment,
+            normalized=self.normalize, rng=rng, stacklevel=3, return_index=True)  # fmt: skip
+        self.graph_, self.input_shape_, self.validation_index_ = graph, X4.shape[1:], val_index
         self.model_ = model.to(device)
         device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
         config = TrainingConfig.from_params(self.get_params(deep=False), device)
-        with local_torch_rng(torch_seed + 1, device):
+        with _device.local_torch_rng(torch_seed + 1, device):
             self.history_, self.n_epochs_ = train_flow(self.model_, train, val, config, rng=rng,
                                                        device=device)  # fmt: skip
         self.device_, self.curvature_ = str(device), self.model_.curvature
@@ -349,7 +344,7 @@ class DSNFDetector(BaseDetector):
         self.anomaly_score_ = self.anomaly_score
         joint, standardizer = scoring.training_scores(
             self.model_, data, val, device=device, batch_size=self.batch_size,
-            **self._scoring_options(device))  # fmt: skip
+            **scoring.options(self, device))  # fmt: skip
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
@@ -370,11 +365,6 @@ class DSNFDetector(BaseDetector):
                             input_shape=self.input_shape_, estimator_name=type(self).__name__)
         data = scoring.prepare_for(device, X4, normalize=self.normalize, offset=offset)
         return orientation.rotate_segments(data, orientation.detector_rotation(self))  # upright
-
-    def _scoring_options(self, device: torch.device) -> dict[str, Any]:
-        """``n_jobs`` (CPU only) and the ``compile`` backend, as the scoring functions take them."""
-        n_jobs = resolve_n_jobs(getattr(self, "n_jobs", None)) if device.type == "cpu" else 1
-        return {"n_jobs": n_jobs, "compile": check_compile(getattr(self, "compile", False))}
 
     def _aggregate(self, joint: np.ndarray, kind: str | None = None) -> np.ndarray:
         kind = self.anomaly_score_ if kind is None else kind
@@ -406,12 +396,12 @@ class DSNFDetector(BaseDetector):
         check_is_fitted(self, ["model_", "decision_scores_"])
         # warnings name the caller of decision_function / score_samples (the usual path)
         device = scoring.scoring_device(self.model_, self.device_, stacklevel=3)
-        with _torch_threads(self.n_threads):
+        with _device.torch_threads(self.n_threads):
             prepare = partial(self._prepare_chunk, device=device)
             joint = scoring.score_segments(X, prepare, model=self.model_, device=device,
                                            batch_size=self.batch_size,
                                            n_joints=self.input_shape_[1],
-                                           **self._scoring_options(device))  # fmt: skip
+                                           **scoring.options(self, device))  # fmt: skip
         scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 
@@ -497,7 +487,7 @@ class DSNFDetector(BaseDetector):
         self.n_epochs_, self.history_ = state.n_epochs, state.history
         self.curvature_, self.anomaly_score_ = state.curvature, state.anomaly_score
         self.joint_nll_mean_, self.joint_nll_std_ = state.joint_nll_mean, state.joint_nll_std
-        self.up_direction_ = state.up_direction
+        self.up_direction_, self.calibration_ = state.up_direction, state.calibration
         self.model_ = model.eval().to(device)
         self.device_ = str(next(self.model_.parameters()).device)  # "cuda" -> "cuda:0"
         self.decision_scores_ = state.decision_scores
@@ -513,7 +503,7 @@ class DSNFDetector(BaseDetector):
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         if getattr(self, "model_", None) is not None and hasattr(self, "device_"):
-            self.device_ = unpickled_device(self.device_, stacklevel=2)
+            self.device_ = _device.unpickled_device(self.device_, stacklevel=2)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted detector to ``path`` (weights + JSON, no pickled code).
@@ -558,7 +548,7 @@ class DSNFDetector(BaseDetector):
             unsupported version, or its content is malformed; the message says which.
         """
         saved = persistence.read_detector_file(path)
-        dev = load_device(device, stacklevel=2)
+        dev = _device.load_device(device, stacklevel=2)
         try:
             detector = cls(**saved.params)
             state = persistence.check_fitted_state(saved.fitted, saved.arrays)

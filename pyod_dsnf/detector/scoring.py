@@ -26,7 +26,7 @@ from torch import nn
 
 from pyod_dsnf.detector import _batching, _gpu_scoring
 from pyod_dsnf.detector._batches import scoring_batch_floor
-from pyod_dsnf.detector._compile import compiled_forward
+from pyod_dsnf.detector._compile import check_compile, compiled_forward
 from pyod_dsnf.detector._device import (
     CudaState,
     DeviceUnavailableError,
@@ -34,6 +34,7 @@ from pyod_dsnf.detector._device import (
     resolve_device,
     torch_threads,
 )
+from pyod_dsnf.detector._jobs import resolve_n_jobs
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
 from pyod_dsnf.detector._training_data import reference_segments
 from pyod_dsnf.detector._validation import prepare_segments
@@ -46,9 +47,11 @@ __all__ = [
     "CUDA_SCORE_CHUNK",
     "SCORE_CHUNK",
     "JointStandardizer",
+    "check_options",
     "cuda_score_sizes",
     "forward_batch",
     "joint_nll",
+    "options",
     "prepare_for",
     "score_in_chunks",
     "score_segments",
@@ -134,6 +137,19 @@ def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
     :data:`CUDA_SCORE_CHUNK` and :data:`CUDA_SCORE_BATCH`, or ``batch_size`` where larger.
     """
     return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
+
+
+def check_options(n_jobs: Any, compile: Any) -> None:
+    """ValueError / TypeError naming ``n_jobs`` or ``compile`` when either is not valid."""
+    resolve_n_jobs(n_jobs)
+    check_compile(compile)
+
+
+def options(detector: Any, device: torch.device) -> dict[str, Any]:
+    """A detector's ``n_jobs`` (CPU only) and ``compile`` backend, as the scoring functions
+    take them; detectors pickled before either existed score with the defaults."""
+    n_jobs = resolve_n_jobs(getattr(detector, "n_jobs", None)) if device.type == "cpu" else 1
+    return {"n_jobs": n_jobs, "compile": check_compile(getattr(detector, "compile", False))}
 
 
 def training_scores(
