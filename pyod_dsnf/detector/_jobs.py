@@ -17,10 +17,10 @@ rest. The default uses the machine without oversubscribing it:
 from __future__ import annotations
 
 import multiprocessing
-import numbers
 import os
 import threading
 
+from pyod_dsnf._checks import is_int
 from pyod_dsnf.detector._threads import _usable_cores
 
 __all__ = ["default_n_jobs", "resolve_n_jobs"]
@@ -58,7 +58,7 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
     """
     if n_jobs is None:
         return default_n_jobs()
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+    if not is_int(n_jobs) or n_jobs == 0:
         raise ValueError(
             f"n_jobs must be None or a non-zero integer (-1: every core), got {n_jobs!r}"
         )
