@@ -34,7 +34,7 @@ __all__ = [
 #: Default ``--max-latency``: lines arriving within this many ms of a batch's first line
 #: are scored with it. Below a 30 fps frame interval plus the time to score a batch, so
 #: a frame's score leaves within about a frame and a half of its arrival.
-MAX_LATENCY_MS = 20
+MAX_LATENCY_MS = 20.0
 #: Default ``--batch``: most lines per batch (bounds the memory of one pass; at 15 cameras
 #: a 20 ms batch holds about 10 lines, a replay read as fast as possible this many).
 MAX_LINES = 256
@@ -88,7 +88,7 @@ def add_parsers(sub: Any) -> None:
                    help="score together the lines that arrive within this many milliseconds "
                    f"of a batch's first line ({MAX_LATENCY_MS:g}; 0: only lines already "
                    "waiting)")  # fmt: skip
-    p.add_argument("--batch", type=int, default=MAX_LINES,
+    p.add_argument("--batch", type=int, default=None,
                    help=f"at most this many lines per batch (default {MAX_LINES}; 1: one line "
                    "at a time)")  # fmt: skip
     p.add_argument("--jobs", type=int, default=None,
@@ -327,11 +327,11 @@ def line_batches(
 def _stream(a: argparse.Namespace) -> None:
     from pyod_dsnf.stream.jsonl import format_record, parse_line
 
-    if a.batch < 1:
+    if a.batch is not None and a.batch < 1:
         raise ValueError(f"--batch must be >= 1, got {a.batch}")
     if not a.max_latency >= 0:
         raise ValueError(f"--max-latency must be >= 0 milliseconds, got {a.max_latency}")
-    max_lines = a.batch
+    max_lines = MAX_LINES if a.batch is None else a.batch
     scorer = _scorer(a)
     rep = _Report()
     with ExitStack() as stack:
