@@ -31,6 +31,7 @@ from pyod_dsnf.poses.skeletons import SkeletonGraph
 
 __all__ = [
     "TrainingConfig",
+    "TrainingStep",
     "build_flow",
     "held_out_nll_bpd",
     "joint_nll_bits_per_dim",
@@ -94,6 +95,22 @@ class TrainingConfig:
                 f"max_grad_norm={max_norm}"
             ),
         )
+
+
+@dataclass(frozen=True)
+class TrainingStep:
+    """One optimiser step of :func:`train_flow`, as its ``on_step`` callback sees it.
+
+    ``loss`` is the detached scalar loss on the training device (reading it from a GPU
+    makes the host wait); ``awam_lambda`` is the weight the AWAM term had in it (0 on
+    the steps whose coin left the term out, ``awam_lambda / awam_prob`` on the others).
+    """
+
+    epoch: int  # 1-based
+    batch: int  # 1-based, within the epoch
+    step: int  # 1-based, over the whole fit
+    awam_lambda: float
+    loss: torch.Tensor
 
 
 def build_flow(
@@ -214,6 +231,7 @@ def train_flow(
     rng: np.random.Generator,
     device: torch.device,
     callback: Callable[[int, nn.Module], None] | None = None,
+    on_step: Callable[[TrainingStep], None] | None = None,
 ) -> tuple[dict[str, list[float]], int]:
     """Train ``model`` in place with the settings of ``config``; return (history, epochs run).
 
@@ -236,7 +254,8 @@ def train_flow(
     With ``verbose >= 1`` a progress bar advances per batch (the epoch in its
     description, the running mean loss beside it). ``callback(epoch, model)``,
     if given (or set by :func:`on_epoch`), runs after every epoch (1-based) with the
-    model in training mode; it must not change the model.
+    model in training mode; it must not change the model. ``on_step``, if given,
+    is called with a :class:`TrainingStep` after every optimiser step.
     """
     callback = callback if callback is not None else _ON_EPOCH.get()
     epochs, batch_size, lr, tol = config.epochs, config.batch_size, config.lr, config.tol
@@ -299,6 +318,9 @@ def train_flow(
                 guard.watch(norm, "the gradient norm became {value} " + where)
             optimizer.step()
             steps += 1
+            if on_step is not None:
+                on_step(TrainingStep(epoch + 1, start // batch_size + 1, steps, lam,
+                                     loss.detach()))  # fmt: skip
             # float64 sums on the device, in the order Python floats would add them
             loss_sum += loss.detach().double() * x.shape[0]
             nll_sum += info["nll"].sum().double()
