@@ -1,20 +1,26 @@
-"""Fuzzing the tracked-person loader: every input either loads or raises ValueError.
+"""Fuzzing the tracked-person loader: each generated input has its pinned outcome.
 
-Random JSON documents, corrupted and truncated files, wrong types, huge or negative
-frame indices, duplicate frames, empty objects, long tracks. Whatever loads must
-then pass through gap filling and windowing without another exception type.
+Valid documents (random person ids, zero-padded frame keys, int / float / NaN-confidence
+keypoints, null / NaN / number scores) load with the tracks, frames and keypoints they
+were drawn with, and pass gap filling and windowing. A valid document with one defect
+(a bad key, a wrong type, a wrong keypoint count, a non-number, a non-finite or too large
+value, a bad score, a frame or person given twice) raises the ValueError that names the
+file and the field. Bytes that are not UTF-8 or not JSON, and truncated files, raise the
+parse error; corrupt bytes that still parse to the same document load the same.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pyod_dsnf.datasets import load_mask
@@ -27,33 +33,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-def _load_or_value_error(path: Path):
-    """Load; a ValueError must name the file. Returns the Clip or None."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # NaN-confidence notices
-            clip = load_tracks(path)
-    except ValueError as exc:
-        assert str(path) in str(exc), str(exc)
-        return None
-    _check_clip(clip)
-    filled, _ = fill_gaps(clip, max_gap=3)
-    seg = segment_tracks(filled, seg_len=2, stride=1, pad_short=True)
-    assert np.isfinite(seg.X[..., :2]).all()
-    return clip
-
-
-def _check_clip(clip) -> None:
-    for t in clip.tracks:
-        assert len(t) > 0
-        assert t.frames.dtype == np.int64 and (t.frames >= 0).all()
-        assert (t.frames <= MAX_INDEX).all()
-        assert (np.diff(t.frames) > 0).all()
-        assert t.keypoints.dtype == np.float32 and t.keypoints.shape[1:] == (17, 3)
-        assert np.isfinite(t.keypoints).all()  # NaN confidences became 0, nothing else
-        assert not np.isinf(t.scores).any()
 
 
 numbers = st.one_of(
@@ -69,30 +48,78 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-frame_keys = st.one_of(
-    st.integers(min_value=-5, max_value=60).map(str),
-    st.integers(min_value=0, max_value=60).map(lambda i: str(i).zfill(4)),
-    st.integers(min_value=2**31 - 3, max_value=2**70).map(str),
-    st.sampled_from(["", "x", "1_0", " 3", "+4", "-0", "\u0663", "1e3", "0x1f"]),
-)
-keypoint_lists = st.one_of(
-    st.lists(numbers, min_size=51, max_size=51),
-    st.lists(st.floats(0, 1000, width=32), min_size=51, max_size=51),
-    st.lists(json_scalars, min_size=0, max_size=60),
-    json_values,
-)
-poses = (
-    st.fixed_dictionaries(
-        {"keypoints": keypoint_lists},
-        optional={"scores": st.one_of(st.none(), numbers, json_values)},
-    )
-    | json_values
-)
-documents = st.dictionaries(
-    st.one_of(frame_keys, st.text(max_size=3)),
-    st.one_of(st.dictionaries(frame_keys, poses, max_size=6), json_values),
-    max_size=4,
-)
+def _check_clip(clip) -> None:
+    for t in clip.tracks:
+        assert len(t) > 0
+        assert t.frames.dtype == np.int64 and (t.frames >= 0).all()
+        assert (t.frames <= MAX_INDEX).all()
+        assert (np.diff(t.frames) > 0).all()
+        assert t.keypoints.dtype == np.float32 and t.keypoints.shape[1:] == (17, 3)
+        assert np.isfinite(t.keypoints).all()  # NaN confidences became 0, nothing else
+        assert not np.isinf(t.scores).any()
+    filled, _ = fill_gaps(clip, max_gap=3)
+    seg = segment_tracks(filled, seg_len=2, stride=1, pad_short=True)
+    assert np.isfinite(seg.X[..., :2]).all()
+
+
+def _load(path: Path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # NaN-confidence notices
+        return load_tracks(path)
+
+
+def _raises(path: Path, match: str) -> None:
+    """Loading ``path`` raises a ValueError that names the file and matches ``match``."""
+    with pytest.raises(ValueError, match=match) as info:
+        _load(path)
+    assert str(path) in str(info.value), str(info.value)
+
+
+# --- valid documents: each one's tracks, frames and keypoints follow from the draw ---
+coordinate = st.one_of(st.floats(-1e4, 1e4, width=32), st.integers(-(10**4), 10**4))
+confidence = st.one_of(st.floats(0, 1, width=32), st.just(math.nan), st.integers(0, 1))
+joint = st.tuples(coordinate, coordinate, confidence)
+pose_draw = st.fixed_dictionaries({
+    "keypoints": st.lists(joint, min_size=17, max_size=17),
+    "scores": st.one_of(st.none(), st.floats(-1e3, 1e3, width=32), st.just(math.nan),
+                        st.integers(-5, 5)),
+    "pad": st.integers(0, 12),
+})  # fmt: skip
+track_draw = st.fixed_dictionaries({
+    "frames": st.dictionaries(st.integers(0, MAX_INDEX), pose_draw, max_size=5),
+    "pad": st.integers(0, 12),
+})  # fmt: skip
+tracks_draw = st.dictionaries(st.integers(0, MAX_INDEX), track_draw, max_size=4)
+
+
+def _document(tracks: dict) -> dict:
+    """The JSON object of a draw of ``tracks_draw`` (person and frame keys zero-padded)."""
+    return {
+        str(person).zfill(t["pad"]): {
+            str(frame).zfill(p["pad"]): {
+                "keypoints": [v for j in p["keypoints"] for v in j],
+                "scores": p["scores"],
+            }
+            for frame, p in t["frames"].items()
+        }
+        for person, t in tracks.items()
+    }
+
+
+def _expected(tracks: dict):
+    """(person, frames, keypoints, scores) per non-empty track, by person; NaN count."""
+    out, n_nan = [], 0
+    for person in sorted(tracks):
+        frames = sorted(tracks[person]["frames"])
+        if not frames:
+            continue
+        poses = [tracks[person]["frames"][f] for f in frames]
+        kp = np.array([p["keypoints"] for p in poses], dtype=np.float64)
+        n_nan += int(np.isnan(kp[..., 2]).sum())
+        kp[..., 2] = np.nan_to_num(kp[..., 2], nan=0.0)
+        scores = [math.nan if p["scores"] is None else p["scores"] for p in poses]
+        out.append((person, frames, kp.astype(np.float32), np.array(scores, np.float32)))
+    return out, n_nan
 
 
 def _dump(data) -> str:
@@ -100,27 +127,142 @@ def _dump(data) -> str:
 
 
 @FUZZ
-@given(data=documents)
-def test_random_documents_load_or_raise_value_error(tmp_path, data):
+@given(tracks=tracks_draw)
+def test_valid_documents_load_with_their_tracks(tmp_path, tracks):
     path = tmp_path / NAME
-    path.write_text(_dump(data))
-    _load_or_value_error(path)
+    path.write_text(_dump(_document(tracks)))
+    clip = _load(path)
+    expected, n_nan = _expected(tracks)
+    assert [t.person for t in clip.tracks] == [e[0] for e in expected]
+    for t, (_, frames, kp, scores) in zip(clip.tracks, expected, strict=True):
+        np.testing.assert_array_equal(t.frames, frames)
+        np.testing.assert_array_equal(t.keypoints, kp)
+        np.testing.assert_array_equal(t.scores, scores)  # NaN where the score was null/NaN
+    assert clip.n_nan_confidence == n_nan
+    _check_clip(clip)
+
+
+# --- invalid documents: a valid one with one defect, and the error that names it ---
+not_integer = st.sampled_from(["", "x", "1_0", " 3", "3 ", "+", "\u0663", "1e3", "0x1f", "1.0"])
+too_big = st.integers(MAX_INDEX + 1, 2**70).map(str)
+negative = st.integers(-(10**6), -1).map(str)
+not_object = st.one_of(json_scalars, st.lists(json_scalars, max_size=3))
+non_numeric = st.one_of(st.text(max_size=3), st.none(), st.booleans(),
+                        st.lists(st.integers(0, 9), max_size=2), st.just({}))  # fmt: skip
+bad_score = st.one_of(st.text(max_size=3), st.booleans(), st.lists(st.integers(), max_size=2),
+                      st.sampled_from([math.inf, -math.inf, 10**39, -(10**40)]))  # fmt: skip
+DEFECTS = [
+    "person_key", "frame_key", "person_value", "pose_value", "no_keypoints", "kp_length",
+    "kp_type", "kp_value", "kp_non_finite", "kp_too_big", "score", "frame_twice", "person_twice",
+]  # fmt: skip
+
+
+def _key(text: str) -> str:
+    return re.escape(f"{text!r:.40}")
+
+
+def _inject(data, doc: dict, defect: str) -> str:
+    """Put one ``defect`` into ``doc`` (a valid document with a pose); return the pattern.
+
+    The pattern names the field (person id, frame key, 'keypoints', 'scores') and where.
+    """
+    person = data.draw(st.sampled_from(sorted(k for k in doc if doc[k])))
+    frames = doc[person]
+    frame = data.draw(st.sampled_from(sorted(frames)))
+    pose = frames[frame]
+    where = rf"person {re.escape(person)} frame {re.escape(frame)}: "
+    if defect in ("person_key", "frame_key"):
+        what = "person id" if defect == "person_key" else "frame key"
+        key, why = data.draw(st.one_of(
+            not_integer.map(lambda k: (k, "is not an integer")),
+            too_big.map(lambda k: (k, "exceeds the largest accepted")),
+            negative.map(lambda k: (k, "is negative")),
+        ))  # fmt: skip
+        table = doc if defect == "person_key" else frames
+        table[key] = table.pop(person if defect == "person_key" else frame)
+        return f"{what} {_key(key)} {why}"
+    if defect == "person_value":
+        doc[person] = data.draw(not_object)
+        return rf"person {re.escape(person)}: expected an object \{{frame: pose\}}"
+    if defect == "pose_value":
+        frames[frame] = data.draw(not_object)
+        return where + "expected an object with 'keypoints'"
+    if defect == "no_keypoints":
+        del pose["keypoints"]
+        return where + "expected an object with 'keypoints'"
+    if defect == "kp_length":
+        n = data.draw(st.integers(0, 60).filter(lambda n: n != 51))
+        pose["keypoints"] = data.draw(st.lists(st.floats(0, 9), min_size=n, max_size=n))
+        return where + f"'keypoints' must be a list of 51 numbers .* got {n}$"
+    if defect == "kp_type":
+        value = data.draw(st.one_of(json_scalars, st.just({})))
+        pose["keypoints"] = value
+        return where + f"'keypoints' must be a list of 51 numbers .* got {type(value).__name__}$"
+    i = data.draw(st.integers(0, 50))
+    if defect == "kp_value":
+        pose["keypoints"][i] = data.draw(non_numeric)
+        return where + "keypoints hold a non-numeric value"
+    if defect == "kp_non_finite":
+        # NaN or infinite x / y, or an infinite confidence (a NaN confidence is allowed)
+        pose["keypoints"][i] = math.inf if i % 3 == 2 else data.draw(
+            st.sampled_from([math.nan, math.inf, -math.inf]))  # fmt: skip
+        return where + "keypoints hold a non-finite coordinate or an infinite confidence"
+    if defect == "kp_too_big":
+        pose["keypoints"][i] = data.draw(st.sampled_from([1e39, -1e300, 10**39, -(10**60)]))
+        return where + r"keypoints hold a value beyond \+-3.4e\+38 \(the float32 range\)"
+    if defect == "score":
+        pose["scores"] = data.draw(bad_score)
+        return where + r"'scores' must be a number \(finite\) or null"
+    if defect == "frame_twice":
+        frames["0" + frame] = copy.deepcopy(pose)
+        return rf"person {re.escape(person)} has frame {int(frame)} twice"
+    assert defect == "person_twice"
+    doc["0" + person] = copy.deepcopy(frames)
+    return "a person id occurs twice"
 
 
 @FUZZ
-@given(data=json_values)
-def test_random_json_values_load_or_raise_value_error(tmp_path, data):
+@given(tracks=tracks_draw.filter(lambda t: any(v["frames"] for v in t.values())),
+       defect=st.sampled_from(DEFECTS), data=st.data())  # fmt: skip
+def test_a_defect_in_a_valid_document_raises_the_error_naming_it(tmp_path, tracks, defect, data):
+    doc = _document(tracks)
+    match = _inject(data, doc, defect)
+    path = tmp_path / NAME
+    path.write_text(_dump(doc))
+    _raises(path, match)
+
+
+@FUZZ
+@given(data=st.one_of(json_scalars, st.lists(json_values, max_size=4)))
+def test_json_values_other_than_an_object_raise_value_error(tmp_path, data):
     path = tmp_path / NAME
     path.write_text(_dump(data))
-    _load_or_value_error(path)
+    _raises(path, rf"expected a JSON object .*, got {type(data).__name__}$")
+
+
+def _parse_error(raw: bytes) -> str | None:
+    """The loader's error for bytes that are not UTF-8 or not JSON; None if they parse."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "not a UTF-8 text file"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return "not valid JSON"
+    except RecursionError:  # pragma: no cover - 200 bytes nest too little
+        return "nested too deeply"
+    return None
 
 
 @FUZZ
 @given(raw=st.binary(max_size=200))
 def test_random_bytes_raise_value_error(tmp_path, raw):
+    match = _parse_error(raw)
+    assume(match is not None)  # the few that parse are documents: the tests above
     path = tmp_path / NAME
     path.write_bytes(raw)
-    _load_or_value_error(path)
+    _raises(path, match)
 
 
 def _valid_text(n_frames: int = 6) -> str:
@@ -142,12 +284,23 @@ def test_truncated_files_raise_value_error(tmp_path, cut):
 
 @FUZZ
 @given(pos=st.integers(min_value=0, max_value=len(_valid_text()) - 1), byte=st.integers(0, 255))
-def test_single_byte_corruption_loads_or_raises_value_error(tmp_path, pos, byte):
-    raw = bytearray(_valid_text().encode())
+def test_single_byte_corruption_raises_the_parse_error_or_loads_the_same(tmp_path, pos, byte):
+    original = _valid_text().encode()
+    raw = bytearray(original)
     raw[pos] = byte
     path = tmp_path / NAME
     path.write_bytes(bytes(raw))
-    _load_or_value_error(path)
+    match = _parse_error(bytes(raw))
+    if match is not None:
+        _raises(path, match)
+        return
+    # a byte that changes a value or a key makes another document: the tests above
+    assume(json.loads(raw) == json.loads(original))  # same byte, or whitespace for whitespace
+    clip = _load(path)
+    assert [t.person for t in clip.tracks] == [1, 2]
+    for t, frames in zip(clip.tracks, (range(6), range(3, 9)), strict=True):
+        np.testing.assert_array_equal(t.frames, frames)
+        np.testing.assert_array_equal(t.keypoints, expected_keypoints(frames))
 
 
 @FUZZ
