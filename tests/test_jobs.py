@@ -36,46 +36,50 @@ def test_scores_are_the_same_for_any_n_jobs(fitted, X, monkeypatch):
     fitted.set_params(n_jobs=1)
 
 
+class _SpyFlow(torch.nn.Module):
+    """A fitted flow that records (rows, thread, torch threads) of every scoring forward."""
+
+    def __init__(self, flow):
+        super().__init__()
+        self.flow = flow
+        self.hidden_channels, self.n_frames = flow.hidden_channels, flow.n_frames
+        self.n_joints = flow.n_joints
+        self.seen = []
+
+    def joint_log_prob(self, x):
+        self.seen.append((len(x), threading.get_ident(), torch.get_num_threads()))
+        return self.flow.joint_log_prob(x)
+
+
 def test_threads_run_with_one_intra_op_thread_and_restore_torch(fitted, X, monkeypatch):
-    seen = []
-    real = scoring.joint_nll_bits_per_dim
-
-    def spy(*args, **kwargs):
-        seen.append((threading.current_thread() is threading.main_thread(),
-                     torch.get_num_threads()))  # fmt: skip
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
+    spy = _SpyFlow(fitted.model_)
+    monkeypatch.setattr(fitted, "model_", spy)  # the fitted attribute, not an imported name
     monkeypatch.setattr(scoring, "SCORE_CHUNK", 7)  # 4 chunks (of max(batch_size, 7) or less)
     torch.set_num_threads(2)
     fitted.set_params(n_jobs=2, n_threads=2).decision_function(X)
     fitted.set_params(n_jobs=1, n_threads=None)
-    assert len(seen) == 4 and all(not main and threads == 1 for main, threads in seen)
+    threads = {ident for _, ident, _ in spy.seen}
+    assert sum(n for n, _, _ in spy.seen) == len(X)
+    assert len(threads) <= 2 and threading.main_thread().ident not in threads
+    assert all(n_threads == 1 for _, _, n_threads in spy.seen)
     assert torch.get_num_threads() == 2
 
 
-def test_one_chunk_is_split_by_whole_forward_batches(fitted, X, monkeypatch):
+def test_one_chunk_is_split_by_whole_forward_batches(fitted, X):
     from pyod_dsnf.detector._validation import prepare_segments
 
     data = prepare_segments(X, normalize=True)
     cpu = torch.device("cpu")
     one = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", cpu_batch=5)
-    seen = []
-    real = scoring.joint_nll_bits_per_dim
-
-    def spy(model, part, batch, device):
-        seen.append((len(part), batch))
-        return real(model, part, batch, device)
-
-    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
     for n_jobs in (2, 3, 20):
-        seen.clear()
-        joint = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", cpu_batch=5,
-                                  n_jobs=n_jobs)  # fmt: skip
+        spy = _SpyFlow(fitted.model_)
+        joint = scoring.joint_nll(spy, data, device=cpu, what="x", cpu_batch=5, n_jobs=n_jobs)
         np.testing.assert_array_equal(joint, one)
-        # 61 rows: 13 batches of 5 (the last of 1) whatever n_jobs, grouped per thread
-        assert sum(n for n, _ in seen) == 61 and {b for _, b in seen} == {5}
-        assert len(seen) == min(n_jobs, 13) and all(n % 5 == 0 for n, _ in seen[:-1])
+        # 61 rows: 13 batches of 5 (the last of 1) whatever n_jobs, scored by worker threads
+        assert sorted(n for n, _, _ in spy.seen) == [1] + [5] * 12
+        threads = {ident for _, ident, _ in spy.seen}
+        assert len(threads) <= min(n_jobs, 13)
+        assert threading.main_thread().ident not in threads
 
 
 def test_the_first_chunk_error_is_raised(fitted, X, monkeypatch):
