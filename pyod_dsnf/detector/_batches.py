@@ -6,8 +6,8 @@ learning rate scaled by the square root of the batch ratio (the square-root rule
 for Adam-type optimisers, Malladi et al., NeurIPS 2022). A GPU step costs about
 the same at 64 and at 1,024 segments (issue 19), so a larger batch would make a
 GPU fit many times faster; but the rule did not keep the protocol's result on
-PoseLift (docs/gpu.md, "Batch size": batch 1,024 and 256 lost 2 to 5 AUC points
-against batch 64 at 10 epochs), so :data:`CUDA_TRAIN_BATCH` is 64 too until a
+PoseLift (docs/gpu.md, "Batch size": batch 1,024 and 256 lost 1 to 4 frame-AUC
+points against batch 64 at 10 epochs), so :data:`CUDA_TRAIN_BATCH` is 64 too until a
 rule that keeps it is measured: the constant, the rule and its tests stay here.
 """
 
