@@ -340,7 +340,7 @@ def test_chunked_scoring_equals_one_pass(fitted, X, monkeypatch):
     handles = [m.register_forward_pre_hook(record_batch) for m in det.model_.modules()]
     try:
         np.testing.assert_array_equal(det.decision_function(X), whole)
-        assert sizes == {7, len(X) % 7}  # the patched chunk size took effect
+        assert max(sizes) <= 7 < len(X)  # the patched chunk size took effect
         np.testing.assert_array_equal(det.decision_function(torch.from_numpy(X)), whole)
         bad = X.copy()
         bad[20, 3, 4, :2] = np.nan

@@ -14,7 +14,7 @@ from pyod_dsnf.datasets import make_pose_tracks, save_tracks
 from pyod_dsnf.evaluation.render import alert_data, parse_frames, render_alert
 from pyod_dsnf.poses import Clip, Track, fill_gaps, segment_tracks
 from pyod_dsnf.poses.skeletons import coco17_to_openpose18
-from tests._skeletons import tiny_detector
+from tests._skeletons import tiny_detector, with_standardiser
 
 SEG_LEN = 8
 
@@ -73,6 +73,16 @@ def test_alert_data_shows_what_the_stream_printed(fitted):
     for i, f in enumerate(range(a, b)):
         z = dict(recs[f].joints)
         np.testing.assert_allclose(data.joint_z[i], [z[n] for n in names], rtol=1e-4, atol=1e-4)
+    # statistics set to mean 0, std 2: each joint's z is half the NLL share of the window
+    # that ends at the frame (the causal window the stream scores)
+    from pyod_dsnf.pipeline import Windowing, cut
+
+    mine = Clip(clip.clip_id, [t for t in clip.tracks if t.person == person])
+    seg = cut(mine, Windowing.causal(SEG_LEN)).segments
+    i = int(np.flatnonzero(seg.start + seg.length - 1 == a)[0])
+    joint = det.joint_nll(seg.X[i : i + 1])[0]
+    half = alert_data(with_standardiser(det, 0.0, 2.0), clip, person, (a, b))
+    np.testing.assert_allclose(half.joint_z[0], joint / 2, rtol=1e-5)
     # the joint score is the max of the joints' z: the curve agrees with the joint colours
     assert np.all(data.joint_z.max(axis=1) <= data.scores + 1e-6) or det.anomaly_score_ != "joint"
     assert data.scores[data.peak] == np.nanmax(data.scores)

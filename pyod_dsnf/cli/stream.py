@@ -11,16 +11,33 @@ See ``docs/streaming.md``.
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["COMMANDS", "add_format_option", "add_parsers"]
+__all__ = [
+    "COMMANDS",
+    "MAX_LATENCY_MS",
+    "MAX_LINES",
+    "add_format_option",
+    "add_parsers",
+    "line_batches",
+]
+
+#: Default ``--max-latency``: lines arriving within this many ms of a batch's first line
+#: are scored with it. Below a 30 fps frame interval plus the time to score a batch, so
+#: a frame's score leaves within about a frame and a half of its arrival.
+MAX_LATENCY_MS = 20.0
+#: Default ``--batch``: most lines per batch (bounds the memory of one pass; at 15 cameras
+#: a 20 ms batch holds about 10 lines, a replay read as fast as possible this many).
+MAX_LINES = 256
 
 
 def add_parsers(sub: Any) -> None:
@@ -67,8 +84,15 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--no-warm-up", action="store_true",
                    help="score a track only once T frames are in (default: from its first "
                    "frame, the window's missing start padded with the first pose)")
-    p.add_argument("--batch", type=int, default=1,
-                   help="lines scored together in one batch (default 1: lowest latency)")
+    p.add_argument("--max-latency", type=float, default=MAX_LATENCY_MS, metavar="MS",
+                   help="score together the lines that arrive within this many milliseconds "
+                   f"of a batch's first line ({MAX_LATENCY_MS:g}; 0: only lines already "
+                   "waiting)")  # fmt: skip
+    p.add_argument("--batch", type=int, default=None,
+                   help=f"at most this many lines per batch (default {MAX_LINES}; 1: one line "
+                   "at a time)")  # fmt: skip
+    p.add_argument("--jobs", type=int, default=None,
+                   help="threads scoring a batch (default: one per core, see n_jobs)")
     p.add_argument("--device", default="cpu", help="'cpu' (default), 'cuda', 'auto', ...")
     p.add_argument("--strict", action="store_true", help="stop at the first bad line")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -193,6 +217,7 @@ def _scorer(a: argparse.Namespace) -> Any:
         raise ValueError(f"model={a.model!r} is not a file")
     det = DSNFDetector.load(model, device=a.device)
     det.n_threads = a.threads
+    det.n_jobs = a.jobs
     threshold: Any = a.threshold
     after = det.input_shape_[0] // 2 if a.alert_after is None else a.alert_after
     match = None
@@ -239,11 +264,74 @@ class _Report:
         return text if final else f"so far: {text}"
 
 
+def line_batches(
+    src: Iterable[str], max_latency: float, max_lines: int
+) -> Iterator[list[tuple[int, str]]]:
+    """Numbered lines of ``src`` in batches: those that arrive within ``max_latency`` seconds.
+
+    A batch starts with the next line to arrive (waiting as long as it takes) and takes
+    every line that arrives until ``max_latency`` seconds later or until it holds
+    ``max_lines``. A thread reads ``src`` ahead (at most ``4 * max_lines`` lines), so
+    a live source is timed by arrival and a file is read while the previous batch is
+    scored. An error reading ``src`` is raised here.
+    """
+    lines: queue.Queue = queue.Queue(maxsize=4 * max_lines)
+    end = object()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for item in enumerate(src, 1):
+                while not stop.is_set():
+                    try:
+                        lines.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            lines.put(end)
+        except BaseException as exc:  # handed to the consumer, raised there
+            lines.put(exc)
+
+    reader = threading.Thread(target=read, name="pyod-dsnf-stream-reader", daemon=True)
+    reader.start()
+    try:
+        done = False
+        while not done:
+            item = lines.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            batch = [item]
+            deadline = time.monotonic() + max_latency
+            while len(batch) < max_lines:
+                wait = deadline - time.monotonic()
+                try:
+                    item = lines.get(timeout=wait) if wait > 0 else lines.get_nowait()
+                except queue.Empty:
+                    break
+                if item is end or isinstance(item, BaseException):
+                    if isinstance(item, BaseException):
+                        yield batch
+                        raise item
+                    done = True
+                    break
+                batch.append(item)
+            yield batch
+    finally:
+        stop.set()
+
+
 def _stream(a: argparse.Namespace) -> None:
     from pyod_dsnf.stream.jsonl import format_record, parse_line
 
-    if a.batch < 1:
+    if a.batch is not None and a.batch < 1:
         raise ValueError(f"--batch must be >= 1, got {a.batch}")
+    if not a.max_latency >= 0:
+        raise ValueError(f"--max-latency must be >= 0 milliseconds, got {a.max_latency}")
+    max_lines = MAX_LINES if a.batch is None else a.batch
     scorer = _scorer(a)
     rep = _Report()
     with ExitStack() as stack:
@@ -306,26 +394,26 @@ def _stream(a: argparse.Namespace) -> None:
             else:
                 origin.pop(g[0], None)
 
-        group: list[tuple[int, tuple]] = []
         try:
-            for lineno, text in enumerate(src, 1):
-                rep.lines = lineno
+            for batch in line_batches(src, a.max_latency / 1000.0, max_lines):
+                group: list[tuple[int, tuple]] = []
+                for lineno, text in batch:
+                    rep.lines = lineno
+                    if not text.strip():
+                        continue
+                    extra: dict[str, Any] = {}
+                    try:
+                        group.append((lineno, (*parse_line(text, extra), extra)))
+                    except ValueError as exc:
+                        if a.strict and group:  # what came before is written first
+                            run(group)
+                            group = []
+                        bad(lineno, exc)
+                if group:
+                    run(group)
                 if a.verbose and time.perf_counter() - rep.last_shown >= 5.0:
                     rep.last_shown = time.perf_counter()
                     _say(rep.line(scorer))
-                if not text.strip():
-                    continue
-                extra: dict[str, Any] = {}
-                try:
-                    group.append((lineno, (*parse_line(text, extra), extra)))
-                except ValueError as exc:
-                    bad(lineno, exc)
-                    continue
-                if len(group) >= a.batch:
-                    run(group)
-                    group = []
-            if group:
-                run(group)
         except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
             _silence_stdout()
             return

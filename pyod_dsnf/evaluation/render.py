@@ -126,6 +126,7 @@ def alert_data(
     max_gap: int = 2,
     threshold: float | None = None,
     age_match: object = "auto",
+    upright: bool = True,
 ) -> AlertData:
     """Per-frame causal scores and joint z-scores of one person, ready to draw.
 
@@ -150,6 +151,9 @@ def alert_data(
         Matching of warm-up scores as ``StreamScorer(age_match=...)``; "auto":
         :func:`pyod_dsnf.stream.match_ages` of the detector (None when it has
         no calibration), what ``pyod-dsnf stream`` uses.
+    upright : bool, default=True
+        Keypoints turned upright as the detector turns them; False: as in the
+        image (to draw them over the camera's frames).
 
     Returns
     -------
@@ -222,7 +226,8 @@ def alert_data(
     return AlertData(
         person=int(person),
         frames=piece.frames[sel].copy(),
-        keypoints=_upright(detector, piece.keypoints[sel].astype(np.float64)),
+        keypoints=(_upright(detector, piece.keypoints[sel].astype(np.float64)) if upright
+                   else piece.keypoints[sel].astype(np.float64)),
         joint_z=z[sel],
         track_frames=fr,
         track_scores=sc,
@@ -373,7 +378,8 @@ def render_alert(
         As :func:`alert_data`.
     video : str or path-like, optional
         The camera's video: the skeleton is drawn over its frames (same frame
-        numbers as the poses, pixel coordinates), read with ``imageio-ffmpeg``.
+        numbers as the poses, pixel coordinates, not turned upright), read with
+        ``imageio-ffmpeg``.
 
     Returns
     -------
@@ -401,7 +407,7 @@ def render_alert(
     except ImportError as exc:
         raise ImportError(f"{RENDER_EXTRA_HINT} ({exc})") from None
     data = alert_data(detector, clip, person, frames, max_gap=max_gap, threshold=threshold,
-                      age_match=age_match)  # fmt: skip
+                      age_match=age_match, upright=video is None)  # fmt: skip
     ffmpeg = _ffmpeg_path() if suffix == ".mp4" else None
     if suffix == ".mp4" and ffmpeg is None:
         warnings.warn(

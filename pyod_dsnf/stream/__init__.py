@@ -3,6 +3,7 @@
 from pyod_dsnf.stream.alerts import AlertBudget, AlertRule, budget_threshold, count_alerts
 from pyod_dsnf.stream.calibration import (
     AgeMatch,
+    TailFit,
     age_table,
     calibrate_detector,
     match_ages,
@@ -18,6 +19,7 @@ __all__ = [
     "AlertRule",
     "ScoreRecord",
     "StreamScorer",
+    "TailFit",
     "age_table",
     "budget_threshold",
     "calibrate_detector",

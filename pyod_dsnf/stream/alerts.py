@@ -229,7 +229,7 @@ def budget_threshold(
     budget to allow a single alert, the episodes are counted at a lower base
     threshold u (the 98 % quantile of the scores), and the tail of their peak
     scores is extrapolated by a generalised Pareto fit
-    (:func:`pyod_dsnf.stream.calibration.tail_threshold`) to the threshold whose
+    (:func:`pyod_dsnf.stream.tail_threshold`) to the threshold whose
     expected episode count is ``alerts_per_hour * hours``; the result carries
     its bootstrap interval, and a warning says when the fit is poor.
     """

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from pyod_dsnf._checks import check_int
+
 __all__ = [
     "LEVELS",
     "AgeMatch",
@@ -54,7 +56,7 @@ def _pad(X: np.ndarray, age: int) -> np.ndarray:
 
 
 def age_table(scores: np.ndarray, ages: np.ndarray, seg_len: int) -> np.ndarray:
-    """Quantiles (at :data:`LEVELS`) of scores by window age, shape ``(seg_len, len(LEVELS))``.
+    """Quantiles (1 %, ..., 99 %) of scores by window age, shape ``(seg_len, 99)``.
 
     Parameters
     ----------
@@ -158,9 +160,8 @@ def calibrate_detector(
             "the detector held out fewer than 2 training windows (validation_fraction="
             f"{detector.validation_fraction!r}): nothing to calibrate on"
         )
-    for name, v in (("camera_frames", camera_frames), ("person_frames", person_frames)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    camera_frames = check_int("camera_frames", camera_frames, 1)
+    person_frames = check_int("person_frames", person_frames, 1)
     X = np.asarray(X)
     t = int(detector.input_shape_[0])
     scores = np.asarray(detector.decision_scores_, np.float64)[idx]
@@ -276,7 +277,9 @@ def tail_threshold(
     TailFit
         ``poor`` says when the fit should not be trusted: fewer than
         ``min_excess`` excesses, a heavy tail (xi > 0.5), a KS p-value below
-        0.05, or a threshold more than 100 times rarer than the rarest sample.
+        0.05, a threshold more than 100 times rarer than the rarest sample, or a
+        wide interval (its upper end more than 5 times as far above u as its
+        lower end).
     """
     from scipy import stats
 
@@ -322,6 +325,8 @@ def tail_threshold(
         why.append(f"the excesses do not follow the fit (KS p = {ks:.3g})")
     if tail_prob * n < 0.01:
         why.append(f"an extrapolation {1 / (tail_prob * n):.3g} times beyond the rarest score")
+    if lo > u and (hi - u) > 5 * (lo - u):
+        why.append(f"a wide interval ({lo:.3g} - {hi:.3g}: the data hardly fix the tail)")
     return TailFit(float(z), (float(lo), float(hi)), xi, sigma, u, int(n_u), ks, "; ".join(why))
 
 

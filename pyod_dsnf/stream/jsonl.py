@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from pyod_dsnf._checks import check_int
+from pyod_dsnf._checks import check_int, is_int
 from pyod_dsnf._infinite import json_number
 from pyod_dsnf.poses import Clip
 
@@ -88,7 +88,7 @@ def parse_line(text: str, extra: dict[str, Any] | None = None) -> tuple[Any, Any
                 raise ValueError(f"person {pid!r}: keypoints hold true/false, not numbers")
     if extra is not None:
         clip, at = obj.get("clip"), obj.get("clip_frame")
-        if isinstance(clip, str) and isinstance(at, int) and not isinstance(at, bool):
+        if isinstance(clip, str) and is_int(at):
             extra["clip"], extra["clip_frame"] = clip, at
     return obj["camera"], obj["frame"], people
 

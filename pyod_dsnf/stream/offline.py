@@ -80,7 +80,7 @@ def causal_tracks(
     ``max_gap``, ``stride`` and ``warm_up`` as :func:`causal_segments`;
     windows with fewer than ``alert_after`` real frames are left out, as
     ``StreamScorer(alert_after=...)`` never lets them alert. ``age_match``
-    (e.g. :class:`~pyod_dsnf.stream.calibration.AgeMatch`) maps the scores of
+    (e.g. :class:`~pyod_dsnf.stream.AgeMatch`) maps the scores of
     warm-up windows as ``StreamScorer(age_match=...)`` does; ``progress`` as
     :func:`causal_scores`.
 
