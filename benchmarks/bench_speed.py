@@ -12,6 +12,13 @@ scoring and after training steps (``ru_maxrss``, a running maximum).
 ``--vs-reference`` times the frozen pre-rewrite flow (``tests/_reference_nn.py``)
 and the current one interleaved on the same data (CPU time), for a relative
 speed-up that load on a shared machine affects less than absolute rates.
+``--versus REV`` (issue 17) times ``decision_function`` with default settings
+(threads, n_jobs, batches: what a user gets) of commit REV's ``pyod_dsnf`` (taken
+with ``git archive`` into a temporary folder) and of this checkout, each in fresh
+processes, alternating ``--rounds`` times, and prints them side by side with the
+load average; e.g. against main before issue 17::
+
+    python benchmarks/bench_speed.py --skip-table --no-detector --versus 1fcca76
 
 Usage::
 
@@ -23,8 +30,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -131,6 +143,36 @@ def versus_reference(config: str, data: torch.Tensor, batch: int, rounds: int = 
     )
 
 
+def versus_commit(rev: str, n: int, seg_len: int, rounds: int, repeats: int = 2) -> None:
+    """decision_function of commit ``rev`` and of this checkout, alternating fresh processes."""
+    root = Path(__file__).resolve().parents[1]
+    script = Path(__file__).with_name("_time_detector.py")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "pyod_dsnf"],
+                                 check=True, capture_output=True).stdout  # fmt: skip
+        with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        sides = {rev: tmp, "this checkout": str(root)}
+        best: dict[str, float] = {}
+        print(f"decision_function, default settings, {n} raw pixel segments (T={seg_len}), "
+              f"best of {repeats} calls per process:")  # fmt: skip
+        for r in range(rounds):
+            for name, path in sides.items():
+                out = subprocess.run([sys.executable, str(script), path, str(n), str(seg_len),
+                                      str(repeats)], check=True, capture_output=True, text=True,
+                                     env=env, cwd=tmp).stdout  # fmt: skip
+                res = json.loads(out.strip().splitlines()[-1])
+                if not res["package"].startswith(path):
+                    raise RuntimeError(f"{name}: imported {res['package']}, not {path}")
+                rate = max(res["rates"])
+                best[name] = max(best.get(name, 0.0), rate)
+                print(f"  round {r + 1}  {name:<14} {rate:>8,.0f} segments/s "
+                      f"(load {res['load']:.2f})", flush=True)  # fmt: skip
+    print(f"best: {rev} {best[rev]:,.0f}, this checkout {best['this checkout']:,.0f} "
+          f"segments/s: x{best['this checkout'] / best[rev]:.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help="space:hidden:steps,...")
@@ -147,6 +189,9 @@ def main(argv: list[str] | None = None) -> None:
         "--no-detector", action="store_true", help="skip the decision_function measurement"
     )
     ap.add_argument("--skip-table", action="store_true", help="skip the per-config table")
+    ap.add_argument("--versus", default=None, metavar="REV",
+                    help="decision_function of commit REV and of this checkout side by side")
+    ap.add_argument("--rounds", type=int, default=3, help="alternations for --versus")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t, v = args.seg_len, 17
@@ -201,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
             f"DSNFDetector.decision_function (defaults, raw pixel segments, float32): "
             f"{rate:,.0f} segments/s; peak RSS {peak_rss_mib():,.0f} MiB"
         )
+    if args.versus:
+        versus_commit(args.versus, args.n, t, args.rounds)
     if args.vs_reference:
         for config in args.configs.split(","):
             versus_reference(config, data, args.batch)

@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> dict:
         det.n_threads = args.threads
     else:
         det = default_detector(args.seg_len, args.threads)
+    det.n_jobs = args.jobs
     if args.no_model:
         det.joint_nll = _StubJoint(det)  # instance attribute: this object only
     scorer = StreamScorer(det, forget_after=args.forget_after, stride=args.stride)
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> dict:
     rss = [(0.0, rss_mib())]
     rss_every = max(1, round(args.rss_every * args.fps))
     n_person_frames = n_records = 0
-    busy = 0.0
+    busy = cpu = 0.0
     t_start = time.perf_counter()
     for f in range(n_frames):
         renew = f - start >= life
@@ -121,12 +122,14 @@ def run(args: argparse.Namespace) -> dict:
             (cam, f, {f"{k}.{gen[c, k]}": poses[c, k] for k in range(args.people)})
             for c, cam in enumerate(cams)
         ]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         records = scorer.update_many(batch)
         dt = time.perf_counter() - t0
+        dc = time.process_time() - c0
         latencies[f] = dt
         if f >= warm_up:  # the first T - 1 frames only fill the buffers
             busy += dt
+            cpu += dc
             n_person_frames += args.cameras * args.people
             n_records += len(records)
         if (f + 1) % rss_every == 0:
@@ -143,12 +146,14 @@ def run(args: argparse.Namespace) -> dict:
         "fps": args.fps,
         "stream_seconds": n_frames / args.fps,
         "threads": args.threads,
+        "jobs": args.jobs,
         "model": args.model or ("stub (--no-model)" if args.no_model else "default, 1 epoch"),
         "input_shape": list(det.input_shape_),
         "stride": args.stride,
         "person_frames": n_person_frames,
         "records": n_records,
         "person_frames_per_s": n_person_frames / busy,
+        "person_frames_per_cpu_s": n_person_frames / cpu,
         "realtime_factor": (n_frames / args.fps) / busy,
         "latency_p50_ms": 1e3 * float(np.percentile(latencies, 50)),
         "latency_p99_ms": 1e3 * float(np.percentile(latencies, 99)),
@@ -171,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--minutes", type=float, default=60.0, help="stream time to simulate")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=None,
+                   help="the detector's n_jobs (default None: one per core)")
     p.add_argument("--model", default=None, help="a saved model (default: fit one)")
     p.add_argument("--seg-len", type=int, default=24, help="T of the fitted default model")
     p.add_argument("--stride", type=int, default=1, help="StreamScorer stride")
@@ -186,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("setting", f"{res['cameras']} cameras x {res['people']} people at {res['fps']:g} fps, "
                     f"{res['stream_seconds']:.0f} s of stream, T={res['input_shape'][0]}, "
-                    f"stride {res['stride']}, {res['threads']} thread(s), model: {res['model']}"),
+                    f"stride {res['stride']}, {res['threads']} thread(s), n_jobs {res['jobs']}, "
+                    f"model: {res['model']}"),
         ("person-frames/s", f"{res['person_frames_per_s']:.0f} (target {res['cameras'] * res['people'] * res['fps']:.0f}; "  # noqa: E501
-                            f"real-time factor {res['realtime_factor']:.2f})"),
+                            f"real-time factor {res['realtime_factor']:.2f}); "
+                            f"{res['person_frames_per_cpu_s']:.0f} per CPU-second (all threads); "
+                            f"load {os.getloadavg()[0]:.2f}"),
         ("update_many latency p50 / p99 / max",
          f"{res['latency_p50_ms']:.1f} / {res['latency_p99_ms']:.1f} / "
          f"{res['latency_max_ms']:.1f} ms"),

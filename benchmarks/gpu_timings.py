@@ -3,8 +3,8 @@
 Prints one Markdown row per figure as soon as it is measured (so a run cut short by
 the check's time limit keeps what it measured) and writes them all to ``--json``:
 
-* ``fit`` at the defaults on CUDA (``batch_size="auto"``: 1,024, the square-root
-  learning rate) on PoseLift's training windows (T = 24, stride 6), seconds;
+* ``fit`` at the defaults on CUDA (``batch_size="auto"``: ``CUDA_TRAIN_BATCH``) on
+  PoseLift's training windows (T = 24, stride 6), seconds;
 * the frame AUCs of that model (field and person-frames mappings), to set beside
   the CPU protocol's row in docs/benchmark.md;
 * ``decision_function`` throughput on CUDA and on the CPU (all cores);
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print("gpu_timings: CUDA is not available here", file=sys.stderr)
         return 1
     from pyod_dsnf import DSNFDetector
+    from pyod_dsnf.detector._batches import CUDA_TRAIN_BATCH
     from pyod_dsnf.pipeline import Windowing, cut, load, metrics, score, to_frames
     from pyod_dsnf.pipeline.files import load_masks_dir
     from tests._devices import float32_bound, float64_joint_nll
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     sync()
     fit_s = time.perf_counter() - t0
     row("fit at the defaults on CUDA", f"{fit_s:.1f} s",
-        f"{det.n_epochs_} epochs, batch_size='auto' (1,024 on CUDA), seed {a.seed}, "
+        f"{det.n_epochs_} epochs, batch_size='auto' ({CUDA_TRAIN_BATCH} on CUDA), seed {a.seed}, "
         f"includes CUDA start-up")  # fmt: skip
 
     # frame AUCs of that model, as docs/benchmark.md's table reads them

@@ -16,6 +16,7 @@ import copy
 import numpy as np
 import torch
 
+from pyod_dsnf.detector import orientation
 from pyod_dsnf.detector._validation import _prepared_xy, check_segments
 from pyod_dsnf.flow.model import nll_bits_per_dim
 
@@ -30,13 +31,15 @@ ULPS = 16.0
 def float64_joint_nll(det, X: np.ndarray) -> np.ndarray:
     """Per-joint NLL shares ``(n, V)`` of X by a float64 copy of ``det``'s flow on the CPU.
 
-    The preparation (centring, scaling) is float64 too, so the reference carries no
-    float32 rounding at all.
+    The preparation (centring, scaling, the turn to the detector's upright frame) is
+    float64 too, so the reference carries no float32 rounding at all.
     """
     X4 = check_segments(X, det.graph_, flat_channels=det.flat_channels,
                         input_shape=det.input_shape_)  # fmt: skip
     xy = _prepared_xy(X4, normalize=det.normalize, name="X", offset=0)
-    data = torch.from_numpy(np.ascontiguousarray(xy.transpose(0, 3, 1, 2)))
+    upright = orientation.rotate_segments(np.ascontiguousarray(xy.transpose(0, 3, 1, 2)),
+                                          orientation.detector_rotation(det))  # in float64
+    data = torch.from_numpy(np.ascontiguousarray(upright))
     model = copy.deepcopy(det.model_).to(device="cpu", dtype=torch.float64).eval()
     with torch.no_grad():
         return nll_bits_per_dim(model.joint_log_prob(data), data[0].numel()).numpy()

@@ -1,4 +1,4 @@
-"""batch_size="auto": the protocol's batch on the CPU; on CUDA 1,024, lr by the square-root rule."""
+"""batch_size="auto": the protocol's batch on the CPU; on CUDA its own, with the sqrt lr rule."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def test_auto_is_the_default_and_follows_the_device():
     cpu = training_batch("auto", 5e-3, torch.device("cpu"))
     assert cpu == (CPU_TRAIN_BATCH, 5e-3) == (64, 5e-3)
     batch, lr = training_batch("auto", 5e-3, torch.device("cuda", 0))  # no GPU is touched
-    assert batch == CUDA_TRAIN_BATCH == 1024
-    assert lr == pytest.approx(5e-3 * math.sqrt(1024 / 64)) and lr == pytest.approx(0.02)
+    assert batch == CUDA_TRAIN_BATCH >= CPU_TRAIN_BATCH  # 64 until a larger one holds the AUC
+    assert lr == pytest.approx(5e-3 * math.sqrt(CUDA_TRAIN_BATCH / CPU_TRAIN_BATCH))
 
 
 def test_an_integer_batch_is_used_as_given_on_every_device():

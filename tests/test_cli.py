@@ -193,24 +193,32 @@ def test_score_field_mode(model, data_root, tmp_path):
 
 # ---------------------------------------------------------------- what a new user hit
 @pytest.fixture
-def no_training(monkeypatch):
-    """Fail the test if anything is trained or loaded."""
-    from pyod_dsnf import DSNFDetector
-    from pyod_dsnf.pipeline import files as workflow
+def unreadable_poses(tmp_path) -> Path:
+    """A pose folder whose one file is not JSON: reading it is an error of its own.
 
-    def boom(*args, **kwargs):
-        raise AssertionError("work was done before the input was checked")
+    A command that read (or trained on) the folder before checking the rest of its
+    input would print that error instead of the one the test expects, so no patching
+    is needed to see that nothing was loaded.
+    """
+    from pyod_dsnf.poses import TRACK_FILE_SUFFIX
 
-    monkeypatch.setattr(DSNFDetector, "fit", boom)
-    monkeypatch.setattr(workflow, "load_folder", boom)
+    folder = tmp_path / "poses"
+    folder.mkdir()
+    (folder / f"c0{TRACK_FILE_SUFFIX}").write_text("{not json", encoding="utf-8")
+    return folder
 
 
-def test_fit_to_a_missing_folder_fails_before_training(data_root, tmp_path, capsys, no_training):
+def test_the_unreadable_folder_is_an_error_once_read(unreadable_poses, tmp_path, capsys):
+    assert main(["fit", str(unreadable_poses), "-o", str(tmp_path / "x.dsnf")]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_fit_to_a_missing_folder_fails_before_training(unreadable_poses, tmp_path, capsys):
     out = tmp_path / "missing_dir" / "x.dsnf"
-    assert main(["fit", str(data_root / "pose" / "train"), "-o", str(out)]) == 2
+    assert main(["fit", str(unreadable_poses), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"the folder '{tmp_path / 'missing_dir'}' does not exist" in err
-    assert err.count("\n") == 1 and "--output=" in err
+    assert err.count("\n") == 1 and "--output=" in err and "JSON" not in err
 
 
 @pytest.mark.parametrize(
@@ -223,7 +231,7 @@ def test_fit_to_a_missing_folder_fails_before_training(data_root, tmp_path, caps
         (["--lr", "0"], "--lr must be"),
     ],
 )
-def test_bad_fit_flags_fail_first_and_name_the_flag(flags, expected, tmp_path, capsys, no_training):
+def test_bad_fit_flags_fail_first_and_name_the_flag(flags, expected, tmp_path, capsys):
     # the pose folder does not exist: the flag must be rejected before it is looked at
     argv = ["fit", str(tmp_path / "nope"), "-o", str(tmp_path / "m.dsnf"), *flags]
     assert main(argv) == 2

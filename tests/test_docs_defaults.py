@@ -10,6 +10,7 @@ import pytest
 
 from pyod_dsnf import DSNFDetector
 from pyod_dsnf.detector import scoring
+from pyod_dsnf.flow import DSNFlow
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 DEFAULTS = DSNFDetector().get_params()
@@ -47,8 +48,9 @@ def test_default_model_size_and_scoring_constants(doc):
     sizes = re.findall(r"default[- ]size(?: model)? \(K ?= ?(\d+), H ?= ?(\d+)\)", text)
     for k, h in sizes:
         assert (int(k), int(h)) == (DEFAULTS["n_flow_steps"], DEFAULTS["hidden_channels"])
-    for n in re.findall(r"max\(batch_size, (\d+)\)", text):
-        assert int(n) == scoring.SCORE_BATCH
+    for n in re.findall(r"forward_batch`: (\d+) segments for the default model on a CPU", text):
+        flow = DSNFlow(hidden_channels=DEFAULTS["hidden_channels"])
+        assert int(n) == scoring.forward_batch(flow, "cpu")
     for n in re.findall(r"SCORE_CHUNK = (\d+)", text):
         assert int(n) == scoring.SCORE_CHUNK
     assert sizes or doc == "estimator.md"

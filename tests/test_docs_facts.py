@@ -123,3 +123,15 @@ def test_readme_says_which_examples_take_small():
     for name in on_disk:
         source = (ROOT / "examples" / name).read_text(encoding="utf-8")
         assert ('"--small"' in source) == (name in named_with), name
+
+
+def test_api_reference_documents_each_object_once():
+    """A module or object documented twice is a Sphinx warning, an error under -W.
+
+    (The full check is ``sphinx-build -n -W``, run by .ci/run and ``tox -e docs``; this
+    catches the commonest cause, two merges adding the same directive, in the fast lane.)
+    """
+    text = (DOCS / "api.rst").read_text(encoding="utf-8")
+    targets = re.findall(r"^\.\. auto\w+:: ([\w.]+)", text, flags=re.MULTILINE)
+    duplicated = sorted({t for t in targets if targets.count(t) > 1})
+    assert not duplicated, f"docs/api.rst documents these more than once: {duplicated}"

@@ -303,18 +303,11 @@ def test_verbose_shows_a_progress_bar_and_zero_is_silent(X_train, capsys):
     assert "DSNF fit" in capsys.readouterr().err
 
 
-def test_nan_training_loss_raises_floating_point_error(X_train, monkeypatch):
-    import pyod_dsnf.detector._training as training
-
-    real = training.awam_loss
-
-    def poisoned(model, x, lam, tau):
-        loss, info = real(model, x, lam=lam, tau=tau)
-        return loss * float("nan"), info
-
-    monkeypatch.setattr(training, "awam_loss", poisoned)
-    with pytest.raises(FloatingPointError, match="lower lr"):
-        tiny(epochs=1).fit(X_train)
+def test_nan_training_loss_raises_floating_point_error(X_train):
+    # Adam's first step at lr=1e4 moves every weight by about 1e4: the next batch's loss
+    # overflows on any CPU (no patched loss needed)
+    with pytest.raises(FloatingPointError, match=r"training loss became (nan|inf).*lower lr"):
+        tiny(lr=1e4, epochs=1).fit(X_train)
 
 
 # A CUDA device that no machine has: index device_count (cuda:0 without CUDA, cuda:1 on one GPU).

@@ -331,8 +331,16 @@ def test_chunked_scoring_equals_one_pass(fitted, X, monkeypatch):
     whole = fitted.decision_function(X)
     monkeypatch.setattr(scoring, "SCORE_CHUNK", 7)
     det = fitted.set_params(batch_size=5)
+    sizes = set()
+
+    def record_batch(module, args):  # the flow's layers see one chunk at a time
+        if args and isinstance(args[0], torch.Tensor) and args[0].ndim == 4:
+            sizes.add(args[0].shape[0])
+
+    handles = [m.register_forward_pre_hook(record_batch) for m in det.model_.modules()]
     try:
         np.testing.assert_array_equal(det.decision_function(X), whole)
+        assert max(sizes) <= 7 < len(X)  # the patched chunk size took effect
         np.testing.assert_array_equal(det.decision_function(torch.from_numpy(X)), whole)
         bad = X.copy()
         bad[20, 3, 4, :2] = np.nan
@@ -340,6 +348,8 @@ def test_chunked_scoring_equals_one_pass(fitted, X, monkeypatch):
             det.decision_function(bad)
     finally:
         det.set_params(batch_size=32)
+        for handle in handles:
+            handle.remove()
 
 
 def test_strided_window_view_is_scored_without_a_full_copy(fitted, X, monkeypatch):

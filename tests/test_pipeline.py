@@ -79,12 +79,14 @@ class _ByStart:
 
 
 def test_metric_lines_name_the_mapping():
-    m = FrameMetrics("field", 0.7, 0.6, 0.65, 3, 0.5, 0.3, 100, 20, 80, 15)
+    m = FrameMetrics("field", 0.7, 0.6, 0.65, 3, 0.5, 0.3, 100, 20, 80, 15, 4)
     lines = m.lines()
     assert m.label("auc_roc") == "AUC-ROC, field mapping, all frames"
     assert m.label("auc_roc_person_frames") == "AUC-ROC, field mapping, person frames"
     assert len(lines) == 6 and all("field mapping" in line for line in lines[1:])
-    assert "70.00" in lines[1] and "(3 clips)" in lines[3]
+    assert "70.00" in lines[1] and "(mean over the 3 of 4 clips that hold both" in lines[3]
+    five = FrameMetrics(**{**m.as_dict(), "n_clips": 5}).lines()
+    assert "the 3 of 5 clips that hold both normal and anomalous frames" in five[3]
     unknown = FrameMetrics(**{**m.as_dict(), "mode": "unknown"})
     assert "mapping unknown" in unknown.label("eer")
 

@@ -55,24 +55,37 @@ def test_parse_frames():
             parse_frames(bad)
 
 
-def test_alert_data_matches_the_detector(fitted):
+def test_alert_data_shows_what_the_stream_printed(fitted):
+    """Each rendered frame's score and joint z are the stream's record of that frame."""
+    from pyod_dsnf.stream import StreamScorer
+    from tests._stream_helpers import frames_of
+
     det, clip, _, _ = fitted
     person, (a, b) = _person_and_range(clip)
-    data = alert_data(det, clip, person, (a, b))
-    assert data.frames.tolist() == list(range(a, b))
+    data = alert_data(det, clip, person, (a, b), threshold=1.5)
+    assert data.frames.tolist() == list(range(a, b)) and data.threshold == 1.5
     assert data.joint_z.shape == (b - a, 17) and np.isfinite(data.joint_z).all()
-    # a frame covered by windows: its score is the mean of their scores, its z the mean of theirs
-    t = next(t for t in fill_gaps(clip)[0].tracks if t.person == person and a in t.frames)
-    k = int(np.flatnonzero(t.frames == a)[0])
-    starts = [s for s in range(max(0, k - SEG_LEN + 1), k + 1) if s + SEG_LEN <= len(t)]
-    X = np.stack([t.keypoints[s : s + SEG_LEN] for s in starts])
-    joint = det.joint_nll(X)
-    np.testing.assert_allclose(data.scores[0], det.decision_function(X).mean())
-    # statistics set to mean 0, std 2: each joint's z is half its NLL share
+    scorer = StreamScorer(det, top_joints=17)
+    recs = {r.frame: r for f, people in frames_of(clip).items()
+            for r in scorer.update("c", f, people) if r.person == person}  # fmt: skip
+    np.testing.assert_allclose(data.scores, [recs[f].score for f in range(a, b)], rtol=1e-5)
+    names = list(data.graph.joint_names)
+    for i, f in enumerate(range(a, b)):
+        z = dict(recs[f].joints)
+        np.testing.assert_allclose(data.joint_z[i], [z[n] for n in names], rtol=1e-4, atol=1e-4)
+    # statistics set to mean 0, std 2: each joint's z is half the NLL share of the window
+    # that ends at the frame (the causal window the stream scores)
+    from pyod_dsnf.pipeline import Windowing, cut
+
+    mine = Clip(clip.clip_id, [t for t in clip.tracks if t.person == person])
+    seg = cut(mine, Windowing.causal(SEG_LEN)).segments
+    i = int(np.flatnonzero(seg.start + seg.length - 1 == a)[0])
+    joint = det.joint_nll(seg.X[i : i + 1])[0]
     half = alert_data(with_standardiser(det, 0.0, 2.0), clip, person, (a, b))
-    np.testing.assert_allclose(half.joint_z[0], joint.mean(axis=0) / 2)
+    np.testing.assert_allclose(half.joint_z[0], joint / 2, rtol=1e-5)
     # the joint score is the max of the joints' z: the curve agrees with the joint colours
-    assert np.all(data.joint_z.max(axis=1) <= data.scores + 1e-9) or det.anomaly_score_ != "joint"
+    assert np.all(data.joint_z.max(axis=1) <= data.scores + 1e-6) or det.anomaly_score_ != "joint"
+    assert data.scores[data.peak] == np.nanmax(data.scores)
 
 
 def test_default_frames_surround_the_peak(fitted):
@@ -172,3 +185,50 @@ def test_cli_render_errors(fitted, tmp_path, capsys, extra, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("pyod-dsnf render: error:") and message in err
+
+
+def test_cli_render_from_a_stream_alert_line(fitted, tmp_path, capsys):
+    import json
+
+    _, clip, model, pose_file = fitted
+    lines, scores = tmp_path / "lines.jsonl", tmp_path / "scores.jsonl"
+    assert main(["replay", str(pose_file.parent), "-o", str(lines), "--camera", "prefix"]) == 0
+    assert main(["stream", str(model), str(lines), "-o", str(scores), "--threshold=-1e9"]) == 0
+    alerts = [json.loads(t) for t in scores.read_text().splitlines() if '"alert": true' in t]
+    rec = alerts[-1]  # camera "prefix": the line names its clip and the frame in the clip
+    assert rec["clip"] == clip.clip_id and rec["person"].startswith(f"{clip.clip_id}/")
+    out, still = tmp_path / "alert.gif", tmp_path / "peak.png"
+    argv = ["render", str(model), str(pose_file.parent), "--alert", json.dumps(rec),
+            "--threshold=-1e9", "-o", str(out), "--still", str(still)]  # fmt: skip
+    assert main(argv) == 0
+    assert f"wrote {out} and {still}" in capsys.readouterr().out
+    assert Image.open(out).n_frames <= 2 * SEG_LEN and still.is_file()
+    argv[-4:] = ["--budget", "1", "-o", str(out)]  # with --threshold: an error
+    assert main(argv) == 2  # the tiny model has no calibration
+    assert "--threshold or --budget" in capsys.readouterr().err
+    assert main(["render", str(model), str(pose_file), "--alert", "{}", "-o", str(out)]) == 2
+    assert "alert must be a JSON object with camera, frame and person" in capsys.readouterr().err
+
+
+def test_video_frames_are_read_and_drawn_under_the_skeleton(fitted, tmp_path):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    from pyod_dsnf.evaluation.render import read_video_frames
+
+    _, clip, model, pose_file = fitted
+    person, (a, b) = _person_and_range(clip, n=4)
+    video = tmp_path / "cam.mp4"
+    size = (64, 48)
+    writer = imageio_ffmpeg.write_frames(str(video), size, fps=10, macro_block_size=16)
+    writer.send(None)
+    for level in range(b + 2):  # frame k is a flat grey of level 20 k (within 255)
+        writer.send(np.full((size[1], size[0], 3), min(20 * level, 255), np.uint8).tobytes())
+    writer.close()
+    got = read_video_frames(video, np.array([2, 5]))
+    assert [g.shape for g in got] == [(48, 64, 3)] * 2
+    assert abs(float(got[0].mean()) - 40) < 6 and abs(float(got[1].mean()) - 100) < 6  # codec
+    with pytest.raises(ValueError, match=f"ends before frame {b + 5}"):
+        read_video_frames(video, np.array([1, b + 5]))
+    out = tmp_path / "over.gif"
+    argv = ["render", str(model), str(pose_file), "--person", str(person), "--frames",
+            f"{a}:{b}", "-o", str(out), "--video", str(video)]  # fmt: skip
+    assert main(argv) == 0 and Image.open(out).n_frames == b - a

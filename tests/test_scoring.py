@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pyod_dsnf.detector import scoring
+from pyod_dsnf.detector import _batching, scoring
+from pyod_dsnf.detector._batching import batch_size
 from pyod_dsnf.detector._device import CudaState
 from pyod_dsnf.detector.scoring import JointStandardizer, joint_nll, score_in_chunks, scoring_device
 from tests._devices import assert_float32_close, float64_joint_nll
@@ -44,19 +45,22 @@ def test_score_in_chunks_passes_offsets_and_concatenates():
     X = np.arange(10.0).reshape(10, 1, 1, 1)
     seen = []
 
-    def score(part, offset):
-        seen.append((len(part), offset))
+    def score(part, offset, jobs):
+        seen.append((len(part), offset, jobs))
         return np.repeat(np.asarray(part).reshape(-1, 1), 2, axis=1) + offset
 
-    out = score_in_chunks(X, score, chunk=4, n_joints=2)
-    assert seen == [(4, 0), (4, 4), (2, 8)]
-    np.testing.assert_array_equal(out[:, 0], np.arange(10.0) + np.repeat([0, 4, 8], [4, 4, 2]))
+    # equal chunks of at most 4, a multiple of CHUNK_MULTIPLE of them
+    out = score_in_chunks(X, score, chunk=4, n_joints=2, n_jobs=3)
+    assert scoring.CHUNK_MULTIPLE == 4 and sorted(seen) == [(2, 0, 1), (2, 5, 1), (3, 2, 1),
+                                                            (3, 7, 1)]  # fmt: skip
+    offsets = np.repeat([0, 2, 5, 7], [2, 3, 2, 3])
+    np.testing.assert_array_equal(out[:, 0], np.arange(10.0) + offsets)
     seen.clear()
-    score_in_chunks(X, score, chunk=10, n_joints=2)
-    assert seen == [(10, 0)]
+    score_in_chunks(X, score, chunk=10, n_joints=2, n_jobs=3)
+    assert seen == [(10, 0, 3)]  # one chunk: its threads are the jobs
     seen.clear()
     score_in_chunks(X.tolist(), score, chunk=4, n_joints=2)  # no shape: one piece
-    assert seen == [(10, 0)]
+    assert seen == [(10, 0, 1)]
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +93,29 @@ def test_joint_nll_refuses_nan_naming_the_first_segment():
                   what="the x", offset=10)  # fmt: skip
 
 
-def test_scoring_batch_is_at_least_score_batch():
-    data = np.zeros((scoring.SCORE_BATCH + 76, 2, 8, 17), np.float32)
-    small, large = _FakeFlow(), _FakeFlow()
-    joint_nll(small, data, batch_size=32, device=torch.device("cpu"), what="x")
-    joint_nll(large, data, batch_size=5000, device=torch.device("cpu"), what="x")
-    assert small.batches == [scoring.SCORE_BATCH, 76] and large.batches == [len(data)]
+def test_scoring_batch_is_cache_sized_by_width(fitted):
+    cpu = torch.device("cpu")
+    limit = scoring.forward_batch(fitted.model_, cpu)
+    assert limit == batch_size("cpu", 4, n_frames=8)  # the tiny model: H = 4, T = 8
+    flow = _FakeFlow()
+    flow.hidden_channels, flow.n_frames, flow.n_joints = 4, 8, 17
+    data = np.zeros((limit + 10, 2, 8, 17), np.float32)
+    # the estimator's batch_size does not matter on the CPU: near-equal batches of at most
+    # the limit, 2 of (limit + 10) / 2
+    joint_nll(flow, data, batch_size=5000, device=cpu, what="x")
+    assert flow.batches == [(limit + 10) // 2] * 2
+    other = _FakeFlow()
+    joint_nll(other, data[:12], cpu_batch=5, device=cpu, what="x")  # 3 batches of 4
+    assert other.batches == [4, 4, 4]
+
+
+def test_batch_rule_is_bytes_per_batch():
+    # a hidden activation of about CPU_CACHE_BYTES per batch: half the width, twice the batch
+    assert [batch_size("cpu", h) for h in (4, 8, 16)] == [256, 128, 64]
+    assert batch_size("cpu", 4, n_frames=48) == 128
+    assert batch_size("cpu", 1, n_frames=1, n_joints=1) == _batching.MAX_BATCH
+    assert batch_size("cpu", 4096) == _batching.MIN_BATCH
+    assert batch_size("cuda", 4) == _batching.ACCELERATOR_BATCH == scoring.CUDA_SCORE_BATCH
 
 
 @pytest.mark.parametrize(

@@ -106,8 +106,12 @@ def test_zero_variance_segments_score_as_any_other_point(X):
     flat = np.full((3, T, 17, 3), 250.0)  # every joint at one point, confidence 250 (> 0)
     elsewhere = np.concatenate([np.full((3, T, 17, 2), -1e4), np.ones((3, T, 17, 1))], axis=-1)
     scores = det.decision_function(flat)
-    assert np.isfinite(scores).all() and np.ptp(scores) == 0
-    np.testing.assert_array_equal(det.decision_function(elsewhere), scores)
+    # equal inputs, equal scores up to float32 round-off: rows of one batch can take
+    # different vector lanes of the same kernel
+    atol = detector_score_atol(det, det.joint_nll(flat))
+    assert np.isfinite(scores).all()
+    assert_close_across_machines(scores, np.full(3, scores[0]), atol)
+    assert_close_across_machines(det.decision_function(elsewhere), scores, atol)
 
 
 def test_frozen_pose_scores_as_itself_moved_and_scaled(X):

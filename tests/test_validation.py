@@ -146,3 +146,21 @@ def test_normalize_segments_matches_the_detector_input():
     np.testing.assert_array_equal(out.transpose(0, 3, 1, 2), prepare_segments(X, normalize=True))
     with pytest.raises(ValueError, match="must be 4-D"):
         normalize_segments(X.reshape(3, -1))
+
+
+def test_blocked_preparation_equals_one_pass_and_counts_errors_over_all_of_x():
+    from pyod_dsnf.detector._validation import PREP_BLOCK, _prepared_xy
+
+    rng = np.random.default_rng(5)
+    n = 2 * PREP_BLOCK + 3
+    X = rng.normal(300.0, 40.0, size=(n, 6, 17, 3)).astype(np.float32)
+    X[..., 2] = rng.uniform(0.1, 1.0, size=X.shape[:3])
+    X[PREP_BLOCK + 1, 2, 3, 2] = 0.0  # one missing joint in the second block
+    for normalize in (True, False):
+        one_pass = _prepared_xy(X, normalize=normalize, name="X", offset=0)
+        expected = np.ascontiguousarray(one_pass.transpose(0, 3, 1, 2), dtype=np.float32)
+        np.testing.assert_array_equal(prepare_segments(X, normalize=normalize), expected)
+    X[PREP_BLOCK + 2, 1, 4, 0] = np.nan  # second block
+    X[n - 1, 0, 0, 1] = np.inf  # third block: counted too
+    with pytest.raises(ValueError, match=rf"in 2 joint\(s\) \(first at segment {PREP_BLOCK + 9}"):
+        prepare_segments(X, normalize=True, offset=7)

@@ -19,6 +19,7 @@ from typing import Any
 
 from pyod_dsnf.cli.render import add_render_parser, run_render
 from pyod_dsnf.cli.stream import COMMANDS as STREAM_COMMANDS
+from pyod_dsnf.cli.stream import add_format_option
 from pyod_dsnf.cli.stream import add_parsers as add_stream_parsers
 
 __all__ = ["build_parser", "main"]
@@ -60,14 +61,7 @@ def _add_max_gap(p: argparse.ArgumentParser) -> None:
 
 
 def _add_format(p: argparse.ArgumentParser) -> None:
-    from pyod_dsnf.poses import DEFAULT_FORMAT
-
-    p.add_argument(
-        "--format",
-        dest="fmt",
-        default=DEFAULT_FORMAT,
-        help="pose file format (default: %(default)s)",
-    )
+    add_format_option(p, "POSE_DIR")
 
 
 def _add_n_jobs(p: argparse.ArgumentParser, what: str) -> None:
@@ -188,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="DSNF epochs (default: estimator's)")
     p.add_argument("--max-train-segments", type=int, default=None)
     p.add_argument("-o", "--out-dir", default="benchmark_results")
+    add_format_option(p, "DATA_DIR/pose/*")
     p.add_argument("--no-progress", action="store_true")
     _add_n_jobs(p, "seeds run in parallel processes")
     _add_threads(p, None)
@@ -330,7 +325,7 @@ def _benchmark(a: argparse.Namespace) -> None:
     if a.methods:
         kw["methods"] = a.methods
     kw.update(seg_len=a.seg_len, train_stride=a.train_stride, epochs=a.epochs)
-    kw.update(max_train_segments=a.max_train_segments, out_dir=a.out_dir)
+    kw.update(max_train_segments=a.max_train_segments, out_dir=a.out_dir, fmt=a.fmt)
     with _on_cluster(a.scheduler):
         res = run_benchmark(
             a.data_dir, seeds=a.seeds, progress=not a.no_progress, n_jobs=a.n_jobs,

@@ -149,6 +149,8 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "random_state": OwnedBy("pyod_dsnf.detector._device.seed_from"),
     "verbose": Interval(0, integer=True),
     "n_threads": OwnedBy("pyod_dsnf.detector._device.torch_threads"),
+    "n_jobs": OwnedBy("pyod_dsnf.detector._jobs.resolve_n_jobs"),
+    "compile": OwnedBy("pyod_dsnf.detector._compile.check_compile"),
 }
 
 

@@ -22,6 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from pyod_dsnf.detector._batches import training_batch
+from pyod_dsnf.detector._batching import batch_size as forward_batch
 from pyod_dsnf.detector._device import local_torch_rng
 from pyod_dsnf.detector._step_guard import StepGuard, check_every
 from pyod_dsnf.detector.losses import awam_loss
@@ -180,20 +181,26 @@ def held_out_nll_bpd(
 
 
 def joint_nll_bits_per_dim(
-    model: nn.Module, data: torch.Tensor, batch_size: int, device: torch.device
+    model: nn.Module,
+    data: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> np.ndarray:
     """Per-segment, per-joint shares of the NLL, ``(n, V)`` float64 numpy.
 
     In bits per dimension of the whole segment, so each row sums to the
     segment's :func:`held_out_nll_bpd` (see ``DSNFlow.joint_log_prob``).
+    ``forward`` stands in for ``model.joint_log_prob`` (a compiled one).
     """
     n_dims = math.prod(data.shape[1:])
+    fn = model.joint_log_prob if forward is None else forward
     return _evaluate(
         model,
         data,
         batch_size,
         device,
-        lambda x: nll_bits_per_dim(model.joint_log_prob(x), n_dims),
+        lambda x: nll_bits_per_dim(fn(x), n_dims),
         (0, data.shape[-1]),
     )
 
@@ -245,6 +252,9 @@ def train_flow(
     best, best_state, wait = math.inf, None, 0
     early = validation is not None and n_iter_no_change is not None
     n_batches = math.ceil(n / batch_size)
+    # the held-out NLL is scored on cache-sized forward batches, not training-sized ones
+    val_batch = 1 if validation is None else forward_batch(
+        device, getattr(model, "hidden_channels", 16), validation.shape[2], validation.shape[3])
     bar = tqdm(total=n_batches, unit="batch", disable=verbose < 1, leave=False)
     epoch = -1
     noise = None
@@ -301,7 +311,7 @@ def train_flow(
         history["train_nll"].append(float(nll_sum) / seen)
         postfix = {"loss": f"{float(loss_sum) / seen:.4f}"}
         if validation is not None:
-            val = float(held_out_nll_bpd(model, validation, batch_size, device).mean())
+            val = float(held_out_nll_bpd(model, validation, val_batch, device).mean())
             if not math.isfinite(val):
                 raise FloatingPointError(
                     f"the validation NLL became {val} after epoch {epoch + 1} ({settings}); "

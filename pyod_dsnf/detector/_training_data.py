@@ -52,11 +52,13 @@ def training_sets(
     normalized: bool,
     rng: np.random.Generator,
     stacklevel: int = 2,
-) -> tuple[np.ndarray, np.ndarray | None]:
+    return_index: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None] | tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Split prepared segments into (training, hold-out) and add mirrors to the training part.
 
     The hold-out (None when empty) is drawn by ``rng`` before augmentation, so no
-    mirror of a held-out segment is trained on.
+    mirror of a held-out segment is trained on. With ``return_index`` the sorted
+    indices of the held-out segments in ``data`` come third.
     """
     n = data.shape[0]
     n_val = _n_holdout(n, validation_fraction, stacklevel=stacklevel + 1)
@@ -64,6 +66,8 @@ def training_sets(
     train, val = data[order[n_val:]], data[order[:n_val]]
     if augment:
         train = np.concatenate([train, mirror_segments(train, graph, normalized=normalized)])
+    if return_index:
+        return train, (val if n_val else None), np.sort(order[:n_val])
     return train, (val if n_val else None)
 
 

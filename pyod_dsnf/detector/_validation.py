@@ -21,8 +21,10 @@ The rules are documented in ``docs/estimator.md``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import _num_samples, check_array
 
 from pyod_dsnf.poses.gaps import interpolate_missing
 from pyod_dsnf.poses.skeletons import SkeletonGraph, layout_for_joints
@@ -30,6 +32,7 @@ from pyod_dsnf.poses.skeletons import SkeletonGraph, layout_for_joints
 __all__ = [
     "SCALE_FLOOR",
     "check_segments",
+    "check_y",
     "mirror_segments",
     "normalize_segments",
     "prepare_segments",
@@ -41,6 +44,9 @@ __all__ = [
 #: (almost) all zeros and stays finite. Relative, so that normalization is
 #: scale invariant at every magnitude (1e-12 and 1e12 alike).
 SCALE_FLOOR = 1e-6
+#: Segments prepared at a time by :func:`prepare_segments`: the float64 working
+#: arrays of a block (about 0.8 MiB each for T = 24, V = 17) stay in the L2 cache.
+PREP_BLOCK = 64
 
 _NON_NUMERIC_KINDS = {"U": "strings", "S": "bytes", "b": "booleans", "M": "datetimes",
                       "m": "timedeltas", "V": "raw records"}  # fmt: skip
@@ -228,8 +234,20 @@ def prepare_segments(
     coordinate). ``offset`` is added to the segment
     indices in error messages (X is then a chunk of a longer input).
     """
-    xy = _prepared_xy(X, normalize=normalize, name=name, offset=offset)
-    return _finite(np.ascontiguousarray(xy.transpose(0, 3, 1, 2), dtype=np.float32), name, offset)
+    n, t, v, _ = X.shape
+    out = np.empty((n, 2, t, v), dtype=np.float32)
+    try:
+        # a block at a time, so the float64 passes of the arithmetic run in cache
+        for start in range(0, n, PREP_BLOCK):
+            xy = _prepared_xy(X[start : start + PREP_BLOCK], normalize=normalize, name=name,
+                              offset=offset + start)  # fmt: skip
+            out[start : start + PREP_BLOCK] = xy.transpose(0, 3, 1, 2)
+    except ValueError:
+        if n <= PREP_BLOCK:
+            raise
+        _prepared_xy(X, normalize=normalize, name=name, offset=offset)  # counts over all of X
+        raise
+    return _finite(out, name, offset)
 
 
 def _finite(out: np.ndarray, name: str, offset: int) -> np.ndarray:
@@ -261,8 +279,9 @@ def _prepared_xy(X: np.ndarray, *, normalize: bool, name: str, offset: int) -> n
         valid = conf > 0
     else:
         valid = np.ones((n, t, v), dtype=bool)
+    all_valid = bool(valid.all())
     finite = np.isfinite(xy).all(axis=-1)
-    bad = valid & ~finite
+    bad = ~finite if all_valid else valid & ~finite
     if bad.any():
         s, f, j = _first_index(bad)
         s += offset
@@ -276,7 +295,7 @@ def _prepared_xy(X: np.ndarray, *, normalize: bool, name: str, offset: int) -> n
             f"{s}, frame {f}, joint {j}) and {rule}; a joint counts as missing only when C = 3 "
             f"and its confidence is <= 0 (set it to 0 or fill the coordinates)"
         )
-    counts = valid.sum(axis=(1, 2))
+    counts = np.full(n, t * v) if all_valid else valid.sum(axis=(1, 2))
     if (counts == 0).any():
         empty = np.flatnonzero(counts == 0)
         raise ValueError(
@@ -284,34 +303,40 @@ def _prepared_xy(X: np.ndarray, *, normalize: bool, name: str, offset: int) -> n
             f"segment {int(empty[0]) + offset}); drop them before fitting or scoring"
         )
 
-    xy = np.where(valid[..., None], xy, 0.0)
+    if not all_valid:
+        xy = np.where(valid[..., None], xy, 0.0)
     with np.errstate(over="ignore"):
         centre = xy.sum(axis=(1, 2)) / counts[:, None]  # (n, 2), over valid joints only
     if not np.isfinite(centre).all():  # the sum overflowed near the float64 maximum
         centre = (xy / counts[:, None, None, None]).sum(axis=(1, 2))
-    if not valid.all():
+    if not all_valid:
         xy, never = interpolate_missing(xy, valid)
         xy = np.where(never[..., None], centre[:, None, None, :], xy)
     if normalize:
-        xy = _normalize(xy, valid, centre, counts)
+        xy = _normalize(xy, None if all_valid else valid, centre, counts)
     return xy
 
 
 def _normalize(
-    xy: np.ndarray, valid: np.ndarray, centre: np.ndarray, counts: np.ndarray
+    xy: np.ndarray, valid: np.ndarray | None, centre: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
     """Centre each segment and divide by its RMS spread, without overflow or underflow.
 
     The RMS is computed on coordinates pre-divided by the segment's largest
     absolute deviation, so 1e300 does not overflow when squared and 1e-200 does
-    not underflow; the floor is relative to the segment's magnitude.
+    not underflow; the floor is relative to the segment's magnitude. ``valid``
+    None: every joint is valid (the same arithmetic without the masking passes).
     """
+
+    def masked(a: np.ndarray) -> np.ndarray:
+        return a if valid is None else np.where(valid[..., None], a, 0.0)
+
     centred = xy - centre[:, None, None, :]
-    dev = np.where(valid[..., None], np.abs(centred), 0.0).max(axis=(1, 2, 3))
+    dev = masked(np.abs(centred)).max(axis=(1, 2, 3))
     unit = np.where(dev > 0, dev, 1.0)
-    sq = np.where(valid[..., None], (centred / unit[:, None, None, None]) ** 2, 0.0)
+    sq = masked((centred / unit[:, None, None, None]) ** 2)
     rms = unit * np.sqrt(sq.sum(axis=(1, 2, 3)) / (2.0 * counts))
-    magnitude = np.where(valid[..., None], np.abs(xy), 0.0).max(axis=(1, 2, 3))
+    magnitude = masked(np.abs(xy)).max(axis=(1, 2, 3))
     floor = np.maximum(SCALE_FLOOR * magnitude, np.finfo(np.float64).tiny)
     return centred / np.maximum(rms, floor)[:, None, None, None]
 
@@ -367,3 +392,9 @@ def normalize_segments(
     X4 = check_segments(X, get_layout(layout), flat_channels=2)
     return _finite(_prepared_xy(X4, normalize=normalize, name="X", offset=0).astype(np.float32),
                    "X", 0)  # fmt: skip
+
+
+def check_y(y: Any, n_segments: int) -> None:
+    """ValueError unless ``y`` is None or has one entry per segment (PyOD ignores its values)."""
+    if y is not None and _num_samples(y) != n_segments:
+        raise ValueError(f"y has {_num_samples(y)} entries but X has {n_segments} segments")

@@ -24,21 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 from pyod.models.base import BaseDetector
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from pyod_dsnf.detector import orientation, persistence, scoring
-from pyod_dsnf.detector._device import (
-    load_device,
-    local_torch_rng,
-    resolve_device,
-    seeds_from,
-    unpickled_device,
-)
-from pyod_dsnf.detector._device import torch_threads as _torch_threads
+from pyod_dsnf.detector import _device, orientation, persistence, scoring
 from pyod_dsnf.detector._params import check_params
 from pyod_dsnf.detector._training import TrainingConfig, build_flow, train_flow
 from pyod_dsnf.detector._training_data import check_spread, training_sets
-from pyod_dsnf.detector._validation import check_segments, prepare_segments
+from pyod_dsnf.detector._validation import check_segments, check_y, prepare_segments
 from pyod_dsnf.detector.persistence import DetectorFileError, FittedState
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
@@ -120,11 +112,13 @@ class DSNFDetector(BaseDetector):
         after about 700 steps while the likelihood goes on improving
         (docs/estimator.md, "Training length"). None: ``epochs`` alone.
     batch_size : int or "auto", default="auto"
-        Mini-batch size for training. "auto" follows the device: 64 on the
-        CPU; on a CUDA device 1,024 with ``lr`` scaled by ``sqrt(1024 / 64)``
-        (the square-root rule, docs/gpu.md). Scoring runs the flow on batches
-        of ``max(batch_size, 1024)`` segments ("auto": 1,024; on CUDA 16,384),
-        same scores, higher throughput.
+        Mini-batch size for training. "auto": the device's rule
+        (``pyod_dsnf.detector._batches``), 64 on the CPU and, for now, on CUDA
+        too (larger batches with the square-root learning-rate rule lost AUC on
+        PoseLift, docs/gpu.md). Scoring runs the flow on the CPU on cache-sized
+        batches whatever this is (:func:`pyod_dsnf.detector.scoring.forward_batch`:
+        256 segments for the default model), on CUDA on batches of
+        ``max(batch_size, 16384)``.
     lr : float, default=5e-3
         Learning rate of Riemannian Adam.
     weight_decay : float, default=0.0
@@ -158,7 +152,24 @@ class DSNFDetector(BaseDetector):
         so a fit never claims every core of a shared machine; on an idle
         machine ask for more (docs/benchmark.md, "Threads"). With the threading
         backend set ``n_threads`` so that ``n_jobs * n_threads`` does not
-        exceed the cores.
+        exceed the cores. Scoring with more than one job uses one thread per job.
+    n_jobs : int or None, default=None
+        Chunks of segments scored at once on the CPU by threads of this process,
+        each with one torch intra-op thread (scikit-learn's meaning: -1 every
+        core, -2 all but one). None: one per usable core, at most
+        ``OMP_NUM_THREADS`` when set (joblib's process workers of
+        ``GridSearchCV(n_jobs=k)`` set it to ``cpu_count // k``), and 1 when
+        called from a thread other than the main one or in a multiprocessing
+        child (joblib's threading backend, Dask), so nested parallelism never
+        oversubscribes. Scores do not depend on it.
+    compile : bool, str or callable, default=False
+        Score through ``torch.compile`` of the flow's forward (True: Inductor;
+        a string or callable: that ``torch.compile`` backend). The first call of
+        a process compiles (minutes the first time on a machine; the built
+        kernels are cached on disk, see :mod:`pyod_dsnf.detector._compile` for
+        where and how to clear them); scores equal eager ones within float32
+        round-off. Where compilation is unavailable or fails, a warning and
+        eager scoring, never an error.
 
     Attributes
     ----------
@@ -195,6 +206,13 @@ class DSNFDetector(BaseDetector):
         Number of epochs run.
     device_ : str
         Device the model lives on for scoring.
+    validation_index_ : ndarray of int
+        Indices (sorted) of the training segments held out of training by
+        ``validation_fraction``; not stored by :meth:`save`.
+    calibration_ : dict, optional
+        Set by :func:`pyod_dsnf.stream.calibrate_detector` (``pyod-dsnf fit``
+        does it): what the stream needs to set alert thresholds from the
+        held-out segments. Stored by :meth:`save`; None in files without one.
 
     Examples
     --------
@@ -239,6 +257,8 @@ class DSNFDetector(BaseDetector):
         random_state: Any = None,
         verbose: int = 0,
         n_threads: int | None = None,
+        n_jobs: int | None = None,
+        compile: bool | str = False,
     ) -> None:
         self.contamination = contamination
         self.layout = layout
@@ -270,6 +290,8 @@ class DSNFDetector(BaseDetector):
         self.random_state = random_state
         self.verbose = verbose
         self.n_threads = n_threads
+        self.n_jobs = n_jobs
+        self.compile = compile
 
     # --------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None) -> DSNFDetector:
@@ -292,37 +314,38 @@ class DSNFDetector(BaseDetector):
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, key)
         check_params(self.get_params(deep=False))
-        with _torch_threads(self.n_threads):
+        scoring.check_options(self.n_jobs, self.compile)
+        with _device.torch_threads(self.n_threads):
             return self._fit(X, y)
 
     def _fit(self, X: Any, y: Any) -> DSNFDetector:
         graph = get_layout(self.layout)
         X4 = check_segments(X, graph, flat_channels=self.flat_channels, min_segments=2,
                             estimator_name=type(self).__name__)  # fmt: skip
-        if y is not None and _num_samples(y) != len(X4):
-            raise ValueError(f"y has {_num_samples(y)} entries but X has {len(X4)} segments")
-        device = resolve_device(self.device)
-        torch_seed, rng = seeds_from(self.random_state)
+        check_y(y, len(X4))
+        device = _device.resolve_device(self.device)
+        torch_seed, rng = _device.seeds_from(self.random_state)
         # DSNFlow checks its own parameters (and temporal_kernel against T) here
         model = build_flow(self.get_params(deep=False), graph, int(X4.shape[1]), torch_seed)
         data = prepare_segments(X4, normalize=self.normalize)
         data, self.up_direction_ = orientation.canonical_segments(data, X4, graph)  # upright
         check_spread(data, normalize=self.normalize)
-        train, val = training_sets(data, graph, validation_fraction=self.validation_fraction,
-                                   augment=self.augment, normalized=self.normalize, rng=rng,
-                                   stacklevel=3)  # fmt: skip
-        self.graph_, self.input_shape_ = graph, tuple(int(s) for s in X4.shape[1:])
+        train, val, val_index = training_sets(
+            data, graph, validation_fraction=self.validation_fraction, augment=self.augment,
+            normalized=self.normalize, rng=rng, stacklevel=3, return_index=True)  # fmt: skip
+        self.graph_, self.input_shape_, self.validation_index_ = graph, X4.shape[1:], val_index
         self.model_ = model.to(device)
         device = next(self.model_.parameters()).device  # "cuda" -> "cuda:0": one device
         config = TrainingConfig.from_params(self.get_params(deep=False), device)
-        with local_torch_rng(torch_seed + 1, device):
+        with _device.local_torch_rng(torch_seed + 1, device):
             self.history_, self.n_epochs_ = train_flow(self.model_, train, val, config, rng=rng,
                                                        device=device)  # fmt: skip
         self.device_, self.curvature_ = str(device), self.model_.curvature
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.anomaly_score_ = self.anomaly_score
-        joint, standardizer = scoring.training_scores(self.model_, data, val, device=device,
-                                                      batch_size=self.batch_size)  # fmt: skip
+        joint, standardizer = scoring.training_scores(
+            self.model_, data, val, device=device, batch_size=self.batch_size,
+            **scoring.options(self, device))  # fmt: skip
         self.joint_nll_mean_, self.joint_nll_std_ = standardizer.mean, standardizer.std
         self.decision_scores_ = self._aggregate(joint)
         self._set_pyod_state()
@@ -374,11 +397,12 @@ class DSNFDetector(BaseDetector):
         check_is_fitted(self, ["model_", "decision_scores_"])
         # warnings name the caller of decision_function / score_samples (the usual path)
         device = scoring.scoring_device(self.model_, self.device_, stacklevel=3)
-        with _torch_threads(self.n_threads):
+        with _device.torch_threads(self.n_threads):
             prepare = partial(self._prepare_chunk, device=device)
             joint = scoring.score_segments(X, prepare, model=self.model_, device=device,
                                            batch_size=self.batch_size,
-                                           n_joints=self.input_shape_[1])
+                                           n_joints=self.input_shape_[1],
+                                           **scoring.options(self, device))  # fmt: skip
         scoring.warn_infinite(joint.sum(axis=1), "the segments", stacklevel=3)
         return joint
 
@@ -464,7 +488,7 @@ class DSNFDetector(BaseDetector):
         self.n_epochs_, self.history_ = state.n_epochs, state.history
         self.curvature_, self.anomaly_score_ = state.curvature, state.anomaly_score
         self.joint_nll_mean_, self.joint_nll_std_ = state.joint_nll_mean, state.joint_nll_std
-        self.up_direction_ = state.up_direction
+        self.up_direction_, self.calibration_ = state.up_direction, state.calibration
         self.model_ = model.eval().to(device)
         self.device_ = str(next(self.model_.parameters()).device)  # "cuda" -> "cuda:0"
         self.decision_scores_ = state.decision_scores
@@ -480,7 +504,7 @@ class DSNFDetector(BaseDetector):
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         if getattr(self, "model_", None) is not None and hasattr(self, "device_"):
-            self.device_ = unpickled_device(self.device_, stacklevel=2)
+            self.device_ = _device.unpickled_device(self.device_, stacklevel=2)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted detector to ``path`` (weights + JSON, no pickled code).
@@ -525,7 +549,7 @@ class DSNFDetector(BaseDetector):
             unsupported version, or its content is malformed; the message says which.
         """
         saved = persistence.read_detector_file(path)
-        dev = load_device(device, stacklevel=2)
+        dev = _device.load_device(device, stacklevel=2)
         try:
             detector = cls(**saved.params)
             state = persistence.check_fitted_state(saved.fitted, saved.arrays)

@@ -147,6 +147,8 @@ class FittedState:
         NaN in files written before the "joint" score (then ``anomaly_score`` is "nll").
     up_direction : ndarray of shape (2,)
         Unit vector; (0, -1) (no turn) in files written before the orientation.
+    calibration : dict or None
+        The stream's calibration (:func:`pyod_dsnf.stream.calibrate_detector`), if stored.
     """
 
     input_shape: tuple[int, int, int]
@@ -158,6 +160,7 @@ class FittedState:
     joint_nll_mean: np.ndarray
     joint_nll_std: np.ndarray
     up_direction: np.ndarray
+    calibration: dict[str, Any] | None = None
 
 
 def fitted_state(detector: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -165,6 +168,11 @@ def fitted_state(detector: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     values = {k: getattr(detector, k) for k in FITTED_VALUES}
     arrays = {k: np.asarray(getattr(detector, k, UP_BEFORE_ORIENTATION), np.float64)
               for k in FITTED_ARRAYS}  # fmt: skip
+    cal = getattr(detector, "calibration_", None)
+    if isinstance(cal, dict):  # JSON values, arrays as "calibration_<key>"
+        values["calibration_"] = {k: v for k, v in cal.items() if not isinstance(v, np.ndarray)}
+        arrays.update({f"calibration_{k}": v for k, v in cal.items()
+                       if isinstance(v, np.ndarray)})  # fmt: skip
     return values, arrays
 
 
@@ -204,8 +212,15 @@ def check_fitted_state(values: dict[str, Any], arrays: dict[str, np.ndarray]) ->
     up = np.asarray(arrays.get("up_direction_", UP_BEFORE_ORIENTATION), np.float64)
     if up.shape != (2,) or not np.isfinite(up).all() or abs(np.hypot(*up) - 1.0) > 1e-6:
         raise ValueError(f"up_direction_ must be a unit vector of shape (2,), got {up}")
+    cal = values.get("calibration_")
+    if isinstance(cal, dict):
+        cal = dict(cal)
+        cal.update({k[len("calibration_"):]: v for k, v in arrays.items()
+                    if k.startswith("calibration_")})  # fmt: skip
+    else:
+        cal = None
     return FittedState(shape, int(values["n_epochs_"]), history, values["curvature_"],
-                       kind, scores, mean, std, up)  # fmt: skip
+                       kind, scores, mean, std, up, cal)  # fmt: skip
 
 
 # ------------------------------------------------------------------ encoding

@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -22,14 +24,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from pyod_dsnf.detector import _gpu_scoring
+from pyod_dsnf.detector import _batching, _gpu_scoring
 from pyod_dsnf.detector._batches import scoring_batch_floor
+from pyod_dsnf.detector._compile import check_compile, compiled_forward
 from pyod_dsnf.detector._device import (
     CudaState,
     DeviceUnavailableError,
     exact_float32,
     resolve_device,
+    torch_threads,
 )
+from pyod_dsnf.detector._jobs import resolve_n_jobs
 from pyod_dsnf.detector._training import joint_nll_bits_per_dim
 from pyod_dsnf.detector._training_data import reference_segments
 from pyod_dsnf.detector._validation import prepare_segments
@@ -37,13 +42,16 @@ from pyod_dsnf.detector.standardizer import ANOMALY_SCORES, JointStandardizer
 
 __all__ = [
     "ANOMALY_SCORES",
+    "CHUNK_MULTIPLE",
     "CUDA_SCORE_BATCH",
     "CUDA_SCORE_CHUNK",
-    "SCORE_BATCH",
     "SCORE_CHUNK",
     "JointStandardizer",
+    "check_options",
     "cuda_score_sizes",
+    "forward_batch",
     "joint_nll",
+    "options",
     "prepare_for",
     "score_in_chunks",
     "score_segments",
@@ -56,9 +64,9 @@ __all__ = [
 #: (or ``batch_size`` if larger): scoring memory beyond the input itself stays
 #: bounded whatever the number of segments (see docs/guarantees.md).
 SCORE_CHUNK = 4096
-#: Smallest forward batch when scoring: on CPU the flow scores several times more
-#: segments per second in batches of ~1k than in training-sized batches of 64.
-SCORE_BATCH = 1024
+#: Chunks of an input longer than one chunk come in multiples of this many (equal in
+#: size), so that two or four jobs share them evenly.
+CHUNK_MULTIPLE = 4
 #: On a CUDA device: the smallest forward batch and chunk. A GPU runs the flow at
 #: full speed only from batches of about 16k segments (a batch of 1,024 keeps it
 #: waiting for kernel launches); a chunk of four batches bounds the host memory of
@@ -131,6 +139,19 @@ def cuda_score_sizes(batch_size: int) -> tuple[int, int]:
     return max(int(batch_size), CUDA_SCORE_CHUNK), max(int(batch_size), CUDA_SCORE_BATCH)
 
 
+def check_options(n_jobs: Any, compile: Any) -> None:
+    """ValueError / TypeError naming ``n_jobs`` or ``compile`` when either is not valid."""
+    resolve_n_jobs(n_jobs)
+    check_compile(compile)
+
+
+def options(detector: Any, device: torch.device) -> dict[str, Any]:
+    """A detector's ``n_jobs`` (CPU only) and ``compile`` backend, as the scoring functions
+    take them; detectors pickled before either existed score with the defaults."""
+    n_jobs = resolve_n_jobs(getattr(detector, "n_jobs", None)) if device.type == "cpu" else 1
+    return {"n_jobs": n_jobs, "compile": check_compile(getattr(detector, "compile", False))}
+
+
 def training_scores(
     model: nn.Module,
     data: np.ndarray,
@@ -138,47 +159,108 @@ def training_scores(
     *,
     batch_size: int | str,
     device: torch.device,
+    n_jobs: int = 1,
+    compile: Any = None,
 ) -> tuple[np.ndarray, JointStandardizer]:
     """Per-joint NLL shares of the training segments and the standardizer of the fit.
 
     The standardizer is fitted on the held-out segments, which the flow never trained
     on, when there are enough of them (:func:`~pyod_dsnf.detector._training_data.
-    reference_segments`), else on all the training segments ``data``.
+    reference_segments`), else on all the training segments ``data``. ``n_jobs`` and
+    ``compile`` as in :func:`joint_nll`.
     """
-    joint = joint_nll(model, data, batch_size=batch_size, device=device,
-                      what="the training segments")  # fmt: skip
+    run = partial(joint_nll, model, batch_size=batch_size, device=device, n_jobs=n_jobs,
+                  compile=compile)  # fmt: skip
+    joint = run(data, what="the training segments")
     ref = reference_segments(data, held_out)
     if ref is not data:
-        joint_ref = joint_nll(model, ref, batch_size=batch_size, device=device,
-                              what="the held-out segments")  # fmt: skip
+        joint_ref = run(ref, what="the held-out segments")
         return joint, JointStandardizer.fit(joint_ref)
     return joint, JointStandardizer.fit(joint)
+
+
+def forward_batch(model: nn.Module, device: torch.device | str) -> int:
+    """Segments per scoring forward pass of ``model`` on the CPU (or another device).
+
+    :func:`pyod_dsnf.detector._batching.batch_size` of the flow's width and segment shape
+    (cache-sized on the CPU: 256 for the default H = 4, T = 24, V = 17).
+    """
+    return _batching.batch_size(
+        device,
+        int(getattr(model, "hidden_channels", 16)),
+        int(getattr(model, "n_frames", 24)),
+        int(getattr(model, "n_joints", 17)),
+    )
+
+
+def _in_threads(tasks: list[Callable[[], Any]], n_jobs: int) -> list[Any]:
+    """Run ``tasks`` on ``n_jobs`` threads with one torch intra-op thread each; results in order.
+
+    Torch releases the GIL inside its operators, so the threads run concurrently. The
+    first task's error (in task order) is raised, and tasks not yet started are dropped.
+    """
+    # new threads take torch's process-wide setting as their intra-op thread count
+    with torch_threads(1), ThreadPoolExecutor(min(n_jobs, len(tasks))) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _split(n: int, parts: int) -> list[int]:
+    """``parts + 1`` boundaries cutting ``range(n)`` into near-equal consecutive pieces."""
+    return [n * i // parts for i in range(parts + 1)]
 
 
 def joint_nll(
     model: nn.Module,
     data: np.ndarray | torch.Tensor,
     *,
-    batch_size: int | str,
     device: torch.device,
     what: str,
+    batch_size: int | str = "auto",
     offset: int = 0,
+    cpu_batch: int | None = None,
+    compile: Any = None,
+    n_jobs: int = 1,
 ) -> np.ndarray:
     """Per-joint NLL shares ``(n, V)`` in bits/dim of prepared segments ``(n, C, T, V)``.
 
-    Raises FloatingPointError naming the first segment (``offset`` added) whose
-    share is NaN. On a CUDA device TF32 is off (:func:`~pyod_dsnf.detector._device.exact_float32`),
-    so the scores match the CPU's. ``batch_size``: the estimator's (``"auto"`` counts as 64).
+    On the CPU the flow runs on ``ceil(n / cpu_batch)`` forward batches of near-equal
+    size (``cpu_batch`` None: :func:`forward_batch`, whatever the estimator's
+    ``batch_size``), a partition that depends on ``n`` only; with ``n_jobs > 1``
+    threads score consecutive groups of these batches (:func:`_in_threads`), so every
+    batch, and every score, is the same for any ``n_jobs``. On a CUDA device (``data``
+    may already be there) it runs on batches of :func:`cuda_score_sizes` of the
+    estimator's ``batch_size`` (``"auto"`` counts as 64), one thread. ``compile``: a
+    ``torch.compile`` backend (name or callable) to run the batches through
+    (:mod:`pyod_dsnf.detector._compile`), None: eager. Raises FloatingPointError naming
+    the first segment (``offset`` added) whose share is NaN. On a CUDA device TF32 is
+    off (:func:`~pyod_dsnf.detector._device.exact_float32`), so the scores match the CPU's.
     """
-    batch_size = scoring_batch_floor(batch_size)
-    batch = (
-        cuda_score_sizes(batch_size)[1]
-        if torch.device(device).type == "cuda"
-        else max(int(batch_size), SCORE_BATCH)
-    )
-    tensor = data if isinstance(data, torch.Tensor) else torch.from_numpy(data)
+    n = len(data)
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        limit = cuda_score_sizes(scoring_batch_floor(batch_size))[1]
+    else:
+        limit = forward_batch(model, device) if cpu_batch is None else int(cpu_batch)
+    n_batches = max(1, -(-n // limit))
+    batch = limit if cuda else max(1, -(-n // n_batches))
+    extra = {}
+    if compile is not None:
+        extra["forward"] = compiled_forward(model, compile, limit)
+    x = data if isinstance(data, torch.Tensor) else torch.from_numpy(data)
     with exact_float32(device):
-        joint = joint_nll_bits_per_dim(model, tensor, batch, device)
+        if cuda or n_jobs <= 1 or n_batches <= 1:
+            joint = joint_nll_bits_per_dim(model, x, batch, device, **extra)
+        else:
+            bounds = [min(n, b * batch) for b in _split(n_batches, min(n_jobs, n_batches))]
+            tasks = [partial(joint_nll_bits_per_dim, model, x[lo:hi], batch, device, **extra)
+                     for lo, hi in itertools.pairwise(bounds)]  # fmt: skip
+            joint = np.concatenate(_in_threads(tasks, n_jobs))
     bad = np.isnan(joint).any(axis=1)
     if bad.any():
         first = int(np.flatnonzero(bad)[0]) + offset
@@ -192,24 +274,38 @@ def joint_nll(
 
 def score_in_chunks(
     X: Any,
-    score: Callable[[Any, int], np.ndarray],
+    score: Callable[[Any, int, int], np.ndarray],
     *,
     chunk: int,
     n_joints: int,
+    n_jobs: int = 1,
 ) -> np.ndarray:
-    """``score(X[start:start + chunk], start)`` over X, concatenated ``(n, n_joints)``.
+    """``score(X[a:b], a, jobs)`` over equal chunks of X, concatenated ``(n, n_joints)``.
 
-    ``score`` validates, prepares and scores one chunk (``start`` is its offset in
-    X, for error messages). An input whose length cannot be read up front (a list,
-    say) is scored in one piece.
+    ``score`` validates, prepares and scores one chunk (``a`` is its offset in X,
+    for error messages; ``jobs`` the threads it may use). X is cut into a multiple
+    of :data:`CHUNK_MULTIPLE` equal chunks of at most ``chunk`` segments, whatever
+    ``n_jobs``; an input of at most ``chunk`` segments, or whose length cannot be
+    read up front (a list, say), is one chunk scored with ``n_jobs`` threads. With
+    ``n_jobs > 1`` and several chunks, ``n_jobs`` chunks are scored at a time by
+    threads with one torch intra-op thread each (:func:`_in_threads`); the first
+    chunk's error is raised, as in one pass.
     """
     shape = getattr(X, "shape", None)
     n = int(shape[0]) if shape is not None and len(shape) in (2, 4) else 0
     if n <= chunk:
-        return score(X, 0)
+        return score(X, 0, n_jobs)
+    n_chunks = -(-n // (chunk * CHUNK_MULTIPLE)) * CHUNK_MULTIPLE
+    bounds = _split(n, n_chunks)
+    pieces = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
     out = np.empty((n, n_joints), dtype=np.float64)
-    for start in range(0, n, chunk):
-        out[start : start + chunk] = score(X[start : start + chunk], start)
+    if n_jobs <= 1:
+        for a, b in pieces:
+            out[a:b] = score(X[a:b], a, 1)
+        return out
+    tasks = [partial(score, X[a:b], a, 1) for a, b in pieces]
+    for (a, b), part in zip(pieces, _in_threads(tasks, n_jobs), strict=True):
+        out[a:b] = part
     return out
 
 
@@ -238,24 +334,30 @@ def score_segments(
     batch_size: Any,
     device: torch.device,
     n_joints: int,
+    n_jobs: int = 1,
+    compile: Any = None,
 ) -> np.ndarray:
     """Per-joint NLL shares ``(n, n_joints)`` of segments X, a chunk at a time.
 
     ``prepare(X[start:stop], start)`` validates and prepares one chunk (``start``
-    for error messages). On the CPU chunks of ``max(batch_size, SCORE_CHUNK)`` are
-    prepared and scored in turn; on a CUDA device chunks of
-    :func:`cuda_score_sizes` are, the next one prepared while the GPU scores one.
-    ``batch_size``: the estimator's (``"auto"`` counts as 64).
+    for error messages). On the CPU chunks of at most ``max(batch_size, SCORE_CHUNK)``
+    are prepared and scored, ``n_jobs`` at a time (:func:`score_in_chunks`); on a
+    CUDA device chunks of :func:`cuda_score_sizes` are, the next one prepared while
+    the GPU scores one. ``batch_size``: the estimator's (``"auto"`` counts as 64).
+    ``compile`` as in :func:`joint_nll`.
     """
     floor = scoring_batch_floor(batch_size)
-    run = partial(joint_nll, model, batch_size=floor, device=device, what="the segments")
-
-    def score(data: Any, start: int) -> np.ndarray:
-        return run(data, offset=start)
+    run = partial(joint_nll, model, batch_size=floor, device=device, what="the segments",
+                  compile=compile)  # fmt: skip
 
     if device.type == "cuda":
         chunk = cuda_score_sizes(floor)[0]
-        return _gpu_scoring.score_prefetched(X, prepare, score, chunk=chunk, n_joints=n_joints)
+        return _gpu_scoring.score_prefetched(
+            X, prepare, lambda data, start: run(data, offset=start), chunk=chunk,
+            n_joints=n_joints)  # fmt: skip
+
+    def score(part: Any, start: int, jobs: int) -> np.ndarray:
+        return run(prepare(part, start), offset=start, n_jobs=jobs)
+
     chunk = max(floor, SCORE_CHUNK)
-    return score_in_chunks(X, lambda part, start: score(prepare(part, start), start),
-                           chunk=chunk, n_joints=n_joints)  # fmt: skip
+    return score_in_chunks(X, score, chunk=chunk, n_joints=n_joints, n_jobs=n_jobs)

@@ -70,7 +70,8 @@ class Evaluation(FrameMetrics):
             ),
             ("AUC-PR", f"{100 * self.auc_pr:.2f}", ""),
             ("EER", f"{self.eer:.3f}", ""),
-            (f"macro AUC-ROC ({self.n_macro_clips} clips)", f"{100 * self.auc_roc_macro:.2f}", ""),
+            (f"macro AUC-ROC ({self.n_macro_clips} of {self.n_clips} clips: those with both "
+             "classes)", f"{100 * self.auc_roc_macro:.2f}", ""),
         ]
         w0 = max(len(r[0]) for r in rows)
         lines = [f"mode={self.mode!r}, {self.n_scored_frames} frames scored directly"]

@@ -142,7 +142,9 @@ def frame_metrics(
     dict
         ``auc_roc`` (all frames), ``auc_roc_person_frames``, ``auc_roc_macro`` and
         ``n_macro_clips``, ``auc_pr``, ``eer`` (all frames), ``n_frames``,
-        ``n_anomalous``, ``n_person_frames``, ``n_anomalous_person_frames``.
+        ``n_anomalous``, ``n_person_frames``, ``n_anomalous_person_frames``,
+        ``n_clips`` (clips with a mask; the macro AUC covers the ``n_macro_clips`` of
+        them that hold both normal and anomalous frames).
     """
     macro, n_macro = macro_auc_roc(scores, masks)
     if tracked is not None:
@@ -164,6 +166,7 @@ def frame_metrics(
         "n_anomalous": int(sum(int(np.sum(m)) for m in masks.values())),
         "n_person_frames": n_person,
         "n_anomalous_person_frames": n_anom_person,
+        "n_clips": len(masks),
     }
 
 
@@ -228,6 +231,9 @@ class FrameMetrics:
     auc_roc, auc_roc_person_frames, auc_roc_macro, auc_pr, eer : float
         As in :func:`pyod_dsnf.evaluation.frame_metrics`.
     n_macro_clips, n_frames, n_anomalous, n_person_frames, n_anomalous_person_frames : int
+    n_clips : int
+        Clips scored (with a mask); the macro AUC covers the ``n_macro_clips`` of
+        them that hold both normal and anomalous frames.
     """
 
     @classmethod
@@ -253,6 +259,7 @@ class FrameMetrics:
     n_anomalous: int
     n_person_frames: int
     n_anomalous_person_frames: int
+    n_clips: int
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -275,6 +282,7 @@ class FrameMetrics:
             value = getattr(self, key)
             text = f"{value:.3f}" if key == "eer" else f"{100 * value:.2f}"
             if key == "auc_roc_macro":
-                text += f" ({self.n_macro_clips} clips)"
+                text += (f" (mean over the {self.n_macro_clips} of {self.n_clips} clips that "
+                         "hold both normal and anomalous frames: a clip of one class has no AUC)")
             out.append(f"{self.label(key):<{width}}  {text}")
         return out

@@ -1,14 +1,15 @@
 """Seeing an alert: an animation of one person's skeleton, joints coloured by how abnormal.
 
-:func:`alert_data` scores every window of one person's track with a fitted
-:class:`~pyod_dsnf.DSNFDetector` and maps, frame by frame, the window scores
+:func:`alert_data` scores one person's track with a fitted
+:class:`~pyod_dsnf.DSNFDetector` exactly as ``pyod-dsnf stream`` does: frame t
+gets the score of the window that ends at t (the causal windows of
+:func:`pyod_dsnf.stream.causal_segments`, warm-up windows included and, for a
+calibrated model, matched to full windows by :class:`pyod_dsnf.stream.AgeMatch`),
 and each joint's standardised NLL share ``z = (joint_nll - joint_nll_mean_) /
-joint_nll_std_`` (what ``anomaly_score="joint"`` takes the maximum of) to the
-frames the windows cover, averaging over the windows that cover a frame (the
-"person" frame mapping of ``docs/evaluation.md``). :func:`render_alert` draws
-it: the skeleton on the left with each joint coloured by its ``z`` (and the
-three highest named), the frame's anomaly score curve on the right with the
-detector's threshold and a cursor at the current frame. MP4 where ffmpeg is
+joint_nll_std_`` of that window. :func:`render_alert` draws it: the skeleton on
+the left with each joint coloured by its ``z`` (and the three highest named),
+the frame's anomaly score curve on the right with the stream's threshold and a
+cursor at the current frame. MP4 where ffmpeg is
 available (a system ffmpeg or the ``imageio-ffmpeg`` package of the
 ``[render]`` extra), GIF otherwise.
 """
@@ -28,10 +29,10 @@ from pyod_dsnf._infinite import rank_safe
 from pyod_dsnf.detector.orientation import detector_rotation, rotate_points
 from pyod_dsnf.detector.standardizer import JointStandardizer
 from pyod_dsnf.pipeline.steps import Windowing, cut
-from pyod_dsnf.poses import Clip, Segments, Track
+from pyod_dsnf.poses import Clip, Track
 from pyod_dsnf.poses.skeletons import SkeletonGraph, get_layout
 
-__all__ = ["AlertData", "alert_data", "parse_frames", "render_alert"]
+__all__ = ["AlertData", "alert_data", "parse_frames", "read_video_frames", "render_alert"]
 
 RENDER_EXTRA_HINT = "rendering needs matplotlib: pip install 'pyod-dsnf[render]'"
 
@@ -54,9 +55,10 @@ class AlertData:
         each frame.
     track_frames, track_scores : ndarray of shape (m,)
         Every frame of the track piece holding the rendered frames and its
-        anomaly score (the curve).
+        causal anomaly score (the curve; NaN where the stream scores nothing:
+        a window without a detected joint).
     threshold : float
-        The detector's ``threshold_``.
+        The alert threshold drawn (the stream's, or the detector's ``threshold_``).
     graph : SkeletonGraph
         Layout (bones and joint names).
     """
@@ -74,6 +76,12 @@ class AlertData:
     def scores(self) -> np.ndarray:
         """Anomaly score of each rendered frame."""
         return self.track_scores[np.searchsorted(self.track_frames, self.frames)]
+
+    @property
+    def peak(self) -> int:
+        """Index in ``frames`` of the highest score (the first one; 0 when none is scored)."""
+        s = self.scores
+        return int(np.nanargmax(s)) if np.isfinite(s).any() else 0
 
 
 def parse_frames(text: str) -> tuple[int, int]:
@@ -116,8 +124,11 @@ def alert_data(
     frames: tuple[int, int] | None = None,
     *,
     max_gap: int = 2,
+    threshold: float | None = None,
+    age_match: object = "auto",
+    upright: bool = True,
 ) -> AlertData:
-    """Per-frame scores and joint z-scores of one person, ready to draw.
+    """Per-frame causal scores and joint z-scores of one person, ready to draw.
 
     Parameters
     ----------
@@ -132,7 +143,17 @@ def alert_data(
         after gap filling. None: the ``2 * T`` frames around the person's
         highest frame score (clipped to the piece).
     max_gap : int, default=2
-        Gap filling before windowing, as in ``fit`` / ``score``.
+        Gap filling before windowing, as in ``stream``.
+    threshold : float, optional
+        The threshold to draw and to mark ALERT frames by (e.g. the one
+        ``pyod-dsnf stream`` printed); default the detector's ``threshold_``.
+    age_match : "auto", callable or None, default="auto"
+        Matching of warm-up scores as ``StreamScorer(age_match=...)``; "auto":
+        :func:`pyod_dsnf.stream.match_ages` of the detector (None when it has
+        no calibration), what ``pyod-dsnf stream`` uses.
+    upright : bool, default=True
+        Keypoints turned upright as the detector turns them; False: as in the
+        image (to draw them over the camera's frames).
 
     Returns
     -------
@@ -148,7 +169,7 @@ def alert_data(
 
     check_is_fitted(detector, ["model_", "joint_nll_mean_"])
     graph = _graph_of(detector)
-    seg_len, n_joints, channels = (int(v) for v in detector.input_shape_)
+    seg_len, n_joints, _ = (int(v) for v in detector.input_shape_)
     check_int("person", person, expected="an integer id")
     ids = sorted({t.person for t in clip.tracks if len(t)})
     if person not in ids:
@@ -182,11 +203,19 @@ def alert_data(
                 f"in frames {_ranges(posed)} (A:B = frames A to B-1)"
             )
         pieces = [piece]
-    curves = [_score_piece(detector, segset.segments, p, channels) for p in pieces]
+    if isinstance(age_match, str):
+        from pyod_dsnf.stream.calibration import match_ages
+
+        if age_match != "auto":
+            raise ValueError(f"age_match must be 'auto', a callable or None, got {age_match!r}")
+        age_match = match_ages(detector)
+    causal = _causal_curve(detector, Clip(clip.clip_id, tracks, clip.path), max_gap, age_match)
+    curves = [_piece_curve(causal, p, n_joints) for p in pieces]
     if frames is None:
-        k = int(np.argmax([c[1].max() for c in curves]))
+        k = int(np.argmax([np.nanmax(c[1]) if np.isfinite(c[1]).any() else -np.inf
+                           for c in curves]))  # fmt: skip
         piece, (fr, sc, z) = pieces[k], curves[k]
-        peak = int(fr[np.argmax(sc)])
+        peak = int(fr[np.nanargmax(sc)]) if np.isfinite(sc).any() else int(fr[0])
         a = max(int(fr[0]), peak - seg_len)
         b = min(int(fr[-1]) + 1, a + 2 * seg_len)
         a = max(int(fr[0]), b - 2 * seg_len)
@@ -197,11 +226,13 @@ def alert_data(
     return AlertData(
         person=int(person),
         frames=piece.frames[sel].copy(),
-        keypoints=_upright(detector, piece.keypoints[sel].astype(np.float64)),
+        keypoints=(_upright(detector, piece.keypoints[sel].astype(np.float64)) if upright
+                   else piece.keypoints[sel].astype(np.float64)),
         joint_z=z[sel],
         track_frames=fr,
         track_scores=sc,
-        threshold=float(getattr(detector, "threshold_", np.nan)),
+        threshold=float(getattr(detector, "threshold_", np.nan)) if threshold is None
+        else float(threshold),
         graph=graph,
     )
 
@@ -219,32 +250,75 @@ def _upright(detector, keypoints: np.ndarray) -> np.ndarray:
     return out
 
 
-def _score_piece(detector, segments: Segments, piece: Track, channels: int):
-    """(frames, per-frame score, per-frame joint z) of one gap-free track piece.
-
-    ``segments``: the person's windows; those inside the piece are scored.
-    """
-    inside = (segments.start >= piece.frames[0]) & (segments.start <= piece.frames[-1])
-    seg = Segments(segments.X[inside], segments.clip[inside], segments.person[inside],
-                   segments.start[inside], segments.length[inside], segments.seg_len)  # fmt: skip
-    X = seg.X[..., :channels]
-    joint = detector.joint_nll(X)
+def _causal_curve(detector, clip: Clip, max_gap: int, age_match) -> dict[int, tuple]:
+    """frame -> (score, joint z) of the window ending there, as the stream scores it."""
+    t, _, c = (int(v) for v in detector.input_shape_)
+    seg = cut(clip, Windowing.causal(t, max_gap=max_gap)).segments  # the stream's windows
+    if not len(seg):
+        return {}
+    joint = detector.joint_nll(seg.X[..., :c])
     scores = detector.anomaly_scores_from_joint(joint)
+    if age_match is not None:
+        scores = age_match(scores, seg.length)
     z = JointStandardizer.of(detector).transform(joint)
     # drawn, so made finite: +inf above every finite value (the policy of _infinite)
     z = rank_safe(z, warn=False)
-    scores = rank_safe(scores, warn=False)
-    n = len(piece)
-    local = seg.start - piece.frames[0]
-    total = np.zeros(n)
-    count = np.zeros(n)
-    ztot = np.zeros((n, z.shape[1]))
-    for s, ln, sc, zz in zip(local, seg.length, scores, z, strict=True):
-        total[s : s + ln] += sc
-        count[s : s + ln] += 1
-        ztot[s : s + ln] += zz
-    count = np.maximum(count, 1)
-    return piece.frames.copy(), total / count, ztot / count[:, None]
+    scores = rank_safe(np.asarray(scores, np.float64), warn=False)
+    ends = (seg.start + seg.length - 1).tolist()
+    return {f: (scores[i], z[i]) for i, f in enumerate(ends)}
+
+
+def _piece_curve(causal: dict[int, tuple], piece: Track, n_joints: int):
+    """(frames, score, joint z) of one gap-free piece; NaN score / 0 z where nothing was scored."""
+    frames = piece.frames.copy()
+    scores = np.full(len(frames), np.nan)
+    z = np.zeros((len(frames), n_joints))
+    for i, f in enumerate(frames.tolist()):
+        hit = causal.get(f)
+        if hit is not None:
+            scores[i], z[i] = hit
+    return frames, scores, z
+
+
+def read_video_frames(path: str | os.PathLike, frames: np.ndarray) -> list[np.ndarray]:
+    """The given frames (0-based indices, increasing) of a video file, as RGB arrays.
+
+    Read with ``imageio-ffmpeg`` (the ``[render]`` extra), decoding from the start.
+
+    Raises
+    ------
+    ImportError
+        Without imageio-ffmpeg.
+    ValueError
+        When the file is missing or ends before the last frame asked for.
+    """
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:
+        raise ImportError(f"--video needs imageio-ffmpeg: pip install 'pyod-dsnf[render]' "
+                          f"({exc})") from None  # fmt: skip
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"video={str(path)!r} is not a file")
+    want = [int(f) for f in frames]
+    out: list[np.ndarray] = []
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        meta = next(reader)
+        w, h = meta["size"]
+        for i, raw in enumerate(reader):
+            if i == want[len(out)]:
+                out.append(np.frombuffer(raw, np.uint8).reshape(h, w, 3))
+                if len(out) == len(want):
+                    break
+    finally:
+        reader.close()
+    if len(out) < len(want):
+        raise ValueError(
+            f"video={str(path)!r} ends before frame {want[len(out)]} (frames are counted from 0, "
+            "as in the pose files)"
+        )
+    return out
 
 
 def _ffmpeg_path() -> str | None:
@@ -272,6 +346,9 @@ def render_alert(
     max_gap: int = 2,
     still: str | os.PathLike | None = None,
     dpi: int = 80,
+    threshold: float | None = None,
+    age_match: object = "auto",
+    video: str | os.PathLike | None = None,
 ) -> Path:
     """Write the alert animation of one person (GIF or MP4) and optionally a still PNG.
 
@@ -294,9 +371,15 @@ def render_alert(
     max_gap : int, default=2
         Gap filling before windowing.
     still : str or path-like, optional
-        Also save the rendered frame with the highest score as a PNG.
+        Also save the rendered frame with the highest score (the alert's peak) as a PNG.
     dpi : int, default=80
         Resolution (the figure is 10 x 4.2 inches).
+    threshold, age_match
+        As :func:`alert_data`.
+    video : str or path-like, optional
+        The camera's video: the skeleton is drawn over its frames (same frame
+        numbers as the poses, pixel coordinates, not turned upright), read with
+        ``imageio-ffmpeg``.
 
     Returns
     -------
@@ -323,7 +406,8 @@ def render_alert(
         from matplotlib import animation
     except ImportError as exc:
         raise ImportError(f"{RENDER_EXTRA_HINT} ({exc})") from None
-    data = alert_data(detector, clip, person, frames, max_gap=max_gap)
+    data = alert_data(detector, clip, person, frames, max_gap=max_gap, threshold=threshold,
+                      age_match=age_match, upright=video is None)  # fmt: skip
     ffmpeg = _ffmpeg_path() if suffix == ".mp4" else None
     if suffix == ".mp4" and ffmpeg is None:
         warnings.warn(
@@ -333,10 +417,11 @@ def render_alert(
             stacklevel=2,
         )
         output, suffix = output.with_suffix(".gif"), ".gif"
+    images = read_video_frames(video, data.frames) if video is not None else None
     output.parent.mkdir(parents=True, exist_ok=True)
-    fig, update = _figure(data, dpi)
+    fig, update = _figure(data, dpi, images)
     if still is not None:
-        update(int(np.argmax(data.scores)))
+        update(data.peak)
         fig.savefig(still, dpi=dpi)
     # no pyplot: the figure is not registered anywhere and needs no closing
     anim = animation.FuncAnimation(fig, update, frames=len(data.frames), blit=False)
@@ -350,8 +435,8 @@ def render_alert(
     return output
 
 
-def _figure(data: AlertData, dpi: int):
-    """The figure and its per-frame update function."""
+def _figure(data: AlertData, dpi: int, images: list[np.ndarray] | None = None):
+    """The figure and its per-frame update function (over the video frames, if given)."""
     import matplotlib
     from matplotlib import colors
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -377,6 +462,7 @@ def _figure(data: AlertData, dpi: int):
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    backdrop = ax.imshow(images[0], zorder=-1) if images else None
     ghosts = [ax.plot([], [], color="0.85", lw=1.5, zorder=0)[0] for _ in graph.edges]
     bones = [ax.plot([], [], color="0.55", lw=2, zorder=1)[0] for _ in graph.edges]
     dots = ax.scatter(kp[0, :, 0], kp[0, :, 1], s=60, c=np.zeros(graph.n_joints), cmap=cmap,
@@ -405,6 +491,8 @@ def _figure(data: AlertData, dpi: int):
     scores = data.scores
 
     def update(i: int):
+        if backdrop is not None:
+            backdrop.set_data(images[i])
         pose = kp[i]
         z = data.joint_z[i]
         cx, cy = centre[i]
@@ -423,7 +511,7 @@ def _figure(data: AlertData, dpi: int):
         rings.set_offsets(pose[top, :2])
         width = max(len(names[v]) for v in top)
         ranking.set_text("\n".join(f"{names[v]:<{width}} z {z[v]:5.1f}" for v in top))
-        above = np.isfinite(data.threshold) and scores[i] > data.threshold
+        above = bool(np.isfinite(data.threshold) and scores[i] > data.threshold)
         title.set_text(f"frame {int(data.frames[i])}   score {scores[i]:.2f}"
                        + ("   ALERT" if above else ""))  # fmt: skip
         title.set_color("C3" if above else "k")

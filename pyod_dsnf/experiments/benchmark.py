@@ -145,6 +145,7 @@ def run_benchmark(
     progress: bool = True,
     n_jobs: int = 1,
     threads: int | None = None,
+    fmt: str = "tracked",
 ) -> BenchmarkResult:
     """Run every method over every seed on a dataset in the pose/train, pose/test, gt layout.
 
@@ -177,6 +178,8 @@ def run_benchmark(
     threads : int, optional
         Torch CPU threads in each worker (default: ``cpu_count // n_jobs``; with
         ``n_jobs=1`` this process's setting is kept).
+    fmt : str, default="tracked"
+        Pose format of the clips (:func:`pyod_dsnf.poses.pose_formats`, or "auto").
 
     Returns
     -------
@@ -192,7 +195,7 @@ def run_benchmark(
     root = Path(data_dir)
     if not root.is_dir():
         raise ValueError(f"data_dir={str(root)!r} is not a folder")
-    ds = load_dataset(root)
+    ds = load_dataset(root, fmt=fmt)
     tr = cut(ds.train, Windowing.train(seg_len, train_stride))
     te_field = cut(ds.test, Windowing.test("field", seg_len))
     te_person = cut(ds.test, Windowing.test("person", seg_len))

@@ -134,6 +134,7 @@ class DSNFlow(nn.Module):
         self.in_channels = in_channels
         self.n_frames = n_frames
         self.n_joints = self.graph.n_joints
+        self.hidden_channels = hidden_channels
         self.space = space
         self.temporal_kernel = temporal_kernel
         self.ball = None if space == "euclidean" else make_poincare_ball(curvature, learn_curvature)

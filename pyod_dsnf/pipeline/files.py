@@ -141,7 +141,8 @@ def fit_pose_dir(
     Returns
     -------
     DSNFDetector
-        The fitted detector.
+        The fitted detector, calibrated for the stream from its held-out windows
+        (:func:`pyod_dsnf.stream.calibrate_detector`; not when nothing was held out).
     """
     windowing = Windowing.train(
         check_int("seg_len", seg_len, 1),
@@ -157,6 +158,11 @@ def fit_pose_dir(
             f"frames; need at least 2 (lower seg_len or add clips)"
         )
     det.fit(segset.segments.X)
+    if len(getattr(det, "validation_index_", ())) >= 2:  # thresholds for `pyod-dsnf stream`
+        from pyod_dsnf.stream.calibration import calibrate_detector, footage
+
+        cams, people = footage(segset.clips)
+        calibrate_detector(det, segset.segments.X, camera_frames=cams, person_frames=people)
     det.save(model_path)
     return det
 

@@ -6,8 +6,10 @@ names a source without reading it, and ``read`` turns one source into a
 :class:`~pyod_dsnf.poses.Clip`. Built in: ``"tracked"`` (our tracked-person JSON,
 one file per clip) and, read by :func:`pyod_dsnf.poses.formats.load_poses`,
 ``"alphapose"`` (``<clip>.json`` or ``<clip>/alphapose-results.json``), ``"openpose"``
-(``<clip>/*_keypoints.json``) and ``"mmpose"`` (``<clip>.json`` or ``<clip>/``)
-(docs/data.md). Another format plugs in by name in one of two ways:
+(``<clip>/*_keypoints.json``, or one such clip folder itself) and ``"mmpose"``
+(``<clip>.json`` or ``<clip>/``) (docs/data.md); ``"auto"`` takes the files and
+sub-folders of a folder (or an OpenPose clip folder itself) and tells each one's
+format by its content. Another format plugs in by name in one of two ways:
 
 * call :func:`register_format` with its :class:`PoseFormat`;
 * or ship a module ``pyod_dsnf/poses/formats/<name>.py`` (``-`` in the name
@@ -99,11 +101,37 @@ def _find_files_and_folders(folder: Path, inner: str | None = None) -> list[Path
     return sorted(out, key=_clip_id_of)
 
 
+def _is_openpose_clip(d: Path) -> bool:
+    return any(f.name.endswith("_keypoints.json") for f in d.iterdir())
+
+
 def _find_openpose(folder: Path) -> list[Path]:
-    return sorted(
-        d for d in folder.iterdir()
-        if d.is_dir() and any(f.name.endswith("_keypoints.json") for f in d.iterdir())
-    )  # fmt: skip
+    """Clip folders of ``*_keypoints.json`` files: the sub-folders, or the folder itself."""
+    found = sorted(d for d in folder.iterdir() if d.is_dir() and _is_openpose_clip(d))
+    return found or ([folder] if _is_openpose_clip(folder) else [])
+
+
+def _find_any(folder: Path) -> list[Path]:
+    """``*.json`` files and non-empty sub-folders; an OpenPose clip folder given directly."""
+    if _is_openpose_clip(folder):
+        return [folder]
+    subs = [d for d in folder.iterdir()
+            if d.is_dir() and not d.name.startswith(".") and any(d.glob("*.json"))]  # fmt: skip
+    return sorted([*folder.glob("*.json"), *subs], key=_auto_clip_id)
+
+
+def _auto_clip_id(source: Path) -> str:
+    if source.suffix == ".json" and source.name != "alphapose-results.json":
+        return clip_id_from_path(source)
+    return _clip_id_of(source)
+
+
+def _read_auto(source: Path, *, layout: str, nan_confidence: str) -> Clip:
+    from pyod_dsnf.poses.formats import load_poses
+
+    with warnings.catch_warnings():  # load_folder gives one warning for the folder
+        warnings.filterwarnings("ignore", message=r".*NaN joint confidences? set to 0")
+        return load_poses(source, format="auto", layout=layout, clip_id=_auto_clip_id(source))
 
 
 def _estimator_format(name: str, find: Callable[[Path], list[Path]], what: str) -> PoseFormat:
@@ -132,12 +160,20 @@ _FORMATS: dict[str, PoseFormat] = {
         "AlphaPose results (<clip>.json or <clip>/alphapose-results.json)",
     ),
     "openpose": _estimator_format(
-        "openpose", _find_openpose, "OpenPose clip folders (<clip>/*_keypoints.json)"
+        "openpose", _find_openpose,
+        "OpenPose clip folders (<clip>/*_keypoints.json, or one such folder)"
     ),
     "mmpose": _estimator_format(
         "mmpose",
         _find_files_and_folders,
         "MMPose predictions (<clip>.json or <clip>/ of per-image files)",
+    ),
+    "auto": PoseFormat(
+        name="auto",
+        find=_find_any,
+        clip_id=_auto_clip_id,
+        read=_read_auto,
+        description="pose files or clip folders of any supported format (*.json, <clip>/)",
     ),
 }
 

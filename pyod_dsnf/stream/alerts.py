@@ -18,12 +18,13 @@ import numbers
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from pyod_dsnf._checks import check_int
 
-__all__ = ["AlertBudget", "AlertRule", "budget_threshold", "count_alerts"]
+__all__ = ["AlertBudget", "AlertRule", "budget_threshold", "count_alerts", "episode_peaks"]
 
 
 def _real(name: str, value: object, low: float, *, low_open: bool = False) -> float:
@@ -146,6 +147,15 @@ class AlertBudget:
         Scored person-frames of the footage.
     rule : AlertRule
         The rule with the chosen threshold.
+    method : str
+        "count" (alerts counted on the footage), "count + GPD" (the footage was
+        too short: the tail of its episode peaks extrapolated), "held-out" or
+        "held-out + GPD" (from the model's held-out windows,
+        :func:`pyod_dsnf.stream.model_budget`).
+    interval : tuple of float or None
+        For the GPD methods, the 5 % - 95 % bootstrap interval of the threshold.
+    note : str
+        Why the tail fit is poor, or "".
     """
 
     threshold: float
@@ -156,6 +166,28 @@ class AlertBudget:
     n_allowed: int
     n_scores: int
     rule: AlertRule
+    method: str = "count"
+    interval: tuple[float, float] | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        """One line: the threshold, its interval, and what it was chosen on."""
+        text = f"threshold {self.threshold:.6g}"
+        if self.interval is not None:
+            text += f" (90% interval {self.interval[0]:.4g} - {self.interval[1]:.4g})"
+        per = f"{self.alerts_per_hour:g} alert(s) per camera-hour at {self.fps:g} fps"
+        if self.method.startswith("held-out"):
+            text += (f" from {per}, set on the model's {self.n_scores} held-out windows "
+                     f"({self.hours:.3g} camera-hours of training footage): {self.n_alerts} "
+                     f"of them above it")  # fmt: skip
+        else:
+            text += (f" from {per}: {self.n_alerts} alert(s) in {self.hours:.3g} camera-hours "
+                     f"of normal footage")  # fmt: skip
+        if "GPD" in self.method:
+            text += ", tail extrapolated by a generalised Pareto fit"
+        if self.note:
+            text += f" (poor fit: {self.note})"
+        return text
 
 
 def budget_threshold(
@@ -194,8 +226,12 @@ def budget_threshold(
     split an episode in two), so the guarantee is for the returned threshold:
     ``n_alerts <= n_allowed`` on this footage. When the footage is too short for
     the budget to allow a single alert, the threshold is set just above the
-    highest score and a warning says so: the false-alarm rate is then only known
-    to be below one per ``hours``.
+    budget to allow a single alert, the episodes are counted at a lower base
+    threshold u (the 98 % quantile of the scores), and the tail of their peak
+    scores is extrapolated by a generalised Pareto fit
+    (:func:`pyod_dsnf.stream.tail_threshold`) to the threshold whose
+    expected episode count is ``alerts_per_hour * hours``; the result carries
+    its bootstrap interval, and a warning says when the fit is poor.
     """
     alerts_per_hour = _real("alerts_per_hour", alerts_per_hour, 0.0)
     fps = _real("fps", fps, 0.0, low_open=True)
@@ -217,17 +253,11 @@ def budget_threshold(
         return AlertRule(t, min_gap=min_gap, hysteresis=hysteresis)
 
     top = float(np.nextafter(cand[-1], np.inf)) if cand.size else 0.0
-    if allowed == 0 or cand.size == 0:
-        if allowed == 0:
-            warnings.warn(
-                f"the normal footage covers {hours:.3g} camera-hours, too little for a budget "
-                f"of {alerts_per_hour} alert(s) per hour to allow one alert; the threshold is "
-                f"set above the highest normal score",
-                UserWarning,
-                stacklevel=2,
-            )
+    if cand.size == 0:
         return AlertBudget(top, alerts_per_hour, fps, hours, count_alerts(tracks, rule(top)),
                            allowed, int(all_scores.size), rule(top))  # fmt: skip
+    if allowed == 0:
+        return _extrapolated(tracks, cand, hours, alerts_per_hour, fps, rule, all_scores.size)
     # bisection for the lowest candidate index whose count fits (top always fits)
     lo, hi = 0, cand.size  # index cand.size stands for `top`
 
@@ -245,3 +275,61 @@ def budget_threshold(
     t = at(hi)
     return AlertBudget(t, alerts_per_hour, fps, hours, count_alerts(tracks, rule(t)), allowed,
                        int(all_scores.size), rule(t))  # fmt: skip
+
+
+def episode_peaks(
+    tracks: Iterable[tuple[np.ndarray, np.ndarray]], rule: AlertRule
+) -> np.ndarray:
+    """Highest score of every episode ``rule`` finds in scored tracks (one per alert)."""
+    peaks: list[float] = []
+    for frames, scores in tracks:
+        s = np.asarray(scores, dtype=np.float64)
+        if not (s > rule.threshold).any():
+            continue
+        active, last = False, 0
+        for f, v in zip(np.asarray(frames).tolist(), s.tolist(), strict=True):
+            alert, active, last = rule.step(active, last, f, v)
+            if alert:
+                peaks.append(v)
+            elif active and v > peaks[-1]:
+                peaks[-1] = v
+    return np.asarray(peaks, dtype=np.float64)
+
+
+def _extrapolated(
+    tracks: list, cand: np.ndarray, hours: float, per_hour: float, fps: float, rule: Any,
+    n_scores: int,
+) -> AlertBudget:
+    """Budget below one alert on the footage: GPD tail of the episode peaks over a base u."""
+    from pyod_dsnf.stream.calibration import tail_threshold
+
+    peaks = np.zeros(0)
+    for level in (0.98, 0.95, 0.9, 0.8, 0.5) if per_hour > 0 else ():
+        u = float(np.quantile(cand, level))
+        peaks = episode_peaks(tracks, rule(u))
+        if peaks.size >= 20:
+            break
+    if peaks.size < 3:
+        t = float(np.nextafter(cand[-1], np.inf))
+        warnings.warn(
+            f"the normal footage covers {hours:.3g} camera-hours, too little for a budget of "
+            f"{per_hour} alert(s) per hour to allow one alert, and shows too few episodes "
+            f"({peaks.size}) to extrapolate; the threshold is set above the highest normal "
+            f"score",
+            UserWarning,
+            stacklevel=3,
+        )
+        return AlertBudget(t, per_hour, fps, hours, count_alerts(tracks, rule(t)), 0,
+                           n_scores, rule(t))  # fmt: skip
+    fit = tail_threshold(peaks, min(per_hour * hours / peaks.size, 0.5), base_level=0.0)
+    if fit.poor:
+        warnings.warn(
+            f"the tail fit behind the threshold {fit.threshold:.4g} is poor ({fit.poor}); "
+            f"treat it as a rough guess or give more normal footage",
+            UserWarning,
+            stacklevel=3,
+        )
+    t = fit.threshold
+    return AlertBudget(t, per_hour, fps, hours, count_alerts(tracks, rule(t)), 0, n_scores,
+                       rule(t), method="count + GPD", interval=fit.interval,
+                       note=fit.poor)  # fmt: skip

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from pyod_dsnf._checks import check_int
+from pyod_dsnf._checks import check_int, is_int
 from pyod_dsnf._infinite import json_number
 from pyod_dsnf.poses import Clip
 
@@ -47,7 +47,7 @@ def _has_bool(value: Any) -> bool:
     return False
 
 
-def parse_line(text: str) -> tuple[Any, Any, Any]:
+def parse_line(text: str, extra: dict[str, Any] | None = None) -> tuple[Any, Any, Any]:
     """Read one input line into ``(camera, frame, people)`` for ``StreamScorer.update``.
 
     Parameters
@@ -55,6 +55,9 @@ def parse_line(text: str) -> tuple[Any, Any, Any]:
     text : str
         One JSON object with keys ``camera``, ``frame`` and ``people`` (other
         keys are ignored).
+    extra : dict, optional
+        Receives the line's ``clip`` (a str) and ``clip_frame`` (an int) when it
+        has both (lines of ``pyod-dsnf replay``).
 
     Returns
     -------
@@ -83,17 +86,24 @@ def parse_line(text: str) -> tuple[Any, Any, Any]:
         for pid, kp in people.items():
             if _has_bool(kp):
                 raise ValueError(f"person {pid!r}: keypoints hold true/false, not numbers")
+    if extra is not None:
+        clip, at = obj.get("clip"), obj.get("clip_frame")
+        if isinstance(clip, str) and is_int(at):
+            extra["clip"], extra["clip_frame"] = clip, at
     return obj["camera"], obj["frame"], people
 
 
-def format_record(record: Any) -> str:
+def format_record(record: Any, extra: dict[str, Any] | None = None) -> str:
     """One output line (no newline) for a :class:`~pyod_dsnf.stream.ScoreRecord`.
 
     An infinite score or z (a window far outside the training data) is written as
     ``+-JSON_INF``, the largest float, since JSON has no infinity
     (:func:`pyod_dsnf._infinite.json_number`); joint z values are rounded to 3 decimals.
+    ``extra`` keys (e.g. ``clip`` and ``clip_frame``) are appended.
     """
     d = record.as_dict()
+    if extra:
+        d.update(extra)
     d["score"] = json_number(d["score"])
     for j in d["joints"]:
         j["z"] = round(json_number(j["z"]), 3)

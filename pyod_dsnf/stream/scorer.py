@@ -126,6 +126,12 @@ class StreamScorer:
         track) are scored but never alert. Default ``seg_len // 2``: a window
         that repeats one pose many times scores high, and alerting on it raises
         false alarms at track starts (docs/streaming.md). 1 to ``seg_len``.
+    age_match : callable or None, default=None
+        Maps the scores of warm-up windows onto the scale of full windows,
+        ``age_match(scores, ages)`` (:class:`~pyod_dsnf.stream.AgeMatch`, e.g.
+        :func:`~pyod_dsnf.stream.match_ages` of a calibrated detector), so that
+        one threshold gives the same false-alarm rate at every track age; the
+        records carry the matched scores. None: raw scores.
 
     Attributes
     ----------
@@ -161,6 +167,7 @@ class StreamScorer:
         top_joints: int = 3,
         warm_up: bool = True,
         alert_after: int | None = None,
+        age_match: Any = None,
     ) -> None:
         check_is_fitted(detector, ["input_shape_", "joint_nll_mean_", "joint_nll_std_"])
         self.detector = detector
@@ -184,6 +191,9 @@ class StreamScorer:
                 f"alert_after must be <= seg_len ({self.seg_len}), got {alert_after!r}"
             )
         self.alert_after = max(self.alert_after, 1)
+        if age_match is not None and not callable(age_match):
+            raise TypeError(f"age_match must be callable or None, got {type(age_match).__name__}")
+        self.age_match = age_match
         if isinstance(threshold, AlertBudget):
             value = threshold.threshold
         elif isinstance(threshold, str):
@@ -496,6 +506,9 @@ class StreamScorer:
                 return []
         joint = self.detector.joint_nll(X[..., : self.n_channels])
         scores = self.detector.anomaly_scores_from_joint(joint)
+        if self.age_match is not None:
+            scores = self.age_match(scores, np.fromiter((p[6] for p in pending), np.int64,
+                                                        count=len(pending)))  # fmt: skip
         z = self._standardizer.transform(joint)
         k = min(self.top_joints, self.n_joints)
         top = np.argsort(-z, axis=1, kind="stable")[:, :k]

@@ -1,0 +1,120 @@
+"""n_jobs: chunks scored by threads, same scores for any n_jobs, a default that never nests."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from joblib import Parallel, delayed
+from sklearn.model_selection import GridSearchCV
+
+from pyod_dsnf.detector import scoring
+from pyod_dsnf.detector._jobs import default_n_jobs, resolve_n_jobs
+from pyod_dsnf.detector._threads import _usable_cores
+from tests._skeletons import tiny_detector, walking_segments
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return tiny_detector(epochs=1, n_jobs=1).fit(walking_segments(40, 8, seed=0))
+
+
+@pytest.fixture(scope="module")
+def X():
+    return walking_segments(61, 8, seed=1)
+
+
+def test_scores_are_the_same_for_any_n_jobs(fitted, X, monkeypatch):
+    one = fitted.set_params(n_jobs=1).decision_function(X)
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 7)  # 61 segments: many chunks
+    for n_jobs in (1, 2, 3, -1, None):
+        np.testing.assert_array_equal(fitted.set_params(n_jobs=n_jobs).decision_function(X), one)
+    fitted.set_params(n_jobs=1)
+
+
+def test_threads_run_with_one_intra_op_thread_and_restore_torch(fitted, X, monkeypatch):
+    seen = []
+    real = scoring.joint_nll_bits_per_dim
+
+    def spy(*args, **kwargs):
+        seen.append((threading.current_thread() is threading.main_thread(),
+                     torch.get_num_threads()))  # fmt: skip
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 7)  # 4 chunks (of max(batch_size, 7) or less)
+    torch.set_num_threads(2)
+    fitted.set_params(n_jobs=2, n_threads=2).decision_function(X)
+    fitted.set_params(n_jobs=1, n_threads=None)
+    assert len(seen) == 4 and all(not main and threads == 1 for main, threads in seen)
+    assert torch.get_num_threads() == 2
+
+
+def test_one_chunk_is_split_by_whole_forward_batches(fitted, X, monkeypatch):
+    from pyod_dsnf.detector._validation import prepare_segments
+
+    data = prepare_segments(X, normalize=True)
+    cpu = torch.device("cpu")
+    one = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", cpu_batch=5)
+    seen = []
+    real = scoring.joint_nll_bits_per_dim
+
+    def spy(model, part, batch, device):
+        seen.append((len(part), batch))
+        return real(model, part, batch, device)
+
+    monkeypatch.setattr(scoring, "joint_nll_bits_per_dim", spy)
+    for n_jobs in (2, 3, 20):
+        seen.clear()
+        joint = scoring.joint_nll(fitted.model_, data, device=cpu, what="x", cpu_batch=5,
+                                  n_jobs=n_jobs)  # fmt: skip
+        np.testing.assert_array_equal(joint, one)
+        # 61 rows: 13 batches of 5 (the last of 1) whatever n_jobs, grouped per thread
+        assert sum(n for n, _ in seen) == 61 and {b for _, b in seen} == {5}
+        assert len(seen) == min(n_jobs, 13) and all(n % 5 == 0 for n, _ in seen[:-1])
+
+
+def test_the_first_chunk_error_is_raised(fitted, X, monkeypatch):
+    bad = X.copy()
+    bad[[12, 50], 2, 3, :2] = np.nan
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 5)
+    with pytest.raises(ValueError, match="first at segment 12, frame 2, joint 3"):
+        fitted.set_params(n_jobs=3).decision_function(bad)
+    fitted.set_params(n_jobs=1)
+
+
+def test_default_uses_every_core_only_at_top_level(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert default_n_jobs() == resolve_n_jobs(None) == _usable_cores()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what joblib's process workers set
+    assert default_n_jobs() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert default_n_jobs() == _usable_cores()
+    # joblib's threading backend (and Dask's worker threads): no nested threads
+    assert Parallel(n_jobs=2, backend="threading")(delayed(default_n_jobs)() for _ in range(2)) \
+        == [1, 1]  # fmt: skip
+
+
+def test_resolve_n_jobs_follows_scikit_learn():
+    cores = _usable_cores()
+    assert resolve_n_jobs(3) == 3 and resolve_n_jobs(np.int64(2)) == 2
+    assert resolve_n_jobs(-1) == cores and resolve_n_jobs(-cores - 5) == 1
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="n_jobs must be None or a non-zero integer"):
+            resolve_n_jobs(bad)
+
+
+def test_bad_n_jobs_fails_at_fit_and_grid_search_threads_compose():
+    X = walking_segments(24, 8, seed=2)
+    with pytest.raises(ValueError, match=r"non-zero integer \(-1: every core\), got 0"):
+        tiny_detector(epochs=1, n_jobs=0).fit(X)
+    grid = GridSearchCV(tiny_detector(epochs=1), {"awam_lambda": [0.0, 0.1]}, cv=2, n_jobs=2)
+    from joblib import parallel_config
+
+    with parallel_config(backend="threading"):
+        grid.fit(X)
+    assert np.isfinite(grid.best_score_)
