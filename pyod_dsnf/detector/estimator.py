@@ -113,7 +113,7 @@ class DSNFDetector(BaseDetector):
         (docs/estimator.md, "Training length"). None: ``epochs`` alone.
     batch_size : int or "auto", default="auto"
         Mini-batch size for training. "auto": the device's rule
-        (``pyod_dsnf.detector._batches``), 64 on the CPU and, for now, on CUDA
+        (``pyod_dsnf.detector._batching``), 64 on the CPU and, for now, on CUDA
         too (larger batches with the square-root learning-rate rule lost AUC on
         PoseLift, docs/gpu.md). Scoring runs the flow on the CPU on cache-sized
         batches whatever this is (:func:`pyod_dsnf.detector.scoring.forward_batch`:
