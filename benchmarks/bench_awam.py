@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf.detector._batches import scoring_batch_floor
+from pyod_dsnf.detector._batching import scoring_batch_floor
 from pyod_dsnf.detector._training import TrainingConfig, train_flow
 from pyod_dsnf.flow import DSNFlow
 

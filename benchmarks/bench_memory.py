@@ -66,7 +66,7 @@ def run_one(n_people: int, n_frames: int, mode: str, chunked: bool) -> dict:
 
     import pyod_dsnf.detector.scoring as est
     from pyod_dsnf import DSNFDetector
-    from pyod_dsnf.detector._batches import scoring_batch_floor
+    from pyod_dsnf.detector._batching import scoring_batch_floor
     from pyod_dsnf.detector._validation import check_segments, prepare_segments
 
     torch.set_num_threads(2)

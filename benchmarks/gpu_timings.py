@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print("gpu_timings: CUDA is not available here", file=sys.stderr)
         return 1
     from pyod_dsnf import DSNFDetector
-    from pyod_dsnf.detector._batches import CUDA_TRAIN_BATCH
+    from pyod_dsnf.detector._batching import CUDA_TRAIN_BATCH
     from pyod_dsnf.pipeline import Windowing, cut, load, metrics, score, to_frames
     from pyod_dsnf.pipeline.files import load_masks_dir
     from tests._devices import float32_bound, float64_joint_nll

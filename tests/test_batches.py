@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pyod_dsnf import DSNFDetector
-from pyod_dsnf.detector._batches import (
+from pyod_dsnf.detector._batching import (
     CPU_TRAIN_BATCH,
     CUDA_TRAIN_BATCH,
     scoring_batch_floor,

@@ -125,3 +125,14 @@ def test_tracked_frames():
     np.testing.assert_array_equal(clip.tracked_frames(6), [0, 1, 1, 0, 1, 0])
     with pytest.raises(ValueError, match="n_frames=4 is too short"):
         clip.tracked_frames(4)
+
+
+def test_a_null_keypoint_value_is_a_value_error_naming_the_pose(tmp_path):
+    """Found by the AlphaPose fuzzer: a null among the keypoints was a TypeError from numpy."""
+    from pathlib import Path
+
+    from pyod_dsnf.poses.tracks import check_keypoint_values
+
+    kp = np.array([[[1.0, 2.0, 0.5]], [[1.0, None, 0.5]]], dtype=object)
+    with pytest.raises(ValueError, match=r"x\.json: frame 1: keypoints hold a value that is not"):
+        check_keypoint_values(kp, ["frame 0", "frame 1"], Path("x.json"))

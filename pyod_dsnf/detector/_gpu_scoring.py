@@ -23,9 +23,9 @@ pixel coordinates of one person are), so the float32 rounding is that of
 coordinates of the person's size, not of the image's. tests/test_gpu.py holds
 the result to the float32 rule of tests/_devices.py against a float64 reference.
 
-Hook: CUDA graphs / ``torch.compile`` of the forward pass belong in
-:func:`pyod_dsnf.detector.scoring.joint_nll` (the one place the model runs on prepared
-batches), behind the optional compile switch of the CPU path once it exists.
+``torch.compile`` of the forward pass is the estimator's ``compile`` switch, the same on
+the CPU and on CUDA: :func:`pyod_dsnf.detector.scoring.joint_nll` runs the CUDA batches
+through ``compiled_forward`` as it does the CPU's.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from geoopt.optim import RiemannianAdam
 from torch import nn
 from tqdm.auto import tqdm
 
-from pyod_dsnf.detector._batches import training_batch
 from pyod_dsnf.detector._batching import batch_size as forward_batch
+from pyod_dsnf.detector._batching import training_batch
 from pyod_dsnf.detector._device import local_torch_rng
 from pyod_dsnf.detector._step_guard import StepGuard, check_every
 from pyod_dsnf.detector.losses import awam_loss
@@ -70,7 +70,7 @@ class TrainingConfig:
         """The training settings of ``DSNFDetector.get_params()``, as plain Python numbers.
 
         ``batch_size="auto"`` and its learning rate follow ``device``
-        (:func:`~pyod_dsnf.detector._batches.training_batch`).
+        (:func:`~pyod_dsnf.detector._batching.training_batch`).
         """
         p = params
         max_norm = p["max_grad_norm"]

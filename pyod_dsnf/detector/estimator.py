@@ -113,7 +113,7 @@ class DSNFDetector(BaseDetector):
         (docs/estimator.md, "Training length"). None: ``epochs`` alone.
     batch_size : int or "auto", default="auto"
         Mini-batch size for training. "auto": the device's rule
-        (``pyod_dsnf.detector._batches``), 64 on the CPU and, for now, on CUDA
+        (``pyod_dsnf.detector._batching``), 64 on the CPU and, for now, on CUDA
         too (larger batches with the square-root learning-rate rule lost AUC on
         PoseLift, docs/gpu.md). Scoring runs the flow on the CPU on cache-sized
         batches whatever this is (:func:`pyod_dsnf.detector.scoring.forward_batch`:
@@ -156,12 +156,9 @@ class DSNFDetector(BaseDetector):
     n_jobs : int or None, default=None
         Chunks of segments scored at once on the CPU by threads of this process,
         each with one torch intra-op thread (scikit-learn's meaning: -1 every
-        core, -2 all but one). None: one per usable core, at most
-        ``OMP_NUM_THREADS`` when set (joblib's process workers of
-        ``GridSearchCV(n_jobs=k)`` set it to ``cpu_count // k``), and 1 when
-        called from a thread other than the main one or in a multiprocessing
-        child (joblib's threading backend, Dask), so nested parallelism never
-        oversubscribes. Scores do not depend on it.
+        core, -2 all but one). None: 1, since two threads were not faster than
+        one on the machines measured (docs/method.md, "Both cores"). Scores do
+        not depend on it.
     compile : bool, str or callable, default=False
         Score through ``torch.compile`` of the flow's forward (True: Inductor;
         a string or callable: that ``torch.compile`` backend). The first call of

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from pyod_dsnf.detector import _batching, _gpu_scoring
-from pyod_dsnf.detector._batches import scoring_batch_floor
+from pyod_dsnf.detector._batching import scoring_batch_floor
 from pyod_dsnf.detector._compile import check_compile, compiled_forward
 from pyod_dsnf.detector._device import (
     CudaState,

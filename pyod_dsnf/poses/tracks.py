@@ -263,6 +263,13 @@ def check_keypoint_values(kp: np.ndarray, where: Sequence[str], path: Path) -> N
     ``kp`` is ``(n, V, 3)`` (x, y, confidence); ``where[i]`` names pose ``i`` in the
     message (NaN confidences pass: the caller decides what they mean).
     """
+    if kp.dtype.kind not in "iuf":  # e.g. null or text in a keypoint list
+        number = np.frompyfunc(lambda v: isinstance(v, (int, float, np.number)), 1, 1)
+        i = int(np.argwhere(~number(kp).astype(bool))[0, 0]) if kp.ndim else 0
+        raise ValueError(
+            f"{path}: {where[i]}: keypoints hold a value that is not a number (null or text); "
+            "every keypoint value must be a number"
+        )
     bad = ~np.isfinite(kp[..., :2]) | np.isinf(kp[..., 2:])
     if bad.any():
         i = int(np.argwhere(bad)[0, 0])
