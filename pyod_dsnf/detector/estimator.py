@@ -116,7 +116,7 @@ class DSNFDetector(BaseDetector):
         (``pyod_dsnf.detector._batching``), 64 on the CPU and, for now, on CUDA
         too (larger batches with the square-root learning-rate rule lost AUC on
         PoseLift, docs/gpu.md). Scoring runs the flow on the CPU on cache-sized
-        batches whatever this is (:func:`pyod_dsnf.detector.scoring.forward_batch`:
+        batches whatever this is (``pyod_dsnf.detector.scoring.forward_batch``:
         256 segments for the default model), on CUDA on batches of
         ``max(batch_size, 16384)``.
     lr : float, default=5e-3
@@ -163,7 +163,7 @@ class DSNFDetector(BaseDetector):
         Score through ``torch.compile`` of the flow's forward (True: Inductor;
         a string or callable: that ``torch.compile`` backend). The first call of
         a process compiles (minutes the first time on a machine; the built
-        kernels are cached on disk, see :mod:`pyod_dsnf.detector._compile` for
+        kernels are cached on disk, see ``pyod_dsnf.detector._compile`` for
         where and how to clear them); scores equal eager ones within float32
         round-off. Where compilation is unavailable or fails, a warning and
         eager scoring, never an error.
