@@ -216,3 +216,9 @@ def test_segments_prepared_as_torch_tensors_turn_as_numpy_ones(upright):
     got = rotate_segments(torch.from_numpy(data), rotation)
     assert got.dtype == torch.float32
     np.testing.assert_array_equal(got.numpy(), rotate_segments(data, rotation))
+
+
+def test_the_file_format_default_is_image_up():
+    from pyod_dsnf.detector.persistence import UP_BEFORE_ORIENTATION
+
+    assert UP_BEFORE_ORIENTATION == IMAGE_UP  # the two modules may not import each other

@@ -29,9 +29,11 @@ __all__ = [
     "body_axis_joints",
     "canonical_rotation",
     "canonical_segments",
+    "detector_rotation",
     "estimate_up",
     "rotate_points",
     "rotate_segments",
+    "up_direction",
 ]
 
 #: The up direction of the canonical frame: image convention, y grows downwards.
@@ -198,4 +200,10 @@ def detector_rotation(detector: Any) -> np.ndarray:
     The identity for a detector pickled before the orientation existed (no
     ``up_direction_``): it scores as it did.
     """
-    return canonical_rotation(np.asarray(getattr(detector, "up_direction_", IMAGE_UP)))
+    return canonical_rotation(up_direction(detector))
+
+
+def up_direction(detector: Any) -> np.ndarray:
+    """A fitted detector's ``up_direction_`` (float64), :data:`IMAGE_UP` (no turn) for one
+    pickled before the orientation existed."""
+    return np.asarray(getattr(detector, "up_direction_", IMAGE_UP), dtype=np.float64)

@@ -83,7 +83,8 @@ AWAM_PROB_BEFORE_PARAMETER = 0.25
 FITTED_VALUES = ("input_shape_", "n_features_in_", "n_epochs_", "history_", "curvature_",
                  "device_", "anomaly_score_")  # fmt: skip
 FITTED_ARRAYS = ("decision_scores_", "joint_nll_mean_", "joint_nll_std_", "up_direction_")
-#: ``up_direction_`` of detectors fitted before the orientation existed: image up, no turn.
+#: ``up_direction_`` of detectors fitted before the orientation existed: image up, no turn
+#: (``orientation.IMAGE_UP``; not imported: this module knows nothing of the estimator).
 UP_BEFORE_ORIENTATION = (0.0, -1.0)
 _ANOMALY_SCORES = ("joint", "nll")
 
@@ -166,8 +167,10 @@ class FittedState:
 def fitted_state(detector: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """What a file stores of a fitted detector: (JSON values, float64 arrays)."""
     values = {k: getattr(detector, k) for k in FITTED_VALUES}
-    arrays = {k: np.asarray(getattr(detector, k, UP_BEFORE_ORIENTATION), np.float64)
-              for k in FITTED_ARRAYS}  # fmt: skip
+    arrays = {k: np.asarray(getattr(detector, k), np.float64)
+              for k in FITTED_ARRAYS if k != "up_direction_"}  # fmt: skip
+    arrays["up_direction_"] = np.asarray(  # image up for detectors pickled before it existed
+        getattr(detector, "up_direction_", UP_BEFORE_ORIENTATION), np.float64)
     cal = getattr(detector, "calibration_", None)
     if isinstance(cal, dict):  # JSON values, arrays as "calibration_<key>"
         values["calibration_"] = {k: v for k, v in cal.items() if not isinstance(v, np.ndarray)}
